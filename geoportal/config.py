@@ -1,0 +1,270 @@
+"""The node configuration: one YAML file per node, parsed once, here, into typed objects.
+
+Nothing deeper in the code reads raw dicts: every stage takes a :class:`NodeConfig`. Errors name the
+file, the key path (``datasets[2].title.uk``), the bad value and what was expected, so an official who
+edits the YAML by hand can fix it without reading Python.
+
+Relative paths in a config (``source``, ``storage.path``, reference tables) are resolved against the
+directory of the config file, so a node folder can be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from geoportal.errors import ConfigError
+
+KATOTTH_RE = re.compile(r"^UA\d{17}$")
+ID_RE = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Text(_Strict):
+    """Free text in Ukrainian (first-class) and English."""
+
+    uk: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.uk if lang.startswith("uk") else self.en
+
+
+class Keywords(_Strict):
+    uk: list[str] = Field(default_factory=list)
+    en: list[str] = Field(default_factory=list)
+
+
+class Level(str, Enum):
+    hromada = "hromada"
+    raion = "raion"
+    oblast = "oblast"
+
+
+class Access(str, Enum):
+    """Who may see a dataset. Only ``public`` datasets are served on the open endpoints."""
+
+    public = "public"
+    officials = "officials"
+    restricted = "restricted"
+
+
+class Contact(_Strict):
+    organisation: Text
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    url: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    city: str | None = None
+    country: str = "Ukraine"
+    individual: str | None = None
+    position: str | None = None
+
+
+class Identity(_Strict):
+    id: str = Field(pattern=ID_RE, description="short machine name, used in URLs and identifiers")
+    level: Level
+    katotth: str = Field(description="KATOTTH code of the territory, e.g. UA18000000000041385")
+    name: Text
+    description: Text | None = None
+    contact: Contact
+    url: str | None = Field(default=None, description="public base URL; defaults to http://HOST:PORT")
+
+    @field_validator("katotth")
+    @classmethod
+    def _katotth(cls, v: str) -> str:
+        if not KATOTTH_RE.match(v):
+            raise ValueError("a KATOTTH code is 'UA' followed by 17 digits, e.g. UA18000000000041385")
+        return v
+
+
+class Storage(_Strict):
+    backend: Literal["geopackage", "postgis"] = "geopackage"
+    path: Path | None = Field(default=None, description="folder of the GeoPackages (geopackage backend)")
+    dsn: str | None = Field(default=None, description="postgresql://… (postgis backend)")
+    schema_: str = Field(default="public", alias="schema", pattern=r"^[a-z_][a-z0-9_]*$")
+    crs: str = Field(default="EPSG:4326", description="CRS the layers are stored in")
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> "Storage":
+        if self.backend == "postgis" and not self.dsn:
+            raise ValueError("backend 'postgis' needs 'dsn' (postgresql://user@host:port/db)")
+        if self.dsn and not self.dsn.startswith(("postgresql://", "postgres://")):
+            raise ValueError("'dsn' must start with postgresql://")
+        return self
+
+
+class Link(_Strict):
+    id: str = Field(pattern=ID_RE)
+    url: str = Field(pattern=r"^https?://")
+    type: Literal["csw", "geoportal"] = "geoportal"
+    name: Text | None = None
+
+
+class Dataset(_Strict):
+    id: str = Field(pattern=ID_RE, description="short machine name: layer, collection and file name")
+    source: Path
+    layer: str | None = Field(default=None, description="layer inside a multi-layer source")
+    where: str | None = Field(default=None, description="OGR SQL filter applied when reading the source")
+    assume_crs: str | None = Field(default=None, description="CRS to use when the source declares none")
+    encoding: str | None = None
+    title: Text
+    abstract: Text
+    keywords: Keywords = Field(default_factory=Keywords)
+    theme: str = Field(default="other", pattern=ID_RE, description="group layer in WMS")
+    inspire_theme: str | None = None
+    topic_category: str = "boundaries"
+    licence: str = "CC-BY-4.0"
+    attribution: str | None = None
+    access: Access = Access.public
+    style: str | None = Field(default=None, description="name of a style in styles/ (without .sld)")
+    schema_: str | None = Field(default=None, alias="schema", description="target schema in config/schemas")
+    label: str | None = Field(default=None, description="field used for labels and feature titles")
+    date: str | None = Field(default=None, description="reference date of the data (YYYY-MM-DD)")
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", v):
+            raise ValueError("a date is written YYYY-MM-DD")
+        return v
+
+
+class Reference(_Strict):
+    """Reference tables the node uses for linking and the passport (not published as layers)."""
+
+    codifier: Path | None = Field(default=None, description="KATOTTH codifier CSV (the node's rows)")
+    koatuu_crosswalk: Path | None = None
+    councils: Path | None = Field(default=None, description="old council (KOATUU) → hromada table")
+    population: Path | None = None
+    boundaries: str | None = Field(default=None, description="id of the dataset with hromada polygons")
+
+
+class NodeConfig(_Strict):
+    node: Identity
+    storage: Storage = Field(default_factory=Storage)
+    publisher: Literal["builtin", "geoserver"] = "builtin"
+    parent: Link | None = None
+    children: list[Link] = Field(default_factory=list)
+    reference: Reference = Field(default_factory=Reference)
+    datasets: list[Dataset] = Field(default_factory=list)
+
+    # set by load_config; not part of the YAML
+    config_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "NodeConfig":
+        seen: set[str] = set()
+        for i, d in enumerate(self.datasets):
+            if d.id in seen:
+                raise ValueError(f"datasets[{i}].id '{d.id}' is used twice; dataset ids must be unique")
+            seen.add(d.id)
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    def resolve(self, p: Path | str) -> Path:
+        """A path from the config, absolute, relative to the config file's folder."""
+        p = Path(p)
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        for d in self.datasets:
+            if d.id == dataset_id:
+                return d
+        known = ", ".join(d.id for d in self.datasets) or "none"
+        raise ConfigError(f"{self.config_path}: no dataset '{dataset_id}' (known: {known})")
+
+    @property
+    def public_datasets(self) -> list[Dataset]:
+        return [d for d in self.datasets if d.access == Access.public]
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _format_errors(path: Path, err: ValidationError, raw: Any) -> str:
+    lines = [f"{path}: the node configuration is not valid ({err.error_count()} problem(s)):"]
+    for e in err.errors():
+        loc = tuple(x for x in e["loc"] if x not in ("function-after", "function-before"))
+        key = _key_path(loc)
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            lines.append(f"  - {key}: missing; {e['msg'].lower()} (required key)")
+        elif e["type"] == "extra_forbidden":
+            lines.append(f"  - {key}: unknown key (check its spelling against the documented keys)")
+        else:
+            value = e.get("input")
+            shown = json.dumps(value, ensure_ascii=False, default=str)
+            if len(shown) > 80:
+                shown = shown[:77] + "..."
+            lines.append(f"  - {key}: {msg} (got {shown})")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path) -> NodeConfig:
+    """Read and validate a node config; every problem becomes one :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file; node configs live in config/nodes/*.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e}); save the file as UTF-8") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'node:' and 'datasets:' at the top level")
+    try:
+        cfg = NodeConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(path, e, raw)) from None
+    cfg = cfg.model_copy(update={"config_path": path.resolve()})
+    _check_files(cfg)
+    return cfg
+
+
+def _check_files(cfg: NodeConfig) -> None:
+    problems = []
+    for i, d in enumerate(cfg.datasets):
+        src = cfg.resolve(d.source)
+        if not src.exists():
+            problems.append(f"  - datasets[{i}].source: file not found: {src}")
+    for key in ("codifier", "koatuu_crosswalk", "councils", "population"):
+        val = getattr(cfg.reference, key)
+        if val is not None and not cfg.resolve(val).exists():
+            problems.append(f"  - reference.{key}: file not found: {cfg.resolve(val)}")
+    if cfg.reference.boundaries and cfg.reference.boundaries not in {d.id for d in cfg.datasets}:
+        problems.append(f"  - reference.boundaries: '{cfg.reference.boundaries}' is not a dataset id")
+    if problems:
+        raise ConfigError(f"{cfg.config_path}: the node configuration names missing things:\n" + "\n".join(problems))
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a node config (shipped as config/node.schema.json for editors)."""
+    return NodeConfig.model_json_schema(by_alias=True)
