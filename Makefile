@@ -1,0 +1,42 @@
+# geoportal-network: `make demo` runs the sample node, `make test` runs every test.
+# Both install what they need first (Debian packages, .venv, .venv-pycsw); re-running is cheap.
+PYTHON ?= python3
+VENV   := .venv
+PYCSW_VENV := .venv-pycsw
+PORT ?= 8000
+
+.PHONY: install system venv pycsw-venv demo test bench clean
+
+install: system venv pycsw-venv
+
+system:
+	bash scripts/install-system.sh
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# pycsw 2.6 needs SQLAlchemy < 2 and an old OWSLib: it gets a venv of its own (see catalog/pycsw.py).
+$(PYCSW_VENV)/.installed: requirements-pycsw.txt
+	test -x $(PYCSW_VENV)/bin/python || $(PYTHON) -m venv $(PYCSW_VENV)
+	$(PYCSW_VENV)/bin/pip install -q --upgrade pip
+	$(PYCSW_VENV)/bin/pip install -q -r requirements-pycsw.txt
+	touch $@
+
+pycsw-venv: $(PYCSW_VENV)/.installed
+
+demo: install
+	$(VENV)/bin/geoportal demo --port $(PORT)
+
+test: install
+	$(VENV)/bin/python -m pytest -q
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache

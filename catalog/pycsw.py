@@ -1,0 +1,139 @@
+"""The node's catalog: a pycsw 2.6 configuration and its repository, loaded from the node's ISO records.
+
+pycsw 2.6 needs SQLAlchemy < 2 and an old OWSLib, which the rest of the node cannot share, so it lives in
+its own virtual environment (``.venv-pycsw``, made by ``make``) and is only ever run as a separate
+process: ``pycsw-admin.py`` to load the repository, gunicorn to serve it. The repository is built aside
+and moved into place, so a running catalog never sees half a load.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from geoportal.config import NodeConfig
+from geoportal.errors import CatalogError
+from geoportal.model import Endpoints, Workspace, write_atomic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pycsw_venv() -> Path:
+    """The virtual environment that holds pycsw (override with GEOPORTAL_PYCSW_VENV)."""
+    venv = Path(os.environ.get("GEOPORTAL_PYCSW_VENV", ROOT / ".venv-pycsw"))
+    if not (venv / "bin" / "pycsw-admin.py").exists():
+        raise CatalogError(
+            f"pycsw is not installed in {venv}; run 'make install' (it creates .venv-pycsw with pycsw 2.6 "
+            "and SQLAlchemy < 2), or set GEOPORTAL_PYCSW_VENV"
+        )
+    return venv
+
+
+def config_path(ws: Workspace) -> Path:
+    return ws.services / "pycsw.cfg"
+
+
+def build_config(cfg: NodeConfig, ws: Workspace, ep: Endpoints, database: Path | None = None,
+                 transactions: bool = False) -> str:
+    """The pycsw.cfg text. Transactions (CSW-T) stay off on the public endpoint."""
+    c = cfg.node.contact
+    cp = configparser.ConfigParser(interpolation=None)
+    cp["server"] = {
+        "home": str(ws.services),
+        "url": ep.csw,
+        "mimetype": "application/xml; charset=UTF-8",
+        "encoding": "UTF-8",
+        "language": "en-US",
+        "maxrecords": "50",
+        "loglevel": "WARNING",
+        "logfile": str(ws.root / "pycsw.log"),
+        "pretty_print": "true",
+        "domainquerytype": "list",
+        "domaincounts": "true",
+        "profiles": "apiso",
+        # no gzip_compresslevel: with it pycsw 2.6 sends a wrong Content-Length
+    }
+    cp["manager"] = {
+        "transactions": "true" if transactions else "false",
+        "allowed_ips": "127.0.0.1",
+        "csw_harvest_pagesize": "50",
+    }
+    cp["metadata:main"] = {
+        "identification_title": f"{cfg.node.name.uk} / {cfg.node.name.en}",
+        "identification_abstract": (f"{cfg.node.description.uk} / {cfg.node.description.en}"
+                                    if cfg.node.description else cfg.node.name.en),
+        "identification_keywords": f"геопортал,geoportal,{cfg.node.katotth},{cfg.node.level.value}",
+        "identification_keywords_type": "theme",
+        "identification_fees": "None",
+        "identification_accessconstraints": "None",
+        "provider_name": c.organisation.uk,
+        "provider_url": c.url or ep.base_url,
+        "contact_name": c.individual or c.organisation.uk,
+        "contact_position": c.position or "pointOfContact",
+        "contact_address": c.address or "",
+        "contact_city": c.city or "",
+        "contact_stateorprovince": cfg.node.name.uk,
+        "contact_postalcode": "",
+        "contact_country": c.country,
+        "contact_phone": c.phone or "",
+        "contact_fax": "",
+        "contact_email": c.email,
+        "contact_url": c.url or ep.base_url,
+        "contact_hours": "",
+        "contact_instructions": "",
+        "contact_role": "pointOfContact",
+    }
+    cp["repository"] = {"database": f"sqlite:///{database or ws.catalog_db}", "table": "records"}
+    cp["metadata:inspire"] = {"enabled": "false"}
+    buf = io.StringIO()
+    cp.write(buf)
+    return buf.getvalue()
+
+
+def _admin(venv: Path, *args: str) -> None:
+    proc = subprocess.run([str(venv / "bin" / "python"), str(venv / "bin" / "pycsw-admin.py"), *args],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise CatalogError(f"pycsw-admin {' '.join(args[:2])} failed:\n{(proc.stderr or proc.stdout)[-2000:]}")
+
+
+def load(cfg: NodeConfig, ws: Workspace, ep: Endpoints) -> Path:
+    """(Re)build the catalog repository from ws.records/*.xml and write pycsw.cfg."""
+    venv = pycsw_venv()
+    records = sorted(ws.records.glob("*.xml"))
+    tmp_db = ws.root / ".catalog.db.new"
+    tmp_cfg = ws.services / ".pycsw-load.cfg"
+    tmp_db.unlink(missing_ok=True)
+    try:
+        write_atomic(tmp_cfg, build_config(cfg, ws, ep, database=tmp_db))
+        _admin(venv, "-c", "setup_db", "-f", str(tmp_cfg))
+        if records:
+            stage = ws.root / ".records-load"
+            shutil.rmtree(stage, ignore_errors=True)
+            stage.mkdir()
+            for r in records:
+                shutil.copy2(r, stage / r.name)
+            _admin(venv, "-c", "load_records", "-f", str(tmp_cfg), "-p", str(stage), "-y")
+            shutil.rmtree(stage, ignore_errors=True)
+        os.replace(tmp_db, ws.catalog_db)
+    finally:
+        tmp_db.unlink(missing_ok=True)
+        tmp_cfg.unlink(missing_ok=True)
+    path = config_path(ws)
+    write_atomic(path, build_config(cfg, ws, ep))
+    return path
+
+
+def server_command(ws: Workspace, host: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that serve the catalog (gunicorn in the pycsw venv)."""
+    venv = pycsw_venv()
+    env = dict(os.environ, PYCSW_CONFIG=str(config_path(ws)))
+    env.pop("PYTHONPATH", None)
+    cmd = [str(venv / "bin" / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
+           "--log-level", "warning", "--access-logfile", "-" if os.environ.get("GEOPORTAL_ACCESS_LOG") else "/dev/null",
+           "pycsw.wsgi:application"]
+    return cmd, env

@@ -1,0 +1,171 @@
+"""The ``geoportal`` command: one CLI for every stage of a node. Its help text is the documentation.
+
+Every error the node raises on purpose is a :class:`~geoportal.errors.GeoportalError`; here it becomes
+one readable message on stderr and a non-zero exit code (2 config, 3 ingest, 4 storage, 5 publish,
+6 metadata, 7 catalog, 8 serve).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from geoportal.errors import GeoportalError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = ROOT / "config" / "nodes" / "zhytomyr-oblast.yaml"
+
+
+def _progress(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+class Group(click.Group):
+    """Turns GeoportalError into one line and its exit code; mounts commands of other packages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GeoportalError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(e.exit_code)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
+@click.version_option(package_name="geoportal-network")
+def main(verbose: bool) -> None:
+    """A node of the regional geoportal network: municipal files in; OGC API Features, WMS/WFS, ISO
+    metadata and a CSW catalog out."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+config_arg = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+workdir_opt = click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                           help="Where the built node lives (default: var/<node id>, or $GEOPORTAL_WORKDIR).")
+
+
+def _load(config: Path):  # type: ignore[no-untyped-def]
+    from geoportal.config import load_config
+
+    return load_config(config)
+
+
+def _base_url(cfg: Any, host: str, port: int, base_url: str | None) -> str:
+    if base_url:
+        return base_url.rstrip("/")
+    if cfg.node.url:
+        return cfg.node.url.rstrip("/")
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+
+
+@main.command("validate-config")
+@config_arg
+@click.option("--json", "as_json", is_flag=True, help="Print the parsed config as JSON.")
+def validate_config(config: Path, as_json: bool) -> None:
+    """Check a node config: keys, types, KATOTTH codes, that every file it names exists."""
+    cfg = _load(config)
+    if as_json:
+        click.echo(cfg.model_dump_json(indent=2, by_alias=True))
+    else:
+        click.echo(f"{config}: valid — node '{cfg.node.id}' ({cfg.node.level.value}, {cfg.node.katotth}), "
+                   f"{len(cfg.datasets)} datasets")
+
+
+@main.command()
+@config_arg
+@workdir_opt
+@click.option("--base-url", default=None, help="Public URL the services advertise (default http://127.0.0.1:PORT).")
+@click.option("--port", default=8000, show_default=True, help="Port used in the default base URL.")
+@click.option("--force", is_flag=True, help="Re-ingest even unchanged sources.")
+def build(config: Path, workdir: Path | None, base_url: str | None, port: int, force: bool) -> None:
+    """Ingest every dataset, write the service configs, ISO records and the catalog — without serving."""
+    from geoportal.build import build as run_build
+    from geoportal.model import Workspace
+
+    cfg = _load(config)
+    ws = Workspace.for_node(cfg, workdir)
+    res = run_build(cfg, ws, _base_url(cfg, "127.0.0.1", port, base_url), force=force, progress=_progress)
+    click.echo(f"built {cfg.node.id} in {res.seconds:.1f} s: {len(res.layers)} layers, {len(res.records)} records "
+               f"→ {ws.root}")
+
+
+@main.command()
+@config_arg
+@workdir_opt
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--base-url", default=None, help="Public URL, when the node is behind a proxy.")
+@click.option("--workers", default=2, show_default=True)
+def serve(config: Path, workdir: Path | None, host: str, port: int, base_url: str | None, workers: int) -> None:
+    """Build (unchanged sources are not re-ingested) and serve the node on one address until Ctrl-C."""
+    _serve(config, workdir, host, port, base_url, workers)
+
+
+def _serve(config: Path, workdir: Path | None, host: str, port: int, base_url: str | None, workers: int) -> None:
+    from geoportal import serve as serving
+    from geoportal.build import build as run_build
+    from geoportal.model import Workspace
+
+    cfg = _load(config)
+    ws = Workspace.for_node(cfg, workdir)
+    res = run_build(cfg, ws, _base_url(cfg, host, port, base_url), progress=_progress)
+    ep = res.endpoints
+    click.echo(f"\n{cfg.node.name.uk} / {cfg.node.name.en} — serving on http://{host}:{port}/\n"
+               f"  landing page   {ep.base_url}/\n  OGC API        {ep.ogcapi}/\n"
+               f"  WMS / WFS      {ep.ows}\n  CSW            {ep.csw}\n(Ctrl-C to stop)", err=True)
+    serving.run(ws, host, port, workers=workers)
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@workdir_opt
+def demo(port: int, host: str, workdir: Path | None) -> None:
+    """Build the sample node of Zhytomyr oblast from the bundled real data and serve it."""
+    _serve(DEMO_CONFIG, workdir, host, port, None, 2)
+
+
+@main.command()
+@config_arg
+@workdir_opt
+@click.option("--base-url", default=None)
+@click.option("--port", default=8000, show_default=True)
+def publish(config: Path, workdir: Path | None, base_url: str | None, port: int) -> None:
+    """Write every service's configuration (pygeoapi, MapServer, downloads) from the node config."""
+    from geoportal.build import publish_all
+    from geoportal.model import Endpoints, Workspace
+
+    cfg = _load(config)
+    ws = Workspace.for_node(cfg, workdir).ensure()
+    layers = ws.read_layers()
+    publish_all(cfg, ws, layers, Endpoints(_base_url(cfg, "127.0.0.1", port, base_url)), progress=_progress)
+
+
+# Commands that live with their stage are mounted here when their package provides them.
+_MOUNTS = {
+    "ingest.cli": ("ingest_cmd", "ingest_file_cmd", "history_cmd", "rollback_cmd"),
+    "catalog.cli": ("harvest_cmd",),
+    "passport.cli": ("passport_cmd",),
+}
+for _module, _names in _MOUNTS.items():
+    try:
+        _mod = importlib.import_module(_module)
+    except ModuleNotFoundError as _e:
+        if _e.name != _module:
+            raise
+        continue
+    for _n in _names:
+        if hasattr(_mod, _n):
+            main.add_command(getattr(_mod, _n))
+
+
+if __name__ == "__main__":
+    main()

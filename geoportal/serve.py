@@ -1,0 +1,259 @@
+"""Serve a built node on one local address.
+
+    /            landing page (static, built with the node)
+    /ogcapi/     pygeoapi (OGC API Features), in this process
+    /ows         MapServer 8 ``mapserv`` run as CGI per request (WMS, WFS)
+    /csw         pycsw, a separate gunicorn process in its own venv, reverse-proxied
+    /downloads/  the files of publishers.downloads
+
+The front is gunicorn with threads; responses of MapServer and pycsw are streamed, not buffered. The
+pycsw process is started before and stopped after the front, whatever way the front exits.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import mimetypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+from urllib.parse import quote
+
+from geoportal.errors import ServeError
+from geoportal.model import Workspace
+
+log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+              "transfer-encoding", "upgrade"}
+mimetypes.add_type("application/geopackage+sqlite3", ".gpkg")
+
+
+def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]:
+    body = text.encode("utf-8")
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class MapServerCGI:
+    """Runs ``mapserv`` as a CGI program for each request and streams its output."""
+
+    def __init__(self, config_file: Path, mapserv: str = "mapserv"):
+        self.config_file = config_file
+        self.mapserv = mapserv
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        env = {
+            "MAPSERVER_CONFIG_FILE": str(self.config_file),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "REQUEST_METHOD": environ.get("REQUEST_METHOD", "GET"),
+            "QUERY_STRING": environ.get("QUERY_STRING", ""),
+            "CONTENT_TYPE": environ.get("CONTENT_TYPE", ""),
+            "CONTENT_LENGTH": environ.get("CONTENT_LENGTH", "") or "",
+            "SERVER_NAME": environ.get("SERVER_NAME", "localhost"),
+            "SERVER_PORT": str(environ.get("SERVER_PORT", "80")),
+            "SERVER_PROTOCOL": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+            "HTTP_HOST": environ.get("HTTP_HOST", ""),
+        }
+        body = b""
+        if env["REQUEST_METHOD"] == "POST":
+            length = int(env["CONTENT_LENGTH"] or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+        proc = subprocess.Popen([self.mapserv], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(body)
+        proc.stdin.close()
+        status, headers = "200 OK", []
+        while True:
+            line = proc.stdout.readline()
+            if not line or line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "status":
+                status = value.strip()
+            else:
+                headers.append((name.strip(), value.strip()))
+        start_response(status, headers)
+        return self._stream(proc)
+
+    @staticmethod
+    def _stream(proc: subprocess.Popen[bytes]) -> Iterator[bytes]:
+        assert proc.stdout is not None
+        try:
+            while chunk := proc.stdout.read(65536):
+                yield chunk
+        finally:
+            proc.stdout.close()
+            proc.wait()
+
+
+class Proxy:
+    """A streaming reverse proxy to a service on this machine (pycsw)."""
+
+    def __init__(self, host: str, port: int, prefix: str):
+        self.host, self.port, self.prefix = host, port, prefix
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = self.prefix + quote(environ.get("PATH_INFO", ""))
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        headers = {"Host": environ.get("HTTP_HOST", f"{self.host}:{self.port}")}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            conn.request(environ.get("REQUEST_METHOD", "GET"), path, body=body, headers=headers)
+            resp = conn.getresponse()
+        except OSError as e:
+            conn.close()
+            return _plain(start_response, "502 Bad Gateway", f"the catalog service is not answering ({e})")
+        start_response(f"{resp.status} {resp.reason}",
+                       [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP])
+
+        def stream() -> Iterator[bytes]:
+            try:
+                while chunk := resp.read(65536):
+                    yield chunk
+            finally:
+                conn.close()
+
+        return stream()
+
+
+class StaticFiles:
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        rel = environ.get("PATH_INFO", "").lstrip("/")
+        path = (self.root / rel).resolve()
+        if not rel or self.root not in path.parents or not path.is_file():
+            return _plain(start_response, "404 Not Found", f"no such file: /{rel}")
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype.endswith("xml"):
+            ctype += "; charset=utf-8"
+        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(path.stat().st_size))])
+        f = path.open("rb")
+        wrapper = environ.get("wsgi.file_wrapper")
+        return wrapper(f, 65536) if wrapper else iter(lambda: f.read(65536), b"")
+
+
+class NodeApp:
+    """The one WSGI application of a node: dispatches on the first path segment."""
+
+    def __init__(self, ws: Workspace, csw_port: int):
+        from publishers import mapserver, pygeoapi
+
+        os.environ["PYGEOAPI_CONFIG"] = str(pygeoapi.config_path(ws))
+        os.environ["PYGEOAPI_OPENAPI"] = str(pygeoapi.openapi_path(ws))
+        from pygeoapi.flask_app import APP  # reads the two variables above at import
+
+        self.ws = ws
+        self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
+            "ogcapi": APP.wsgi_app,
+            "ows": MapServerCGI(mapserver.config_file_path(ws)),
+            "csw": Proxy("127.0.0.1", csw_port, "/"),
+            "downloads": StaticFiles(ws.downloads),
+        }
+        self.index = (ws.root / "index.html").read_bytes()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        head, _, rest = path.lstrip("/").partition("/")
+        if head == "" or head == "index.html":
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                      ("Content-Length", str(len(self.index)))])
+            return [self.index]
+        app = self.routes.get(head)
+        if app is None:
+            return _plain(start_response, "404 Not Found",
+                          f"no such path: {path} (try /, /ogcapi/, /ows, /csw, /downloads/)")
+        environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + "/" + head,
+                       PATH_INFO=("/" + rest) if (rest or path.endswith("/")) else "")
+        return app(environ, start_response)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(host: str, port: int, path: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ServeError(f"the service on port {port} exited with code {proc.returncode} while starting")
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=2)
+            conn.request("GET", path)
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise ServeError(f"no answer from {host}:{port}{path} after {timeout:.0f} s")
+
+
+def start_catalog(ws: Workspace, port: int) -> subprocess.Popen[bytes]:
+    from catalog import pycsw
+
+    cmd, env = pycsw.server_command(ws, "127.0.0.1", port)
+    logf = open(ws.root / "pycsw-server.log", "ab")
+    proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=logf, start_new_session=True)
+    wait_for("127.0.0.1", port, "/?service=CSW&version=2.0.2&request=GetCapabilities", proc=proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run(ws: Workspace, host: str, port: int, workers: int = 2, threads: int = 8) -> None:
+    """Start the catalog process and the front; blocks until Ctrl-C / SIGTERM."""
+    from gunicorn.app.base import BaseApplication
+
+    csw_port = free_port()
+    catalog = start_catalog(ws, csw_port)
+
+    class Front(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("loglevel", "warning")
+            if os.environ.get("GEOPORTAL_ACCESS_LOG"):
+                self.cfg.set("accesslog", "-")
+
+        def load(self) -> NodeApp:
+            return NodeApp(ws, csw_port)
+
+    master = os.getpid()
+    try:
+        Front().run()
+    finally:
+        if os.getpid() == master:  # forked workers unwind through here too
+            stop(catalog)

@@ -1,0 +1,241 @@
+"""MapServer 8 (WMS 1.3.0/1.1.1, WFS 2.0): a mapfile and MapServer's config file, generated with mappyfile.
+
+Each public dataset becomes a LAYER grouped by its theme, styled from its SLD (:mod:`publishers.styles`),
+queryable for GetFeatureInfo and WFS. The config file pins ``MS_MAPFILE`` so that ``/ows`` needs no
+``map=`` parameter and no other mapfile can be requested through it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mappyfile
+
+from geoportal.config import Dataset, NodeConfig
+from geoportal.errors import PublishError
+from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
+from ingest.text import field_name
+from publishers.styles import Rule, Symbolizer, geometry_kind, load_style, style_name_for
+
+# EPSG:4326, Web Mercator, CRS84 and USK-2000 (geographic, Gauss-Kruger zones 4–7 and the TM zones
+# used in Zhytomyr oblast)
+WMS_SRS = ("EPSG:4326 EPSG:3857 CRS:84 EPSG:5561 EPSG:5562 EPSG:5563 EPSG:5564 EPSG:5565 "
+           "EPSG:6381 EPSG:6382 EPSG:6383 EPSG:6384")
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+MARKS = {"circle": ("ellipse", [[1, 1]], True), "square": ("vector", [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]], True),
+         "triangle": ("vector", [[0, 1], [0.5, 0], [1, 1], [0, 1]], True)}
+
+
+def mapfile_path(ws: Workspace) -> Path:
+    return ws.services / "node.map"
+
+
+def config_file_path(ws: Workspace) -> Path:
+    return ws.services / "mapserver.conf"
+
+
+def _styles(sym: Symbolizer) -> list[dict[str, Any]]:
+    if sym.kind == "polygon":
+        st: dict[str, Any] = {"__type__": "style"}
+        if sym.fill:
+            st["color"] = sym.fill
+            st["opacity"] = int(round(sym.fill_opacity * 100))
+        out = [st] if sym.fill else []
+        if sym.stroke:
+            out.append({"__type__": "style", "outlinecolor": sym.stroke, "width": sym.stroke_width})
+        return out
+    if sym.kind == "line":
+        return [{"__type__": "style", "color": sym.stroke, "width": sym.stroke_width}]
+    if sym.kind == "point":
+        st = {"__type__": "style", "symbol": sym.mark if sym.mark in MARKS else "circle", "size": sym.size}
+        if sym.fill:
+            st["color"] = sym.fill
+        if sym.stroke:
+            st["outlinecolor"] = sym.stroke
+            st["width"] = sym.stroke_width
+        return [st]
+    return []
+
+
+def _class(rule: Rule, ds: Dataset, fields: set[str], path: Path) -> dict[str, Any]:
+    cls: dict[str, Any] = {"__type__": "class", "name": rule.name, "title": rule.title or rule.name,
+                           "styles": [], "labels": []}
+    if rule.filter_field:
+        col = rule.filter_field if rule.filter_field in fields else field_name(rule.filter_field)
+        if col not in fields:
+            raise PublishError(f"{path}: rule '{rule.name}' filters on '{rule.filter_field}', which dataset "
+                               f"'{ds.id}' does not have (fields: {', '.join(sorted(fields))})")
+        value = rule.filter_value.replace('"', '\\"') if rule.filter_value else ""
+        cls["expression"] = f'("[{col}]" = "{value}")'
+    for sym in rule.symbolizers:
+        if sym.kind == "text":
+            col = sym.label_field if sym.label_field in fields else field_name(sym.label_field or "")
+            if col not in fields:
+                raise PublishError(f"{path}: label field '{sym.label_field}' not in dataset '{ds.id}'")
+            cls["text"] = f"[{col}]"
+            cls["labels"].append({
+                "__type__": "label", "type": "truetype", "font": "sans", "size": sym.font_size,
+                "color": sym.fill or "#000000", "outlinecolor": "#ffffff", "outlinewidth": 2,
+                "position": "cc", "partials": False,
+            })
+        else:
+            cls["styles"].extend(_styles(sym))
+    return cls
+
+
+def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+    style = load_style(style_name_for(ds.style, layer.geometry_type))
+    fields = {f.name for f in layer.fields}
+    rules = sorted(style.rules, key=lambda r: r.is_else)  # MapServer takes the first matching class
+    kind = geometry_kind(layer.geometry_type)
+    lyr: dict[str, Any] = {
+        "__type__": "layer",
+        "name": ds.id,
+        "group": ds.theme,
+        "type": kind,
+        "status": "on",
+        "template": "ttt",  # makes the layer queryable (GetFeatureInfo, WFS)
+        "tolerance": 5 if kind == "point" else 0,
+        "toleranceunits": "pixels",
+        "projection": [f"init={layer.crs.lower()}"],
+        "extent": list(layer.bbox),
+        "classes": [_class(r, ds, fields, style.path) for r in rules],
+        "metadata": {
+            "ows_title": ds.title.uk,
+            "ows_abstract": ds.abstract.uk,
+            "wms_title.eng": ds.title.en,
+            "ows_keywordlist": ",".join(ds.keywords.uk + ds.keywords.en),
+            "ows_srs": WMS_SRS,
+            "ows_extent": " ".join(str(b) for b in layer.bbox),
+            "wms_group_title": ds.theme,
+            "gml_include_items": "all",
+            "gml_exclude_items": layer.geometry_column,
+            "gml_featureid": layer.id_column,
+            "gml_geometries": "geom",
+            "gml_geom_type": kind if kind != "polygon" else "multipolygon",
+            "gml_types": "auto",
+            "wfs_getfeature_formatlist": "geojson,gml3",
+            "wms_include_items": "all",
+            "wms_metadataurl_href": ep.record(_record_id(cfg, ds)),
+            "wms_metadataurl_format": "text/xml",
+            "wms_metadataurl_type": "ISO19115:2003",
+            "wfs_metadataurl_href": ep.record(_record_id(cfg, ds)),
+            "wfs_metadataurl_format": "text/xml",
+            "wfs_metadataurl_type": "ISO19115:2003",
+            "wms_attribution_title": ds.attribution or "",
+            "ows_featureid": layer.id_column,
+        },
+    }
+    if layer.backend == "postgis":
+        lyr["connectiontype"] = "postgis"
+        lyr["connection"] = _pg_connection(layer.dsn or "")
+        lyr["data"] = (f"{layer.geometry_column} from {layer.schema}.{layer.table} using unique "
+                       f"{layer.id_column} using srid={layer.crs.split(':')[1]}")
+    else:
+        lyr["connectiontype"] = "ogr"
+        lyr["connection"] = layer.path
+        lyr["data"] = layer.table
+    return lyr
+
+
+def _pg_connection(dsn: str) -> str:
+    """A libpq keyword string from a postgresql:// DSN (MapServer's CONNECTION takes either)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(dsn)
+    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+
+
+def _record_id(cfg: NodeConfig, ds: Dataset) -> str:
+    from metadata.records import record_id
+
+    return record_id(cfg, ds.id)
+
+
+def _symbols() -> list[dict[str, Any]]:
+    return [{"__type__": "symbol", "name": n, "type": t, "points": p, "filled": f}
+            for n, (t, p, f) in MARKS.items()]
+
+
+def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
+    published = [(d, layers[d.id]) for d in cfg.public_datasets if d.id in layers]
+    if not published:
+        raise PublishError(f"{cfg.config_path}: no public dataset has been ingested; run 'geoportal ingest' first")
+    xs = [b for _, lyr in published for b in (lyr.bbox[0], lyr.bbox[2])]
+    ys = [b for _, lyr in published for b in (lyr.bbox[1], lyr.bbox[3])]
+    onl = f"{ep.ows}?"
+    c = cfg.node.contact
+    return {
+        "__type__": "map",
+        "name": cfg.node.id.replace("-", "_"),
+        "status": "on",
+        "extent": [min(xs), min(ys), max(xs), max(ys)],
+        "size": [800, 600],
+        "units": "dd",
+        "imagecolor": [255, 255, 255],
+        "fontset": str(ws.services / "fonts.txt"),
+        "projection": ["init=epsg:4326"],
+        "symbols": _symbols(),
+        "outputformats": [
+            {"__type__": "outputformat", "name": "png", "driver": "AGG/PNG", "mimetype": "image/png",
+             "imagemode": "rgba", "extension": "png", "transparent": True},
+            {"__type__": "outputformat", "name": "geojson", "driver": "OGR/GEOJSON",
+             "mimetype": "application/json; subtype=geojson", "formatoption": [
+                 "STORAGE=stream", "FORM=SIMPLE", "USE_FEATUREID=true"]},
+            {"__type__": "outputformat", "name": "application/json", "driver": "OGR/GEOJSON",
+             "mimetype": "application/json", "formatoption": ["STORAGE=stream", "FORM=SIMPLE"]},
+        ],
+        "legend": {"__type__": "legend", "keysize": [16, 12],
+                   "labels": [{"__type__": "label", "type": "truetype", "font": "sans", "size": 9,
+                               "color": [0, 0, 0]}]},
+        "web": {
+            "__type__": "web",
+            "metadata": {
+                "ows_title": cfg.node.name.uk,
+                "wms_title.eng": cfg.node.name.en,
+                "ows_abstract": (cfg.node.description.uk if cfg.node.description else cfg.node.name.uk),
+                "ows_onlineresource": onl,
+                "ows_srs": WMS_SRS,
+                "ows_enable_request": "*",
+                "ows_encoding": "UTF-8",
+                "ows_keywordlist": f"геопортал,{cfg.node.katotth},{cfg.node.level.value}",
+                "ows_contactorganization": c.organisation.uk,
+                "ows_contactelectronicmailaddress": c.email,
+                "ows_contactperson": c.individual or c.organisation.uk,
+                "ows_contactposition": c.position or "pointOfContact",
+                "ows_fees": "none",
+                "ows_accessconstraints": "none",
+                "wms_languages": "ukr,eng",
+                "wms_feature_info_mime_type": "application/json",
+                "wms_getfeatureinfo_formatlist": "text/plain,application/vnd.ogc.gml,application/json",
+                "wfs_getfeature_formatlist": "geojson,gml3",
+                "wfs_namespace_prefix": "gp",
+                "wfs_namespace_uri": f"{ep.base_url}/ows/ns",
+                "wms_inspire_capabilities": None,
+                "ows_updatesequence": max(lyr.loaded_at for _, lyr in published),
+            },
+        },
+        "layers": [_layer(cfg, d, lyr, ep) for d, lyr in published],
+    }
+
+
+def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
+    """Write the mapfile (validated by mappyfile) and the MapServer 8 config file that pins it."""
+    m = build_mapfile(cfg, ws, layers, ep)
+    m["web"]["metadata"] = {k: v for k, v in m["web"]["metadata"].items() if v is not None}
+    errors = mappyfile.validate(m, version=8.0)
+    if errors:
+        raise PublishError(f"generated mapfile for {cfg.node.id} is not valid: {errors[:3]}")
+    write_atomic(ws.services / "fonts.txt", f"sans {FONT}\n")
+    path = mapfile_path(ws)
+    write_atomic(path, mappyfile.dumps(m, indent=2))
+    write_atomic(config_file_path(ws), (
+        "CONFIG\n"
+        "  ENV\n"
+        f'    MS_MAPFILE "{path}"\n'
+        f'    MS_MAP_PATTERN "^{ws.services}/[a-z0-9_-]+\\.map$"\n'
+        f'    MS_ERRORFILE "{ws.root / "mapserver.log"}"\n'
+        "  END\n"
+        "END\n"))
+    return path

@@ -1,0 +1,168 @@
+"""pygeoapi configuration (OGC API Features) generated from the node config and the stored layers.
+
+The node config is the single source of truth: this module writes ``pygeoapi.yml`` and the OpenAPI
+document next to it; nothing is edited by hand. GeoPackage layers are served by our own provider
+(:mod:`publishers.ogcapi.gpkg`), PostGIS layers by :mod:`publishers.ogcapi.postgresql`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from geoportal.config import Dataset, NodeConfig
+from geoportal.errors import PublishError
+from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
+from ingest.text import field_name
+
+GPKG_PROVIDER = "publishers.ogcapi.gpkg.GeoPackageProvider"
+POSTGIS_PROVIDER = "publishers.ogcapi.postgresql.PostgreSQLProvider"
+LICENCE_URLS = {
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
+    "CC-BY-IGO-3.0": "https://creativecommons.org/licenses/by/3.0/igo/",
+    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
+
+
+def config_path(ws: Workspace) -> Path:
+    return ws.services / "pygeoapi.yml"
+
+
+def openapi_path(ws: Workspace) -> Path:
+    return ws.services / "pygeoapi-openapi.yml"
+
+
+def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
+    title_field = field_name(ds.label) if ds.label else None
+    if title_field and title_field not in {f.name for f in layer.fields}:
+        title_field = None
+    if layer.backend == "postgis":
+        prov: dict[str, Any] = {
+            "type": "feature",
+            "name": POSTGIS_PROVIDER,
+            "data": {"dsn": layer.dsn, "search_path": [layer.schema, "public"]},
+            "id_field": layer.id_column,
+            "table": layer.table,
+            "geom_field": layer.geometry_column,
+        }
+    else:
+        prov = {
+            "type": "feature",
+            "name": GPKG_PROVIDER,
+            "data": layer.path,
+            "id_field": layer.id_column,
+            "table": layer.table,
+        }
+    if title_field:
+        prov["title_field"] = title_field
+    prov["crs"] = [
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "http://www.opengis.net/def/crs/EPSG/0/4326",
+        "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "http://www.opengis.net/def/crs/EPSG/0/5562",
+        "http://www.opengis.net/def/crs/EPSG/0/5563",
+    ]
+    prov["storage_crs"] = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    return prov
+
+
+def _collection(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+    links = [
+        {"type": "application/xml", "rel": "describedby", "title": "ISO 19139 metadata record",
+         "href": ep.record(_record_id(cfg, ds)), "hreflang": "uk"},
+        {"type": "application/geopackage+sqlite3", "rel": "enclosure",
+         "title": "GeoPackage", "href": ep.download(ds.id, "gpkg"), "hreflang": "uk"},
+        {"type": "text/xml", "rel": "related", "title": "WMS 1.3.0",
+         "href": f"{ep.ows}?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities", "hreflang": "uk"},
+    ]
+    if ds.licence in LICENCE_URLS:
+        links.append({"type": "text/html", "rel": "license", "title": ds.licence,
+                      "href": LICENCE_URLS[ds.licence], "hreflang": "en"})
+    temporal: dict[str, Any] = {"begin": None, "end": None}
+    if ds.date:
+        temporal = {"begin": f"{ds.date}T00:00:00Z", "end": None}
+    return {
+        "type": "collection",
+        "title": {"uk": ds.title.uk, "en": ds.title.en},
+        "description": {"uk": ds.abstract.uk, "en": ds.abstract.en},
+        "keywords": {"uk": ds.keywords.uk or [ds.theme], "en": ds.keywords.en or [ds.theme]},
+        "links": links,
+        "extents": {
+            "spatial": {"bbox": list(layer.bbox), "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
+            "temporal": temporal,
+        },
+        "providers": [_provider(ds, layer)],
+    }
+
+
+def _record_id(cfg: NodeConfig, ds: Dataset) -> str:
+    from metadata.records import record_id
+
+    return record_id(cfg, ds.id)
+
+
+def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
+    c = cfg.node.contact
+    resources = {
+        ds.id: _collection(cfg, ds, layers[ds.id], ep) for ds in cfg.public_datasets if ds.id in layers
+    }
+    return {
+        "server": {
+            "bind": {"host": "127.0.0.1", "port": 5000},
+            "url": ep.ogcapi,
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "languages": ["uk-UA", "en-US"],
+            "cors": True,
+            "pretty_print": False,
+            "limits": {"default_items": 10, "max_items": 10000},
+            "map": {
+                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                "attribution": "&copy; OpenStreetMap contributors",
+            },
+        },
+        "logging": {"level": "ERROR"},
+        "metadata": {
+            "identification": {
+                "title": {"uk": cfg.node.name.uk, "en": cfg.node.name.en},
+                "description": {
+                    "uk": (cfg.node.description.uk if cfg.node.description else cfg.node.name.uk),
+                    "en": (cfg.node.description.en if cfg.node.description else cfg.node.name.en),
+                },
+                "keywords": {"uk": ["геопортал", cfg.node.katotth], "en": ["geoportal", cfg.node.katotth]},
+                "keywords_type": "theme",
+                "terms_of_service": LICENCE_URLS["CC-BY-4.0"],
+                "url": ep.base_url,
+            },
+            "license": {"name": "CC-BY-4.0", "url": LICENCE_URLS["CC-BY-4.0"]},
+            "provider": {"name": c.organisation.uk, "url": c.url or ep.base_url},
+            "contact": {
+                "name": c.individual or c.organisation.uk,
+                "position": c.position or "",
+                "address": c.address or "",
+                "city": c.city or "",
+                "country": c.country,
+                "email": c.email,
+                "url": c.url or ep.base_url,
+                "role": "pointOfContact",
+            },
+        },
+        "resources": resources,
+    }
+
+
+def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
+    """Write pygeoapi.yml and generate its OpenAPI document with pygeoapi itself."""
+    path = config_path(ws)
+    write_atomic(path, yaml.safe_dump(build_config(cfg, layers, ep), allow_unicode=True, sort_keys=False))
+    try:
+        from pygeoapi.openapi import generate_openapi_document
+
+        doc = generate_openapi_document(path, "yaml", fail_on_invalid_collection=True)
+    except Exception as e:  # pygeoapi raises plain exceptions for a bad collection
+        raise PublishError(f"{path}: pygeoapi refused the generated config: {e}") from e
+    write_atomic(openapi_path(ws), doc)
+    return path

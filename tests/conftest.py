@@ -1,0 +1,145 @@
+"""Shared fixtures: real things only — a served node, a throwaway PostGIS cluster.
+
+- ``demo_node``: the sample node built into a temporary workspace and served by ``geoportal serve`` as a
+  subprocess on a free loopback port (pygeoapi, MapServer, pycsw all real); yields its base URL.
+- ``postgis_dsn``: ``GEOPORTAL_TEST_DSN`` if set, else a throwaway PostgreSQL cluster started with the
+  Debian binaries (as the ``postgres`` user when the tests run as root), with PostGIS created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = ROOT / "config" / "nodes" / "zhytomyr-oblast.yaml"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                r.read()
+                return
+        except Exception as e:  # noqa: BLE001 - waiting for a server to come up
+            last = e
+            time.sleep(0.2)
+    raise RuntimeError(f"no answer from {url} in {timeout} s: {last}")
+
+
+@dataclass
+class ServedNode:
+    base_url: str
+    workdir: Path
+    config: Path
+    process: subprocess.Popen
+
+    @property
+    def layers(self) -> dict:
+        return json.loads((self.workdir / "layers.json").read_text(encoding="utf-8"))
+
+
+def serve_node(config: Path, workdir: Path, port: int | None = None) -> ServedNode:
+    """Start ``geoportal serve`` for a config; the caller stops it with stop_node()."""
+    port = port or free_port()
+    log = open(workdir.parent / f"{workdir.name}-serve.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geoportal.cli", "serve", str(config), "--workdir", str(workdir),
+         "--port", str(port)],
+        stdout=log, stderr=log, start_new_session=True, cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/", timeout=180, proc=proc)
+    except RuntimeError:
+        stop_node(proc)
+        log.close()
+        raise RuntimeError((workdir.parent / f"{workdir.name}-serve.log").read_text()[-3000:])
+    return ServedNode(base, workdir, config, proc)
+
+
+def stop_node(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def demo_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
+    workdir = tmp_path_factory.mktemp("demo") / "zhytomyr-oblast"
+    node = serve_node(DEMO_CONFIG, workdir)
+    yield node
+    stop_node(node.process)
+
+
+# -- PostGIS -----------------------------------------------------------------------------------------
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def postgis_dsn() -> Iterator[str]:
+    """A PostGIS database for the tests; skipped with the reason when none can be had."""
+    dsn = os.environ.get("GEOPORTAL_TEST_DSN")
+    if dsn:
+        yield dsn
+        return
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip("no PostgreSQL binaries in /usr/lib/postgresql/15/bin and no GEOPORTAL_TEST_DSN")
+    base = Path(tempfile.mkdtemp(prefix="geoportal-pg-", dir="/tmp"))
+    os.chmod(base, 0o777)
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    os.chmod(sock, 0o777)
+    port = free_port()
+    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "--no-sync", "-A", "trust",
+                                 "-U", "postgres", "-E", "UTF8", "--locale", "C.UTF-8"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"),
+                                 "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+                                       "-c synchronous_commit=off -c full_page_writes=off", "start"]),
+                   check=True, capture_output=True)
+    try:
+        import psycopg
+
+        admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE geoportal_test")
+        dsn = f"postgresql://postgres@127.0.0.1:{port}/geoportal_test"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+        yield dsn
+    finally:
+        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,194 @@
+"""The sample node, served for real, read by the clients its users have: OWSLib and GDAL.
+
+Every public dataset must come out of WMS, WFS and OGC API Features with the feature count that ingest
+stored, and the catalog must find each dataset by a Ukrainian word of its title.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import urllib.request
+
+import pytest
+import shapely
+from owslib.csw import CatalogueServiceWeb
+from owslib.fes import PropertyIsLike
+from owslib.ogcapi.features import Features
+from owslib.wfs import WebFeatureService
+from owslib.wms import WebMapService
+
+from geoportal.config import load_config
+
+DEMO_CONFIG = __import__("pathlib").Path(__file__).resolve().parents[2] / "config/nodes/zhytomyr-oblast.yaml"
+
+pytestmark = pytest.mark.slow
+
+CFG = load_config(DEMO_CONFIG)
+DATASETS = [d.id for d in CFG.public_datasets]
+# counts an official can check against the sources in data/ (see data/SOURCES.md)
+KNOWN_COUNTS = {"oblast-boundary": 1, "hromadas": 6, "nature-protection": 161}
+
+
+def get(url: str) -> tuple[str, bytes]:
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return r.headers.get("Content-Type", ""), r.read()
+
+
+@pytest.fixture(scope="module")
+def node(demo_node):  # type: ignore[no-untyped-def]
+    return demo_node
+
+
+@pytest.fixture(scope="module")
+def wms(node):  # type: ignore[no-untyped-def]
+    return WebMapService(node.base_url + "/ows", version="1.3.0", timeout=60)
+
+
+@pytest.fixture(scope="module")
+def wfs(node):  # type: ignore[no-untyped-def]
+    return WebFeatureService(node.base_url + "/ows", version="2.0.0", timeout=60)
+
+
+def test_manifest_has_every_dataset_with_known_counts(node) -> None:  # type: ignore[no-untyped-def]
+    layers = node.layers
+    assert sorted(layers) == sorted(DATASETS)
+    for ds, n in KNOWN_COUNTS.items():
+        assert layers[ds]["feature_count"] == n, ds
+    assert layers["geographic-names"]["feature_count"] > 1500
+
+
+def test_landing_page_lists_datasets(node) -> None:  # type: ignore[no-untyped-def]
+    ctype, body = get(node.base_url + "/")
+    html = body.decode("utf-8")
+    assert ctype.startswith("text/html")
+    assert "Житомирська область" in html
+    for ds in CFG.public_datasets:
+        assert ds.title.uk.replace("'", "&#39;") in html or ds.title.uk in html
+        assert f"/ogcapi/collections/{ds.id}" in html
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_ogcapi_features_owslib(node, dataset: str) -> None:  # type: ignore[no-untyped-def]
+    expected = node.layers[dataset]["feature_count"]
+    api = Features(node.base_url + "/ogcapi", timeout=60)
+    coll = api.collection(dataset)
+    ds = CFG.dataset(dataset)
+    assert ds.title.uk in json.dumps(coll, ensure_ascii=False) or ds.title.en in json.dumps(coll)
+    items = api.collection_items(dataset, limit=5000)
+    assert len(items["features"]) == expected
+    assert items.get("numberMatched", expected) == expected
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_ogcapi_features_gdal(node, dataset: str) -> None:  # type: ignore[no-untyped-def]
+    expected = node.layers[dataset]["feature_count"]
+    out = subprocess.run(["ogrinfo", "-ro", "-al", "-so", f"OAPIF:{node.base_url}/ogcapi/collections/{dataset}"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"Feature Count: {expected}" in out.stdout, out.stdout[-1500:]
+
+
+def test_ogcapi_ukrainian_text_round_trips(node) -> None:  # type: ignore[no-untyped-def]
+    api = Features(node.base_url + "/ogcapi", timeout=60)
+    items = api.collection_items("hromadas", limit=10)
+    names = {f["properties"]["admin_3"] for f in items["features"]}
+    # the source has Latin look-alike letters («Овpуцькa»); ingest repairs them
+    assert "Овруцька" in names
+    assert all(re.fullmatch(r"[А-ЩЬЮЯҐЄІЇа-щьюяґєії'’ -]+", n) for n in names), names
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_wms_getcapabilities_and_getmap(wms, node, dataset: str) -> None:  # type: ignore[no-untyped-def]
+    assert dataset in wms.contents
+    layer = wms.contents[dataset]
+    assert layer.title == CFG.dataset(dataset).title.uk
+    bbox = node.layers[dataset]["bbox"]
+    img = wms.getmap(layers=[dataset], styles=[""], srs="EPSG:4326", bbox=tuple(bbox), size=(256, 256),
+                     format="image/png", transparent=True)
+    data = img.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:200]
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(data)).convert("RGBA")
+    assert im.getextrema()[3][1] > 0, "the map is blank"
+
+
+def test_wms_theme_groups(wms) -> None:  # type: ignore[no-untyped-def]
+    assert {"administrative", "environment", "names"} <= set(wms.contents)
+
+
+def test_wms_getfeatureinfo_returns_the_hromada(wms, node) -> None:  # type: ignore[no-untyped-def]
+    from pyogrio.raw import read
+
+    _, _, geoms, fields = read(node.layers["hromadas"]["path"], columns=["admin_3"])
+    p = shapely.point_on_surface(shapely.from_wkb(geoms[0]))
+    name = fields[0][0]
+    d = 0.01
+    resp = wms.getfeatureinfo(layers=["hromadas"], srs="EPSG:4326", bbox=(p.x - d, p.y - d, p.x + d, p.y + d),
+                              size=(101, 101), format="image/png", query_layers=["hromadas"],
+                              info_format="application/json", xy=(50, 50))
+    info = json.loads(resp.read())
+    assert [f["properties"]["admin_3"] for f in info["features"]] == [name]
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_wms_getlegendgraphic(node, dataset: str) -> None:  # type: ignore[no-untyped-def]
+    ctype, body = get(f"{node.base_url}/ows?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER={dataset}"
+                      "&FORMAT=image/png&SLD_VERSION=1.1.0")
+    assert ctype == "image/png" and body[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_wfs_getfeature_owslib(wfs, node, dataset: str) -> None:  # type: ignore[no-untyped-def]
+    expected = node.layers[dataset]["feature_count"]
+    typename = next(t for t in wfs.contents if t.split(":")[-1] == dataset)
+    resp = wfs.getfeature(typename=[typename], outputFormat="geojson")
+    fc = json.loads(resp.read())
+    assert len(fc["features"]) == expected
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_wfs_gdal(node, dataset: str) -> None:  # type: ignore[no-untyped-def]
+    expected = node.layers[dataset]["feature_count"]
+    out = subprocess.run(["ogrinfo", "-ro", "-so", f"WFS:{node.base_url}/ows", dataset],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"Feature Count: {expected}" in out.stdout, out.stdout[-1500:]
+
+
+def _title_word(title: str) -> str:
+    return max(re.findall(r"[А-ЩЬЮЯҐЄІЇа-щьюяґєії]{6,}", title), key=len)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_csw_finds_dataset_by_ukrainian_word(node, dataset: str) -> None:  # type: ignore[no-untyped-def]
+    ds = CFG.dataset(dataset)
+    word = _title_word(ds.title.uk)
+    csw = CatalogueServiceWeb(node.base_url + "/csw", timeout=60)
+    csw.getrecords2(constraints=[PropertyIsLike("csw:AnyText", f"%{word}%")], esn="full", maxrecords=50)
+    titles = [r.title for r in csw.records.values()]
+    assert ds.title.uk in titles, (word, titles)
+
+
+def test_csw_iso_record_has_links_to_services(node) -> None:  # type: ignore[no-untyped-def]
+    from metadata.records import record_id
+
+    rid = record_id(CFG, "hromadas")
+    csw = CatalogueServiceWeb(node.base_url + "/csw", timeout=60)
+    csw.getrecordbyid(id=[rid], outputschema="http://www.isotc211.org/2005/gmd")
+    rec = csw.records[rid]
+    urls = " ".join(o.url for o in rec.distribution.online)
+    assert f"{node.base_url}/ogcapi/collections/hromadas" in urls
+    assert f"{node.base_url}/ows" in urls
+
+
+def test_download_geopackage(node, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ctype, body = get(node.base_url + "/downloads/hromadas.gpkg")
+    assert ctype == "application/geopackage+sqlite3"
+    p = tmp_path / "h.gpkg"
+    p.write_bytes(body)
+    out = subprocess.run(["ogrinfo", "-ro", "-so", str(p), "hromadas"], capture_output=True, text=True)
+    assert "Feature Count: 6" in out.stdout
