@@ -67,10 +67,18 @@ def _base_url(cfg: Any, host: str, port: int, base_url: str | None) -> str:
 
 
 @main.command("validate-config")
-@config_arg
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the parsed config as JSON.")
-def validate_config(config: Path, as_json: bool) -> None:
+@click.option("--schema", is_flag=True, help="Print the JSON Schema of node configs (for editors) and exit.")
+def validate_config(config: Path | None, as_json: bool, schema: bool) -> None:
     """Check a node config: keys, types, KATOTTH codes, that every file it names exists."""
+    if schema:
+        from geoportal.config import json_schema
+
+        click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+        return
+    if config is None:
+        raise click.UsageError("give a CONFIG file (or --schema)")
     cfg = _load(config)
     if as_json:
         click.echo(cfg.model_dump_json(indent=2, by_alias=True))

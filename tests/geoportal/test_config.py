@@ -101,3 +101,12 @@ def test_cli_validate_config_exit_codes(tmp_path: Path) -> None:
                          capture_output=True, text=True)
     assert res.returncode == 2
     assert res.stderr.startswith("error: ") and str(bad) in res.stderr
+
+
+def test_shipped_json_schema_is_current() -> None:
+    import json
+
+    from geoportal.config import json_schema
+
+    shipped = json.loads((ROOT / "config" / "node.schema.json").read_text(encoding="utf-8"))
+    assert shipped == json_schema(), "run: geoportal validate-config --schema > config/node.schema.json"
