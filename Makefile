@@ -5,9 +5,9 @@ VENV   := .venv
 PYCSW_VENV := .venv-pycsw
 PORT ?= 8000
 
-.PHONY: install system venv pycsw-venv demo test bench clean
+.PHONY: install system venv pycsw-venv web demo test bench clean
 
-install: system venv pycsw-venv
+install: system venv pycsw-venv web
 
 system:
 	bash scripts/install-system.sh
@@ -28,6 +28,13 @@ $(PYCSW_VENV)/.installed: requirements-pycsw.txt
 	touch $@
 
 pycsw-venv: $(PYCSW_VENV)/.installed
+
+# Leaflet and Swagger UI for pygeoapi's HTML pages, served by the node itself (no CDN needed)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+web: node_modules/.installed
 
 demo: install
 	$(VENV)/bin/geoportal demo --port $(PORT)

@@ -96,8 +96,9 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     ws.ensure()
     ep = Endpoints(base_url.rstrip("/"))
     layers = ingest_all(cfg, ws, only=only, force=force, progress=progress)
-    publish_all(cfg, ws, layers, ep, progress=progress)
+    # records first: the downloads carry them inside
     records = write_records(cfg, ws, layers, ep, progress=progress)
+    publish_all(cfg, ws, layers, ep, progress=progress)
     t = time.perf_counter()
     pycsw.load(cfg, ws, ep)
     progress(f"catalog: {len(records)} records loaded into {ws.catalog_db} ({time.perf_counter() - t:.1f} s)")

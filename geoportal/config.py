@@ -156,10 +156,21 @@ class Reference(_Strict):
     boundaries: str | None = Field(default=None, description="id of the dataset with hromada polygons")
 
 
+class GeoServer(_Strict):
+    """A GeoServer the node also publishes to (``publisher: geoserver``), through its REST API."""
+
+    url: str = Field(pattern=r"^https?://", description="e.g. http://geo.example.org/geoserver")
+    username: str = "admin"
+    password_env: str = Field(default="GEOSERVER_PASSWORD",
+                              description="name of the environment variable that holds the password")
+    workspace: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class NodeConfig(_Strict):
     node: Identity
     storage: Storage = Field(default_factory=Storage)
     publisher: Literal["builtin", "geoserver"] = "builtin"
+    geoserver: GeoServer | None = None
     parent: Link | None = None
     children: list[Link] = Field(default_factory=list)
     reference: Reference = Field(default_factory=Reference)
@@ -167,6 +178,12 @@ class NodeConfig(_Strict):
 
     # set by load_config; not part of the YAML
     config_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _geoserver_settings(self) -> "NodeConfig":
+        if self.publisher == "geoserver" and self.geoserver is None:
+            raise ValueError("publisher 'geoserver' needs a 'geoserver:' section with at least 'url'")
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "NodeConfig":

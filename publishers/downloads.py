@@ -1,33 +1,136 @@
 """Downloads: the files a user takes away, one set per public dataset, under ``/downloads/``.
 
-The GeoPackage is a copy of the stored layer (it carries its own style and metadata once the QML and
-ISO publishers have added them); the ISO record sits beside it as ``<id>.xml``.
+- ``<id>.gpkg``     GeoPackage with its QGIS style (``layer_styles``) and the ISO record (``gpkg_metadata``)
+- ``<id>.geojson``  RFC 7946 GeoJSON, for web developers
+- ``<id>.csv``      CSV (UTF-8 with BOM so spreadsheet programs read Cyrillic) with a WKT geometry column
+- ``<id>.shp.zip``  zipped Shapefile, UTF-8 with ``.cpg``
+- ``<id>.geojson.zip``, ``<id>.csv.zip``  the same with the ISO record inside
+- ``<id>.xml``      the ISO 19139 record (written by the metadata stage)
+
+Conversion is GDAL's ``ogr2ogr`` from Debian (it reads PostGIS too, which the GDAL in the Python wheels
+cannot). Every file is made in a scratch folder and moved into place, so a download is never half a file.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+import subprocess
 import tempfile
+import zipfile
 from pathlib import Path
 
-from geoportal.config import NodeConfig
+from geoportal.config import Dataset, NodeConfig
+from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace
+from publishers.qml import write_layer_style
+from publishers.styles import load_style, style_name_for
 
-FORMATS = {"gpkg": "application/geopackage+sqlite3"}
+#: extension → (media type, title) — used for the links in the OGC API collection and the ISO record
+FORMATS: dict[str, tuple[str, str]] = {
+    "gpkg": ("application/geopackage+sqlite3", "GeoPackage (зі стилем і метаданими / with style and metadata)"),
+    "geojson": ("application/geo+json", "GeoJSON"),
+    "csv": ("text/csv", "CSV (WKT)"),
+    "shp.zip": ("application/zip", "Shapefile (zip, UTF-8)"),
+    "geojson.zip": ("application/zip", "GeoJSON + ISO 19139 (zip)"),
+    "csv.zip": ("application/zip", "CSV + ISO 19139 (zip)"),
+}
+
+
+def _source(layer: StoredLayer) -> list[str]:
+    if layer.backend == "postgis":
+        return [f"PG:{layer.dsn}", f"{layer.schema}.{layer.table}"]
+    return [str(layer.path), layer.table]
+
+
+def _ogr2ogr(args: list[str], what: str) -> None:
+    proc = subprocess.run(["ogr2ogr", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PublishError(f"{what}: ogr2ogr failed: {proc.stderr.strip()[-1000:]}")
+
+
+def _add_iso_metadata(gpkg: Path, table: str, xml: bytes) -> None:
+    """The ISO record inside the GeoPackage (GeoPackage metadata extension)."""
+    with sqlite3.connect(gpkg) as db:
+        db.executescript(
+            "CREATE TABLE IF NOT EXISTS gpkg_metadata (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+            "md_scope TEXT NOT NULL DEFAULT 'dataset', md_standard_uri TEXT NOT NULL, "
+            "mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '');"
+            "CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (reference_scope TEXT NOT NULL, "
+            "table_name TEXT, column_name TEXT, row_id_value INTEGER, "
+            "timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), "
+            "md_file_id INTEGER NOT NULL, md_parent_id INTEGER);")
+        for name in ("gpkg_metadata", "gpkg_metadata_reference"):
+            db.execute("INSERT OR IGNORE INTO gpkg_extensions (table_name, column_name, extension_name, definition, "
+                       "scope) SELECT ?, NULL, 'gpkg_metadata', 'http://www.geopackage.org/spec120/#extension_metadata',"
+                       " 'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
+                       "extension_name = 'gpkg_metadata')", (name, name))
+        cur = db.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
+                         "VALUES ('dataset', 'http://www.isotc211.org/2005/gmd', 'text/xml', ?)",
+                         (xml.decode("utf-8"),))
+        db.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id) "
+                   "VALUES ('table', ?, ?)", (table, cur.lastrowid))
+
+
+def _zip(target: Path, files: list[Path]) -> None:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for f in files:
+            z.write(f, f.name)
+
+
+def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
+    """Make every download of one dataset; returns the files, all moved into ws.downloads."""
+    out = ws.downloads
+    out.mkdir(parents=True, exist_ok=True)
+    record = out / f"{ds.id}.xml"
+    xml = record.read_bytes() if record.exists() else None
+    src = _source(layer)
+    style = load_style(style_name_for(ds.style, layer.geometry_type))
+    made: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(dir=out, prefix=f".{ds.id}.") as tmp_:
+        tmp = Path(tmp_)
+        gpkg = tmp / f"{ds.id}.gpkg"
+        if layer.backend == "geopackage":
+            shutil.copyfile(str(layer.path), gpkg)
+        else:
+            _ogr2ogr(["-f", "GPKG", str(gpkg), *src, "-nln", ds.id, "-lco", "FID=fid", "-lco", "GEOMETRY_NAME=geom"],
+                     f"{ds.id}.gpkg")
+        write_layer_style(gpkg, layer.table if layer.backend == "geopackage" else ds.id, "geom", style,
+                          layer.geometry_type)
+        if xml:
+            _add_iso_metadata(gpkg, layer.table if layer.backend == "geopackage" else ds.id, xml)
+        made["gpkg"] = gpkg
+        geojson = tmp / f"{ds.id}.geojson"
+        _ogr2ogr(["-f", "GeoJSON", str(geojson), *src, "-lco", "RFC7946=YES", "-lco", "WRITE_NAME=NO",
+                  "-nln", ds.id], f"{ds.id}.geojson")
+        made["geojson"] = geojson
+        csv = tmp / f"{ds.id}.csv"
+        _ogr2ogr(["-f", "CSV", str(csv), *src, "-lco", "GEOMETRY=AS_WKT", "-lco", "WRITE_BOM=YES",
+                  "-nln", ds.id], f"{ds.id}.csv")
+        made["csv"] = csv
+        shpdir = tmp / "shp"
+        shpdir.mkdir()
+        _ogr2ogr(["-f", "ESRI Shapefile", str(shpdir / f"{ds.id}.shp"), *src, "-lco", "ENCODING=UTF-8",
+                  "-nln", ds.id], f"{ds.id}.shp")
+        shp_files = sorted(shpdir.iterdir()) + ([record] if xml else [])
+        _zip(tmp / f"{ds.id}.shp.zip", shp_files)
+        made["shp.zip"] = tmp / f"{ds.id}.shp.zip"
+        for fmt, f in (("geojson.zip", geojson), ("csv.zip", csv)):
+            _zip(tmp / f"{ds.id}.{fmt}", [f] + ([record] if xml else []))
+            made[fmt] = tmp / f"{ds.id}.{fmt}"
+        final = []
+        for fmt, f in made.items():
+            target = out / f"{ds.id}.{fmt}"
+            os.chmod(f, 0o644)
+            os.replace(f, target)
+            final.append(target)
+    return final
 
 
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
-    out = ws.downloads
-    out.mkdir(parents=True, exist_ok=True)
     for ds in cfg.public_datasets:
         layer = layers.get(ds.id)
-        if layer is None or layer.backend != "geopackage" or not layer.path:
-            continue
-        target = out / f"{ds.id}.gpkg"
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{ds.id}.", suffix=".gpkg")
-        os.close(fd)
-        shutil.copyfile(layer.path, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    return out
+        if layer is not None:
+            package(ds, layer, ws)
+    return ws.downloads

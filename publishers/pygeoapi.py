@@ -7,6 +7,7 @@ document next to it; nothing is edited by hand. GeoPackage layers are served by 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ LICENCE_URLS = {
     "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
     "CC-BY-IGO-3.0": "https://creativecommons.org/licenses/by/3.0/igo/",
     "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# pygeoapi's HTML templates load these from CDNs; the node serves its own copies (npm, see package.json)
+VENDOR = {
+    "https://unpkg.com/leaflet@1.3.1/dist/": "leaflet/dist/",
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet/1.3.1/": "leaflet/dist/",
+    "https://unpkg.com/leaflet.markercluster/dist/": "leaflet.markercluster/dist/",
+    "https://unpkg.com/swagger-ui-dist/": "swagger-ui-dist/",
 }
 
 
@@ -104,7 +115,40 @@ def _record_id(cfg: NodeConfig, ds: Dataset) -> str:
     return record_id(cfg, ds.id)
 
 
-def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
+def vendor_templates(ws: Workspace) -> dict[str, str] | None:
+    """pygeoapi's templates with CDN links pointed at the node's own static copies.
+
+    Offline (a municipal network, this machine) the stock pages come out unstyled with a blank map.
+    Returns pygeoapi's ``server.templates`` setting, or None when the npm copies are not installed.
+    """
+    import pygeoapi
+
+    modules = ROOT / "node_modules"
+    if not (modules / "leaflet" / "dist" / "leaflet.js").exists():
+        return None
+    pkg = Path(pygeoapi.__file__).parent
+    tdir, sdir = ws.services / "pygeoapi-templates", ws.services / "pygeoapi-static"
+    for src, dst in ((pkg / "templates", tdir), (pkg / "static", sdir)):
+        if dst.exists():
+            shutil.rmtree(dst)
+        shutil.copytree(src, dst)
+    for page in tdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = text
+        for cdn, local in VENDOR.items():
+            new = new.replace(cdn, "{{ config['server']['url'] }}/static/vendor/" + local)
+        new = new.replace('leaflet.markercluster-src.js', 'leaflet.markercluster.js')
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+    vendor = sdir / "vendor"
+    vendor.mkdir()
+    for name in ("leaflet", "leaflet.markercluster", "swagger-ui-dist"):
+        (vendor / name).symlink_to(modules / name, target_is_directory=True)
+    return {"path": str(tdir), "static": str(sdir)}
+
+
+def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
+                 templates: dict[str, str] | None = None) -> dict[str, Any]:
     c = cfg.node.contact
     resources = {
         ds.id: _collection(cfg, ds, layers[ds.id], ep) for ds in cfg.public_datasets if ds.id in layers
@@ -123,6 +167,7 @@ def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints)
                 "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                 "attribution": "&copy; OpenStreetMap contributors",
             },
+            **({"templates": templates} if templates else {}),
         },
         "logging": {"level": "ERROR"},
         "metadata": {
@@ -157,7 +202,9 @@ def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints)
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
     """Write pygeoapi.yml and generate its OpenAPI document with pygeoapi itself."""
     path = config_path(ws)
-    write_atomic(path, yaml.safe_dump(build_config(cfg, layers, ep), allow_unicode=True, sort_keys=False))
+    templates = vendor_templates(ws)
+    write_atomic(path, yaml.safe_dump(build_config(cfg, layers, ep, templates), allow_unicode=True,
+                                      sort_keys=False))
     try:
         from pygeoapi.openapi import generate_openapi_document
 
