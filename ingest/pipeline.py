@@ -1,7 +1,10 @@
-"""The ingest pipeline: read → normalise text → CRS to storage → repair geometry → store atomically.
+"""The ingest pipeline: read → CRS to storage → repair geometry → normalise text → link KATOTTH → map to
+the target schema → store a new version atomically, with a quality report.
 
-This first version reads every OGR-readable vector file through pyogrio; readers for CSV/XLSX with
-coordinate columns, encoding detection and the Ukrainian CRS rules plug in here.
+Everything streams: a reader yields Arrow batches, each batch is processed with vectorised shapely and
+pyarrow, and the store consumes them as they come (GDAL's Arrow writer, PostgreSQL COPY), so memory
+stays flat in the file size. Features that cannot be loaded are kept, with a reason, in the
+``<dataset>__rejected`` layer.
 """
 
 from __future__ import annotations
@@ -10,25 +13,50 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
-import pyogrio
-import pyogrio.raw
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
-from pyproj import CRS, Transformer
 
 from geoportal.config import Dataset, NodeConfig
-from geoportal.errors import CRSError, IngestError, StoreError
+from geoportal.errors import CRSError, IngestError
 from geoportal.model import FieldInfo, StoredLayer, Workspace, write_atomic
-from ingest.text import field_name, normalise_text
+from ingest import admin as admin_mod
+from ingest import geometry as geo
+from ingest.crs import (crs_key, datum_note, infer_crs, match_rule, parse_crs, transform_xy,
+                        ukrainian_rules)
+from ingest.readers import RASTER_SUFFIXES, ReadOptions, Source, open_source
+from ingest.readers.base import REASON, WKB
+from ingest.report import Tally
+from ingest.schema import TargetSchema, apply as apply_schema, load_schema, resolve_schema_path
+from ingest.store import GEOM, LayerStream, open_store
+from ingest.store.postgis import table_name
+from ingest.text import field_name, normalise_column
 
 log = logging.getLogger(__name__)
 
 SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qmd")
+REJECT_REASON = "reject_reason"
+
+
+@dataclass
+class Plan:
+    """Everything decided before reading: from the node config, or defaults for ``ingest-file``."""
+
+    storage_crs: str = "EPSG:4326"
+    assume_crs: str | None = None
+    extra_crs: dict[str, str] | None = None
+    keep_z: bool = False
+    territory: shapely.Geometry | None = None  # EPSG:4326
+    territory_name: str = "Ukraine"
+    quarantine_outside: bool = False
+    admin: admin_mod.AdminIndex | None = None
+    schema: TargetSchema | None = None
+    fingerprint: str = ""
 
 
 def source_checksum(source: Path) -> str:
@@ -44,185 +72,175 @@ def source_checksum(source: Path) -> str:
     return h.hexdigest()
 
 
-def _source_crs(meta: dict[str, Any], assume_crs: str | None, source: Path) -> CRS:
-    if meta.get("crs"):
-        return CRS.from_user_input(meta["crs"])
-    if assume_crs:
-        return CRS.from_user_input(assume_crs)
-    raise CRSError(
-        f"{source}: the file declares no coordinate system (no .prj / crs member); "
-        "give it with --assume-crs EPSG:N (or 'assume_crs' in the dataset config)"
-    )
-
-
-def _field_type(dtype: str) -> str:
-    if dtype.startswith("int"):
+def _field_type(t: pa.DataType) -> str:
+    if pa.types.is_integer(t):
         return "integer"
-    if dtype.startswith("float"):
+    if pa.types.is_floating(t):
         return "number"
-    if dtype == "bool":
+    if pa.types.is_boolean(t):
         return "boolean"
-    if dtype.startswith("datetime"):
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
         return "datetime"
     return "string"
 
 
-def _unify_geometry_type(geoms: np.ndarray) -> str:
-    types = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
-    names = {shapely.GeometryType(t).name for t in types}
-    base = {n.replace("MULTI", "") for n in names}
-    if len(base) != 1:
-        raise IngestError(f"mixed geometry types {sorted(names)}: split the file by geometry type")
-    b = base.pop()
-    return {"POLYGON": "MultiPolygon", "LINESTRING": "MultiLineString", "POINT": "Point"}[b] \
-        if not ("MULTIPOINT" in names and b == "POINT") else "MultiPoint"
+def _plain(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_dictionary(t):
+        return _plain(t.value_type)
+    if pa.types.is_large_string(t) or pa.types.is_null(t):
+        return pa.string()
+    return t
 
 
-_MULTI_CTOR = {
-    "MultiPolygon": (shapely.GeometryType.POLYGON, shapely.MultiPolygon),
-    "MultiLineString": (shapely.GeometryType.LINESTRING, shapely.MultiLineString),
-    "MultiPoint": (shapely.GeometryType.POINT, shapely.MultiPoint),
-}
+@dataclass
+class CRSDecision:
+    crs: str
+    decided_by: str
+    swap_xy: bool = False
+    name: str = ""
 
 
-def _to_multi(geoms: np.ndarray, gtype: str) -> np.ndarray:
-    """Promote single parts to the layer's multi type, so one layer has one geometry type."""
-    if gtype not in _MULTI_CTOR:
-        return geoms
-    single_type, ctor = _MULTI_CTOR[gtype]
-    out = geoms.copy()
-    for i in np.flatnonzero(shapely.get_type_id(geoms) == single_type):
-        out[i] = ctor([geoms[i]])
-    return out
+def decide_crs(src: Source, sample: np.ndarray, plan: Plan, where: str) -> CRSDecision:
+    rules = ukrainian_rules(plan.extra_crs)
+    table_convention = src.driver in ("CSV", "XLSX")
+    if src.crs is not None and not (table_convention and plan.assume_crs):
+        rule = match_rule(src.crs, rules)
+        if rule:
+            return CRSDecision(rule.definition, f"{src.crs_decided_by}; recognised as {rule.label}",
+                               name=rule.label)
+        return CRSDecision(crs_key(src.crs), src.crs_decided_by, name=src.crs.name)
+    if plan.assume_crs:
+        crs = parse_crs(plan.assume_crs, where)
+        key = crs_key(crs) if crs.to_epsg(min_confidence=90) else plan.assume_crs
+        swap = False
+        if src.axis_xy_from_columns and not crs.is_geographic:
+            try:
+                inf = infer_crs(shapely.get_coordinates(sample), plan.territory,
+                                [r for r in rules[:0]] + [type(rules[0])("assumed", "assumed", key)], where,
+                                territory_name=plan.territory_name)
+                swap = inf.swap_xy
+            except CRSError:
+                pass
+        return CRSDecision(key, "given (--assume-crs / assume_crs)" + ("; X read as northing" if swap else ""),
+                           swap, crs.name)
+    coords = shapely.get_coordinates(sample)
+    if len(coords) > 5000:
+        coords = coords[np.linspace(0, len(coords) - 1, 5000).astype(int)]
+    inf = infer_crs(coords, plan.territory, rules, where, territory_name=plan.territory_name)
+    return CRSDecision(inf.rule.definition, inf.decided_by, inf.swap_xy, inf.rule.label)
 
 
-def read_and_clean(
-    source: Path,
-    *,
-    layer: str | None = None,
-    where: str | None = None,
-    assume_crs: str | None = None,
-    encoding: str | None = None,
-    target_crs: str = "EPSG:4326",
-) -> tuple[np.ndarray, list[str], list[str], list[np.ndarray], dict[str, Any]]:
-    """Read a vector source and return (geometries, field names, titles, columns, report)."""
-    try:
-        meta, _fids, wkb, field_data = pyogrio.raw.read(
-            source, layer=layer, where=where, encoding=encoding, datetime_as_string=True
-        )
-    except pyogrio.errors.DataSourceError as e:
-        raise IngestError(f"{source}: cannot be read as a vector file ({e})") from e
-    except pyogrio.errors.DataLayerError as e:
-        raise IngestError(f"{source}: {e}") from e
-    src_crs = _source_crs(meta, assume_crs, source)
-    report: dict[str, Any] = {
-        "source": str(source),
-        "driver": meta.get("driver"),
-        "encoding": meta.get("encoding"),
-        "source_crs": src_crs.to_string(),
-        "crs_decided_by": "file" if meta.get("crs") else "assume_crs",
-        "features_read": len(wkb),
-    }
-    geoms = shapely.from_wkb(wkb)
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    # text: NFC + look-alike letters
+def _outputs(src: Source, plan: Plan) -> tuple[list[str], pa.Schema, pa.Schema]:
     names: list[str] = []
-    titles: list[str] = []
-    columns: list[np.ndarray] = []
-    repaired_text = 0
-    for header, col in zip(meta["fields"], field_data):
+    for header in src.fields:
         name = field_name(header)
-        while name in names:
+        while name in names or name in (REJECT_REASON, GEOM):
             name += "_"
         names.append(name)
-        titles.append(header)
-        if col.dtype == object:
-            out = col.copy()
-            for i, v in enumerate(col):
-                if isinstance(v, str):
-                    fixed, changed = normalise_text(v)
-                    if changed:
-                        out[i] = fixed
-                        repaired_text += 1
-            col = out
-        columns.append(col)
-    # CRS
-    tgt = CRS.from_user_input(target_crs)
-    if not src_crs.equals(tgt):
-        tr = Transformer.from_crs(src_crs, tgt, always_xy=True)
-        geoms = shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-    # geometry repair
-    invalid = ~empty & ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms[invalid] = shapely.make_valid(geoms[invalid])
-    keep = ~empty
-    report.update(
-        features_empty=int(empty.sum()),
-        geometries_repaired=int(invalid.sum()),
-        text_values_repaired=repaired_text,
-    )
-    return geoms[keep], names, titles, [c[keep] for c in columns], report
+    attrs = [pa.field(n, _plain(src.schema.field(h).type)) for n, h in zip(names, src.fields)]
+    out = plan.schema.arrow_fields() if plan.schema else list(attrs)
+    if plan.admin is not None:
+        out += [pa.field(c, pa.string()) for c in admin_mod.COLUMNS]
+    out_schema = pa.schema(out + [pa.field(GEOM, pa.binary())])
+    rej_schema = pa.schema(attrs + [pa.field(REJECT_REASON, pa.string()), pa.field(GEOM, pa.binary())])
+    return names, out_schema, rej_schema
 
 
-def write_gpkg(
-    target: Path,
-    table: str,
-    geoms: np.ndarray,
-    names: list[str],
-    columns: list[np.ndarray],
-    crs: str,
-) -> str:
-    """Write a GeoPackage aside and move it into place: readers see the old file or the new one."""
-    gtype = _unify_geometry_type(geoms) if len(geoms) else "Unknown"
-    geoms = _to_multi(geoms, gtype)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".gpkg")
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        pyogrio.raw.write(
-            tmp,
-            geometry=shapely.to_wkb(geoms),
-            field_data=columns,
-            fields=names,
-            layer=table,
-            driver="GPKG",
-            geometry_type=gtype,
-            crs=crs,
-            encoding="UTF-8",
-            dataset_options={"VERSION": "1.3"},
-            layer_options={"SPATIAL_INDEX": "YES", "FID": "fid", "GEOMETRY_NAME": "geom"},
-        )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except Exception as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise StoreError(f"{target}: the GeoPackage could not be written ({e}); the previous version is kept") from e
-    return gtype
+class Run:
+    """One pass over a source: holds the decisions and the tally while the batches stream by."""
+
+    def __init__(self, src: Source, plan: Plan, crs: CRSDecision, ltype: str, names: list[str],
+                 out_schema: pa.Schema, rej_schema: pa.Schema):
+        self.src, self.plan, self.crs, self.ltype = src, plan, crs, ltype
+        self.names, self.out_schema, self.rej_schema = names, out_schema, rej_schema
+        self.tally = Tally()
+        self.rejected: list[pa.RecordBatch] = []
+        self.titles = dict(zip(names, src.fields))
+        self.k_col, self.r_col = admin_mod.source_columns(src.fields)
+        self.territory = None
+        if plan.quarantine_outside and plan.territory is not None:
+            t = shapely.buffer(plan.territory, 0.05)
+            if plan.storage_crs != "EPSG:4326":
+                t = geo.reproject(np.array([t]), "EPSG:4326", plan.storage_crs)[0]
+            shapely.prepare(t)
+            self.territory = t
+
+    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        n = batch.num_rows
+        self.tally.read += n
+        geoms = shapely.from_wkb(batch.column(WKB).to_numpy(zero_copy_only=False), on_invalid="ignore")
+        given = batch.column(REASON).to_pylist() if REASON in batch.schema.names else [None] * n
+        geoms = geo.reproject(geoms, self.crs.crs, self.plan.storage_crs, swap_xy=self.crs.swap_xy,
+                              keep_z=self.plan.keep_z)
+        original = geoms
+        geoms, reasons, repaired = geo.clean(geoms, self.ltype, keep_z=self.plan.keep_z)
+        for i, r in enumerate(given):
+            if r is not None:
+                reasons[i] = r
+        if self.territory is not None:
+            ok = np.array([r is None for r in reasons])
+            out = ok.copy()
+            out[ok] = ~geo.inside(geoms[ok], self.territory)
+            reasons[out] = f"outside the territory: {self.plan.territory_name}"
+        attrs: list[pa.Array] = []
+        for name, header in zip(self.names, self.src.fields):
+            col = batch.column(header)
+            if pa.types.is_dictionary(col.type):
+                col = col.dictionary_decode()
+            col = col.cast(_plain(col.type))
+            if pa.types.is_string(col.type):
+                col, changed = normalise_column(col)
+                self.tally.text_values_repaired += changed
+            attrs.append(col)
+        attr_batch = pa.record_batch(attrs, names=self.names)
+        reason_list = list(reasons)
+        out_cols = apply_schema(self.plan.schema, attr_batch, self.titles, reason_list) if self.plan.schema \
+            else list(attrs)
+        if self.plan.admin is not None:
+            koatuu = batch.column(self.src.fields[self.k_col]).to_pylist() if self.k_col is not None else None
+            raions = batch.column(self.src.fields[self.r_col]).to_pylist() if self.r_col is not None else None
+            linked = self.plan.admin.link(geoms, self.plan.storage_crs, koatuu, raions)
+            for how in linked[3].to_pylist():
+                self.tally.admin_linked[how or "none"] += 1
+            out_cols += linked
+        bad = np.array([r is not None for r in reason_list], dtype=bool)
+        good = ~bad
+        self.tally.geometries_repaired += int((repaired & good).sum())
+        if bad.any():
+            idx = pa.array(np.flatnonzero(bad))
+            self.tally.reject([r for r in reason_list if r is not None])
+            rej_geom = shapely.to_wkb(original[bad])
+            self.rejected.append(pa.record_batch(
+                [c.take(idx) for c in attrs] + [pa.array([r for r in reason_list if r is not None], pa.string()),
+                                                pa.array(rej_geom, pa.binary())], schema=self.rej_schema))
+        keep = geoms[good]
+        self.tally.written += len(keep)
+        if len(keep):
+            self.tally.add_bounds(shapely.total_bounds(keep))
+        mask = pa.array(good)
+        cols = [c.filter(mask) for c in out_cols] + [pa.array(shapely.to_wkb(keep), pa.binary())]
+        return pa.record_batch(cols, schema=self.out_schema)
+
+    def stream(self, first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield self.process(first)
+        for b in rest:
+            yield self.process(b)
 
 
-def load_dataset(cfg: NodeConfig, ds: Dataset, ws: Workspace, *, force: bool = False) -> StoredLayer:
-    """Ingest one dataset of a node into the node's storage; skip it when the source is unchanged."""
-    source = cfg.resolve(ds.source)
-    checksum = source_checksum(source)
-    previous = ws.read_layers().get(ds.id)
-    target = ws.data_dir(cfg) / f"{ds.id}.gpkg"
-    if previous and previous.checksum == checksum and target.exists() and not force:
-        log.info("%s: source unchanged (sha256 %s…), nothing to do", ds.id, checksum[:12])
-        return previous
-    layer = ingest_file(
-        source, target, ds.id, layer=ds.layer, where=ds.where, assume_crs=ds.assume_crs,
-        encoding=ds.encoding, storage_crs=cfg.storage.crs, version=(previous.version + 1 if previous else 1),
-        checksum=checksum,
-    )
-    write_atomic(ws.reports / f"{ds.id}.json", json.dumps(layer.report, ensure_ascii=False, indent=2))
-    ws.write_layer(layer)
-    return layer
+def _bbox_4326(bounds: list[float] | None, crs: str) -> tuple[float, float, float, float]:
+    if bounds is None:
+        return (0.0, 0.0, 0.0, 0.0)
+    if crs != "EPSG:4326":
+        from ingest.crs import transformer
+        bounds = list(transformer(crs, "EPSG:4326").transform_bounds(*bounds))
+    return tuple(round(float(b), 7) for b in bounds)  # type: ignore[return-value]
 
 
 def ingest_file(
     source: Path,
-    target: Path,
+    target: Path | str,
     table: str,
     *,
     layer: str | None = None,
@@ -230,43 +248,149 @@ def ingest_file(
     assume_crs: str | None = None,
     encoding: str | None = None,
     storage_crs: str = "EPSG:4326",
-    version: int = 1,
+    version: int | None = None,
     checksum: str | None = None,
+    plan: Plan | None = None,
+    force: bool = False,
+    pg_schema: str = "public",
 ) -> StoredLayer:
-    """One file into a GeoPackage layer; returns what was stored."""
+    """One file into a GeoPackage file or a PostGIS database (``postgresql://``) as a new version.
+
+    Skips the load (returns the current layer) when the source checksum and the settings are unchanged,
+    unless ``force``. Raises :class:`IngestError` / :class:`CRSError` / :class:`StoreError`; on error
+    nothing is written and the previous version stays current.
+    """
     source = Path(source)
+    plan = plan or Plan(storage_crs=storage_crs)
+    plan.storage_crs = storage_crs
+    if assume_crs:
+        plan.assume_crs = assume_crs
     if not source.exists():
         raise IngestError(f"{source}: file not found")
-    geoms, names, titles, columns, report = read_and_clean(
-        source, layer=layer, where=where, assume_crs=assume_crs, encoding=encoding, target_crs=storage_crs
+    if source.suffix.lower() in RASTER_SUFFIXES:
+        from ingest.readers.raster import ingest_raster
+        return ingest_raster(source, target, table, assume_crs=plan.assume_crs, checksum=checksum, force=force)
+    checksum = checksum or source_checksum(source)
+    store = open_store(target, schema=pg_schema)
+    tbl = table if store.backend == "geopackage" else table_name(table)
+    current = store.current(tbl)
+    if current and not force and current.get("checksum") == checksum and \
+            current.get("provenance", {}).get("fingerprint", "") == plan.fingerprint:
+        log.info("%s: source unchanged (sha256 %s…), nothing to do", table, checksum[:12])
+        return StoredLayer.from_dict(current["provenance"]["layer"])
+    version = max(version or 0, store.next_version(tbl))
+    opts = ReadOptions(layer=layer, where=where, encoding=encoding)
+    holder: dict[str, StoredLayer] = {}
+    with open_source(source, opts) as src:
+        batches = iter(src.batches)
+        first = next(batches, None)
+        if first is None:
+            raise IngestError(f"{source}: no features (filter: {where or 'none'}); nothing written")
+        sample = shapely.from_wkb(first.column(WKB).to_numpy(zero_copy_only=False)[:5000], on_invalid="ignore")
+        sample = sample[~shapely.is_missing(sample)]
+        crs = decide_crs(src, sample, plan, str(source))
+        ltype = geo.layer_type(src.geometry_type, sample)
+        if ltype == "Unknown":
+            raise IngestError(f"{source}: no readable geometry in the first {first.num_rows} features; "
+                              "check the coordinate columns or the geometry of the file")
+        names, out_schema, rej_schema = _outputs(src, plan)
+        run = Run(src, plan, crs, ltype, names, out_schema, rej_schema)
+
+        def provenance() -> dict[str, Any]:
+            t = run.tally
+            if t.written == 0:
+                raise IngestError(f"{source}: none of the {t.read} features could be loaded "
+                                  f"({dict(t.rejected)}); nothing written, the previous version is kept")
+            loaded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+            report = _report(table, source, src, crs, plan, run, version, checksum, loaded_at)
+            stored = StoredLayer(
+                dataset_id=table, backend=store.backend, table=tbl, geometry_type=ltype,
+                feature_count=t.written, bbox=_bbox_4326(t.bounds, plan.storage_crs), crs=plan.storage_crs,
+                fields=tuple(FieldInfo(f.name, _field_type(f.type)) for f in out_schema if f.name != GEOM),
+                checksum=checksum, version=version, loaded_at=loaded_at, report=report,
+                **store.location(),
+            )
+            holder["layer"] = stored
+            return {"version": version, "checksum": checksum, "loaded_at": loaded_at, "source": str(source),
+                    "fingerprint": plan.fingerprint, "layer": stored.to_dict()}
+
+        store.write(LayerStream(
+            table=tbl, schema=out_schema, batches=run.stream(first, batches), geometry_type=ltype,
+            crs=plan.storage_crs, version=version, rejected=lambda: (rej_schema, run.rejected),
+            provenance=provenance,
+        ))
+    return holder["layer"]
+
+
+def _report(table: str, source: Path, src: Source, crs: CRSDecision, plan: Plan, run: Run, version: int,
+            checksum: str, loaded_at: str) -> dict[str, Any]:
+    t = run.tally
+    enc = src.encoding
+    return {
+        "dataset": table, "version": version, "loaded_at": loaded_at,
+        "source": str(source), "source_member": src.notes.get("archive_member"), "driver": src.driver,
+        "checksum": checksum,
+        "encoding": enc.encoding if enc else None, "encoding_decided_by": enc.decided_by if enc else None,
+        "source_crs": crs.crs if crs.crs.startswith("EPSG:") or crs.crs.startswith("+") else "WKT",
+        "source_crs_name": crs.name, "crs_decided_by": crs.decided_by, "axis_swapped": crs.swap_xy,
+        "datum_transformation": datum_note(crs.crs, plan.storage_crs) if crs.crs != plan.storage_crs else None,
+        "storage_crs": plan.storage_crs, "geometry_type": run.ltype,
+        "features_read": t.read, "features_written": t.written,
+        "features_rejected": sum(t.rejected.values()), "rejected_by_reason": dict(t.rejected),
+        "rejected_layer": f"{table}__rejected" if t.rejected else None,
+        "geometries_repaired": t.geometries_repaired, "text_values_repaired": t.text_values_repaired,
+        "extent_4326": list(_bbox_4326(t.bounds, plan.storage_crs)),
+        "field_titles": ({f.name: (f.title or f.source or f.name) for f in plan.schema.fields} if plan.schema
+                         else dict(run.titles)),
+        "schema": plan.schema.name if plan.schema else None,
+        "admin_linked_by": dict(run.tally.admin_linked) or None,
+        "coordinate_columns": src.notes.get("coordinate_columns"),
+    }
+
+
+def plan_for(cfg: NodeConfig, ds: Dataset) -> Plan:
+    """The decisions for one dataset of a node (territory, KATOTTH linking, schema, Z, local CRSs)."""
+    territory = admin_mod.load_territory(cfg)
+    crs_proj = getattr(ds, "crs_proj", None)
+    schema = None
+    fp = hashlib.sha256(ds.model_dump_json(by_alias=True).encode())
+    fp.update(cfg.storage.crs.encode())
+    if ds.schema_:
+        path = resolve_schema_path(cfg.base_dir, ds.schema_)
+        schema = load_schema(path)
+        fp.update(path.read_bytes())
+    admin = admin_mod.build_index(cfg, territory) if (cfg.reference.codifier or cfg.reference.boundaries) else None
+    return Plan(
+        storage_crs=cfg.storage.crs, assume_crs=ds.assume_crs or crs_proj,
+        extra_crs={"crs_proj": crs_proj} if crs_proj else None,
+        keep_z=getattr(ds, "z", "drop") == "keep", territory=territory,
+        territory_name=f"{cfg.node.name.en} ({cfg.node.katotth})" if territory is not None else "Ukraine",
+        quarantine_outside=bool(getattr(ds, "territory_check", False)) and territory is not None,
+        admin=admin, schema=schema, fingerprint=fp.hexdigest(),
     )
-    if len(geoms) == 0:
-        raise IngestError(f"{source}: no features with a geometry (filter: {where or 'none'}); nothing written")
-    gtype = write_gpkg(Path(target), table, geoms, names, columns, storage_crs)
-    bounds = shapely.total_bounds(geoms)
-    if storage_crs != "EPSG:4326":
-        tr = Transformer.from_crs(storage_crs, "EPSG:4326", always_xy=True)
-        bounds = tr.transform_bounds(*bounds)
-    report.update(
-        features_written=len(geoms),
-        features_rejected=0,
-        storage_crs=storage_crs,
-        extent_4326=[float(b) for b in bounds],
-        field_titles=dict(zip(names, titles)),
-        checksum=checksum or source_checksum(source),
+
+
+def load_dataset(cfg: NodeConfig, ds: Dataset, ws: Workspace, *, force: bool = False) -> StoredLayer:
+    """Ingest one dataset of a node into the node's storage; skip it when nothing changed."""
+    source = cfg.resolve(ds.source)
+    checksum = source_checksum(source)
+    plan = plan_for(cfg, ds)
+    if cfg.storage.backend == "postgis":
+        target: Path | str = str(cfg.storage.dsn)
+    else:
+        target = ws.data_dir(cfg) / (f"{ds.id}.tif" if source.suffix.lower() in RASTER_SUFFIXES else f"{ds.id}.gpkg")
+    previous = ws.read_layers().get(ds.id)
+    if (previous and not force and previous.checksum == checksum and previous.backend == cfg.storage.backend
+            and previous.report.get("fingerprint", plan.fingerprint) == plan.fingerprint
+            and (previous.backend == "postgis" or Path(str(previous.path)).exists())):
+        log.info("%s: source unchanged (sha256 %s…), nothing to do", ds.id, checksum[:12])
+        return previous
+    layer = ingest_file(
+        source, target, ds.id, layer=ds.layer, where=ds.where, encoding=ds.encoding,
+        storage_crs=cfg.storage.crs, checksum=checksum, plan=plan, force=force, pg_schema=cfg.storage.schema_,
+        version=(previous.version + 1 if previous else None),
     )
-    return StoredLayer(
-        dataset_id=table,
-        backend="geopackage",
-        table=table,
-        geometry_type=gtype,
-        feature_count=len(geoms),
-        bbox=tuple(float(b) for b in bounds),  # type: ignore[arg-type]
-        crs=storage_crs,
-        fields=tuple(FieldInfo(n, _field_type(str(c.dtype))) for n, c in zip(names, columns)),
-        checksum=report["checksum"],
-        version=version,
-        loaded_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        path=str(Path(target).resolve()),
-        report=report,
-    )
+    layer.report["fingerprint"] = plan.fingerprint
+    write_atomic(ws.reports / f"{ds.id}.json", json.dumps(layer.report, ensure_ascii=False, indent=2))
+    ws.write_layer(layer)
+    return layer

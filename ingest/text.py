@@ -8,6 +8,10 @@ Cyrillic twins; the number of repairs is reported, never hidden.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 import unicodedata
 
 _LATIN_TO_CYR = str.maketrans({
@@ -68,3 +72,29 @@ def field_name(header: str) -> str:
     if s in {"fid", "geom", "id"}:
         s = s + "_src"
     return s[:63]
+
+
+_MIXED = r"\p{Cyrillic}[A-Za-z]|[A-Za-z]\p{Cyrillic}"
+
+
+def normalise_column(arr: "pa.Array") -> tuple["pa.Array", int]:
+    """NFC and look-alike repair over an Arrow string column; Python touches only suspect values.
+
+    Returns the new column and how many values changed.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(arr) == 0 or arr.null_count == len(arr):
+        return arr, 0
+    nfc = pc.utf8_normalize(arr, form="NFC")
+    suspect = pc.match_substring_regex(nfc, _MIXED)
+    changed = pc.fill_null(pc.not_equal(nfc, arr), False)
+    idx = pc.indices_nonzero(pc.fill_null(suspect, False)).to_numpy()
+    if len(idx):
+        values = nfc.to_pylist()
+        for i in idx:
+            values[i] = normalise_text(values[i])[0]
+        nfc = pa.array(values, arr.type)
+        changed = pc.fill_null(pc.not_equal(nfc, arr), False)
+    return nfc, int(pc.sum(changed).as_py() or 0)

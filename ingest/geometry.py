@@ -1,0 +1,116 @@
+"""Geometry: one type per layer (multi), Z/M as configured, invalid shapes repaired, bad ones named.
+
+All work is vectorised over a batch with shapely 2; only invalid geometries are repaired (``make_valid``
+with the "structure" method keeps polygons polygons). A geometry that cannot become the layer's type
+is not dropped: it gets a reason and goes to the rejected layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely import GeometryType as GT
+
+from ingest.crs import transformer
+
+_BASE = {GT.POINT: "Point", GT.MULTIPOINT: "Point", GT.LINESTRING: "LineString",
+         GT.MULTILINESTRING: "LineString", GT.LINEARRING: "LineString", GT.POLYGON: "Polygon",
+         GT.MULTIPOLYGON: "Polygon", GT.GEOMETRYCOLLECTION: "GeometryCollection"}
+_LAYER = {"Point": "Point", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
+
+
+def layer_type(declared: str, sample: np.ndarray) -> str:
+    """The layer's one geometry type: polygons and lines as multi, points single unless multi-points."""
+    d = declared.replace(" Z", "").replace(" M", "").replace("25D", "").replace("3D ", "").strip()
+    if d == "MultiPoint":
+        return "MultiPoint"
+    for base in ("Polygon", "LineString", "Point"):
+        if d in (base, "Multi" + base):
+            return _LAYER[base]
+    ids = shapely.get_type_id(sample[~shapely.is_missing(sample)])
+    bases = [_BASE.get(GT(int(t))) for t in np.unique(ids)]
+    for base in ("Polygon", "LineString", "Point"):
+        if base in bases:
+            if base == "Point" and GT.MULTIPOINT in ids:
+                return "MultiPoint"
+            return _LAYER[base]
+    return "Unknown"
+
+
+def reproject(geoms: np.ndarray, src: str, dst: str, *, swap_xy: bool = False, keep_z: bool = False) -> np.ndarray:
+    if swap_xy:
+        geoms = shapely.transform(geoms, lambda c: c[:, ::-1].copy())
+    if src == dst:
+        return geoms
+    tr = transformer(src, dst)
+    if keep_z:
+        return shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1], c[:, 2])),
+                                 include_z=True)
+    return shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+
+
+def clean(geoms: np.ndarray, ltype: str, *, keep_z: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(geometries of the layer type, reasons (None = good), mask of the repaired ones)."""
+    n = len(geoms)
+    reasons = np.full(n, None, dtype=object)
+    missing = shapely.is_missing(geoms)
+    reasons[missing] = "no geometry"
+    empty = ~missing & shapely.is_empty(geoms)
+    reasons[empty] = "empty geometry"
+    ok = ~(missing | empty)
+    if not keep_z and shapely.has_z(geoms[ok]).any():
+        geoms = geoms.copy()
+        geoms[ok] = shapely.force_2d(geoms[ok])
+    invalid = np.zeros(n, dtype=bool)
+    invalid[ok] = ~shapely.is_valid(geoms[ok])
+    if invalid.any():
+        geoms = geoms.copy()
+        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        geoms[invalid] = fixed
+        collapsed = invalid.copy()
+        collapsed[invalid] = shapely.is_empty(fixed)
+        reasons[collapsed] = "invalid geometry that collapses to nothing when repaired"
+        ok &= ~collapsed
+    base = _BASE_OF.get(ltype)
+    ids = np.full(n, -1)
+    ids[ok] = shapely.get_type_id(geoms[ok])
+    if base is not None:
+        wrong = ok & ~np.isin(ids, _ACCEPT[ltype])
+        for i in np.flatnonzero(wrong):
+            reasons[i] = f"a {GT(int(ids[i])).name.title()} in a {ltype} layer"
+        ok &= ~wrong
+    geoms = to_layer_type(geoms, ids, ok, ltype, reasons)
+    return geoms, reasons, invalid & ok
+
+
+_BASE_OF = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "Point": "Point", "MultiPoint": "Point"}
+_ACCEPT = {"MultiPolygon": [GT.POLYGON, GT.MULTIPOLYGON], "MultiLineString": [GT.LINESTRING, GT.MULTILINESTRING],
+           "Point": [GT.POINT, GT.MULTIPOINT], "MultiPoint": [GT.POINT, GT.MULTIPOINT]}
+_SINGLE = {"MultiPolygon": (GT.POLYGON, shapely.multipolygons),
+           "MultiLineString": (GT.LINESTRING, shapely.multilinestrings),
+           "MultiPoint": (GT.POINT, shapely.multipoints)}
+
+
+def to_layer_type(geoms: np.ndarray, ids: np.ndarray, ok: np.ndarray, ltype: str,
+                  reasons: np.ndarray) -> np.ndarray:
+    if ltype in _SINGLE:
+        single, ctor = _SINGLE[ltype]
+        idx = np.flatnonzero(ok & (ids == single))
+        if len(idx):
+            geoms = geoms.copy()
+            geoms[idx] = ctor(geoms[idx][:, None])
+    elif ltype == "Point":
+        idx = np.flatnonzero(ok & (ids == GT.MULTIPOINT))
+        if len(idx):
+            geoms = geoms.copy()
+            parts = shapely.get_num_geometries(geoms[idx])
+            one = idx[parts == 1]
+            geoms[one] = shapely.get_geometry(geoms[one], 0)
+            for i in idx[parts > 1]:
+                reasons[i] = "a multi-part point in a Point layer"
+    return geoms
+
+
+def inside(geoms: np.ndarray, territory: shapely.Geometry) -> np.ndarray:
+    """Which geometries touch the (prepared, slightly buffered) territory."""
+    return shapely.intersects(territory, geoms)

@@ -1,0 +1,65 @@
+"""Storage back-ends, looked up by name: every load is a new version, written aside and swapped in
+atomically; a failed load leaves the current version as it was.
+
+A store takes the layer as a stream of Arrow batches (attributes + WKB ``geom``), the rejected features,
+and the provenance of the load (computed after the stream is consumed, so the counts are final).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+import pyarrow as pa
+
+GEOM = "geom"
+
+
+@dataclass
+class LayerStream:
+    table: str
+    schema: pa.Schema  # attribute fields + GEOM (binary WKB)
+    batches: Iterator[pa.RecordBatch]
+    geometry_type: str
+    crs: str  # "EPSG:N" or WKT
+    version: int
+    rejected: Callable[[], tuple[pa.Schema, list[pa.RecordBatch]]]
+    provenance: Callable[[], dict[str, Any]]  # called once the stream is consumed
+
+
+class Store(Protocol):
+    backend: str
+
+    def current(self, table: str) -> dict[str, Any] | None: ...
+    def next_version(self, table: str) -> int: ...
+    def write(self, layer: LayerStream) -> None: ...
+    def history(self, table: str) -> list[dict[str, Any]]: ...
+    def rollback(self, table: str, version: int) -> dict[str, Any]: ...
+    def location(self) -> dict[str, Any]: ...
+
+
+def open_store(target: str | Path, *, schema: str = "public") -> Store:
+    """A GeoPackage path or a postgresql:// DSN."""
+    t = str(target)
+    if t.startswith(("postgresql://", "postgres://")):
+        from ingest.store.postgis import PostgisStore
+        return PostgisStore(t, schema=schema)
+    from ingest.store.gpkg import GpkgStore
+    return GpkgStore(Path(target))
+
+
+class CapturingIterator:
+    """Wraps a batch iterator handed to C code (GDAL): an exception inside is kept and re-raised by us,
+    instead of surfacing as GDAL's "Error while accessing batch from stream"."""
+
+    def __init__(self, it: Iterator[pa.RecordBatch]):
+        self.it = it
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self.it
+        except BaseException as e:  # re-raised by the store after GDAL returns
+            self.error = e
+            raise

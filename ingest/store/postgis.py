@@ -1,0 +1,221 @@
+"""PostGIS storage: COPY into a new version table, index and ANALYZE it, then swap it in for the current
+table — all in ONE transaction, so readers see the old version or the new one, never a partial one.
+
+Tables: ``<schema>.<name>`` is the current version; earlier ones stay as ``<name>__vN`` (the last
+``GEOPORTAL_KEEP_VERSIONS``) for rollback; rejected features go to ``<name>__rejected``. The versions
+and the provenance of each load are in ``<schema>.geoportal_versions``. Every identifier goes through
+``psycopg.sql.Identifier``; values are parameters.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import shapely
+from psycopg import sql
+from pyproj import CRS
+
+from geoportal.errors import StoreError
+from ingest.store import GEOM, LayerStream
+
+KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
+VERSIONS = "geoportal_versions"
+_PG = {pa.string(): "text", pa.large_string(): "text", pa.int64(): "bigint", pa.int32(): "integer",
+       pa.int16(): "smallint", pa.int8(): "smallint", pa.float64(): "double precision", pa.float32(): "real",
+       pa.bool_(): "boolean", pa.date32(): "date"}
+_GTYPE = {"Unknown": "Geometry"}
+
+
+def pg_type(t: pa.DataType) -> str:
+    if t in _PG:
+        return _PG[t]
+    if pa.types.is_timestamp(t):
+        return "timestamptz" if t.tz else "timestamp"
+    if pa.types.is_integer(t):
+        return "bigint"
+    return "text"
+
+
+def srid_of(crs: str) -> int:
+    code = CRS.from_user_input(crs).to_epsg(min_confidence=70)
+    if not code:
+        raise StoreError(f"storage CRS {crs[:60]} has no EPSG code; PostGIS storage needs one (storage.crs)")
+    return int(code)
+
+
+def table_name(dataset_id: str) -> str:
+    return dataset_id.replace("-", "_")[:50]
+
+
+def _csv_chunk(batch: pa.RecordBatch, srid: int) -> bytes:
+    geoms = shapely.from_wkb(batch.column(GEOM).to_numpy(zero_copy_only=False))
+    hexes = shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
+    cols, names = [], []
+    for name, col in zip(batch.schema.names, batch.columns):
+        if name == GEOM:
+            col = pa.array(hexes, pa.string())
+        elif pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+            continue
+        cols.append(col)
+        names.append(name)
+    buf = io.BytesIO()
+    pacsv.write_csv(pa.Table.from_arrays(cols, names=names), buf,
+                    write_options=pacsv.WriteOptions(include_header=False, batch_size=batch.num_rows or 1))
+    return buf.getvalue()
+
+
+class PostgisStore:
+    backend = "postgis"
+
+    def __init__(self, dsn: str, *, schema: str = "public"):
+        self.dsn, self.schema = dsn, schema
+
+    def location(self) -> dict[str, Any]:
+        return {"dsn": self.dsn, "schema": self.schema}
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self.dsn)
+        except psycopg.Error as e:
+            raise StoreError(f"{self.dsn}: cannot connect to PostgreSQL ({e}); check the DSN and that the "
+                             "server runs") from e
+
+    def _ensure(self, cur: psycopg.Cursor[Any]) -> None:
+        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+        cur.execute(sql.SQL("""CREATE TABLE IF NOT EXISTS {}.{} (
+            dataset text NOT NULL, version integer NOT NULL, table_name text, rejected_table text,
+            checksum text, loaded_at timestamptz NOT NULL DEFAULT now(), is_current boolean NOT NULL,
+            provenance jsonb, PRIMARY KEY (dataset, version))""").format(
+            sql.Identifier(self.schema), sql.Identifier(VERSIONS)))
+
+    def _q(self, name: str) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(name))
+
+    def _rows(self, table: str) -> list[dict[str, Any]]:
+        with self._connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s)", (f'"{self.schema}"."{VERSIONS}"',))
+            if cur.fetchone()[0] is None:  # type: ignore[index]
+                return []
+            cur.execute(sql.SQL("SELECT version, table_name, checksum, loaded_at, is_current, provenance "
+                                "FROM {} WHERE dataset = %s ORDER BY version").format(self._q(VERSIONS)),
+                        (table,))
+            return [{"version": v, "table": t, "checksum": c, "loaded_at": la.isoformat(), "current": cur_,
+                     "file": t, "provenance": p} for v, t, c, la, cur_, p in cur.fetchall()]
+
+    def history(self, table: str) -> list[dict[str, Any]]:
+        return self._rows(table)
+
+    def current(self, table: str) -> dict[str, Any] | None:
+        return next((r for r in self._rows(table) if r["current"]), None)
+
+    def next_version(self, table: str) -> int:
+        return max((r["version"] for r in self._rows(table)), default=0) + 1
+
+    def _create(self, cur: psycopg.Cursor[Any], name: str, schema: pa.Schema, gtype: str, srid: int) -> None:
+        cols = [sql.SQL("fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY")]
+        for f in schema:
+            if f.name == GEOM:
+                cols.append(sql.SQL("geom geometry({}, {})").format(
+                    sql.SQL(_GTYPE.get(gtype, gtype)), sql.Literal(srid)))
+            elif not (pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)):
+                cols.append(sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(pg_type(f.type))))
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._q(name)))
+        cur.execute(sql.SQL("CREATE TABLE {} ({})").format(self._q(name), sql.SQL(", ").join(cols)))
+
+    def _copy(self, cur: psycopg.Cursor[Any], name: str, schema: pa.Schema, batches: Any, srid: int) -> int:
+        names = [f.name for f in schema if not (pa.types.is_binary(f.type) and f.name != GEOM)
+                 and not pa.types.is_large_binary(f.type)]
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            self._q(name), sql.SQL(", ").join(map(sql.Identifier, names)))
+        n = 0
+        with cur.copy(stmt) as cp:
+            for b in batches:
+                if b.num_rows:
+                    cp.write(_csv_chunk(b, srid))
+                    n += b.num_rows
+        return n
+
+    def write(self, layer: LayerStream) -> None:
+        srid = srid_of(layer.crs)
+        t, v = layer.table, layer.version
+        new, rej = f"{t}__v{v}", f"{t}__rejected"
+        try:
+            with self._connect() as conn:
+                with conn.cursor() as cur:
+                    self._ensure(cur)
+                    self._create(cur, new, layer.schema, layer.geometry_type, srid)
+                    self._copy(cur, new, layer.schema, layer.batches, srid)
+                    cur.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
+                        sql.Identifier(f"{new}_geom_idx"), self._q(new)))
+                    rej_schema, rejected = layer.rejected()
+                    staged_rej = f"{rej}__new"
+                    self._create(cur, staged_rej, rej_schema, "Unknown", srid)
+                    self._copy(cur, staged_rej, rej_schema, rejected, srid)
+                    prov = layer.provenance()
+                    self._swap(cur, t, v, new, staged_rej, prov)
+                    cur.execute(sql.SQL("ANALYZE {}").format(self._q(t)))
+        except psycopg.Error as e:
+            raise StoreError(f"{self.dsn}: loading '{t}' failed ({e.__class__.__name__}: {e}); "
+                             "the transaction was rolled back, the previous version is kept") from e
+
+    def _swap(self, cur: psycopg.Cursor[Any], t: str, v: int, new: str, staged_rej: str,
+              prov: dict[str, Any]) -> None:
+        cur.execute(sql.SQL("SELECT version FROM {} WHERE dataset = %s AND is_current").format(self._q(VERSIONS)), (t,))
+        row = cur.fetchone()
+        cur.execute("SELECT to_regclass(%s)", (f'"{self.schema}"."{t}"',))
+        exists = cur.fetchone()[0] is not None  # type: ignore[index]
+        if exists:
+            cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(self._q(t)))
+            if row:
+                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(self._q(t), sql.Identifier(f"{t}__v{row[0]}")))
+            else:
+                cur.execute(sql.SQL("DROP TABLE {}").format(self._q(t)))
+        cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(self._q(new), sql.Identifier(t)))
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._q(f"{t}__rejected")))
+        cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(self._q(staged_rej), sql.Identifier(f"{t}__rejected")))
+        cur.execute(sql.SQL("UPDATE {} SET is_current = false, table_name = %s || '__v' || version "
+                            "WHERE dataset = %s AND table_name IS NOT NULL").format(self._q(VERSIONS)), (t, t))
+        cur.execute(sql.SQL("INSERT INTO {} (dataset, version, table_name, rejected_table, checksum, loaded_at, "
+                            "is_current, provenance) VALUES (%s, %s, %s, %s, %s, %s, true, %s)").format(self._q(VERSIONS)),
+                    (t, v, t, f"{t}__rejected", prov.get("checksum"), prov.get("loaded_at"),
+                     json.dumps(prov, ensure_ascii=False)))
+        cur.execute(sql.SQL("SELECT version FROM {} WHERE dataset = %s AND table_name IS NOT NULL AND NOT is_current "
+                            "ORDER BY version DESC OFFSET %s").format(self._q(VERSIONS)), (t, KEEP_VERSIONS - 1))
+        for (old,) in cur.fetchall():
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._q(f"{t}__v{old}")))
+            cur.execute(sql.SQL("UPDATE {} SET table_name = NULL WHERE dataset = %s AND version = %s").format(
+                self._q(VERSIONS)), (t, old))
+
+    def rollback(self, table: str, version: int) -> dict[str, Any]:
+        t = table
+        try:
+            with self._connect() as conn, conn.cursor() as cur:
+                cur.execute(sql.SQL("SELECT version, table_name, provenance, checksum, loaded_at FROM {} "
+                                    "WHERE dataset = %s ORDER BY version").format(self._q(VERSIONS)), (t,))
+                rows = cur.fetchall()
+                target = next((r for r in rows if r[0] == version and r[1]), None)
+                if target is None:
+                    kept = ", ".join(str(r[0]) for r in rows if r[1]) or "none"
+                    raise StoreError(f"{self.dsn}: version {version} of '{t}' is not kept (kept: {kept})")
+                current = next((r for r in rows if r[1] == t), None)
+                if current and current[0] == version:
+                    return {"version": version, "provenance": target[2]}
+                cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(self._q(t)))
+                if current:
+                    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                        self._q(t), sql.Identifier(f"{t}__v{current[0]}")))
+                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                    self._q(f"{t}__v{version}"), sql.Identifier(t)))
+                cur.execute(sql.SQL("UPDATE {} SET is_current = (version = %s), table_name = CASE WHEN "
+                                    "table_name IS NULL THEN NULL WHEN version = %s THEN %s ELSE %s || '__v' || version END "
+                                    "WHERE dataset = %s").format(self._q(VERSIONS)), (version, version, t, t, t))
+                return {"version": version, "provenance": target[2], "checksum": target[3],
+                        "loaded_at": target[4].isoformat()}
+        except psycopg.Error as e:
+            raise StoreError(f"{self.dsn}: rollback of '{t}' failed ({e}); nothing changed") from e
