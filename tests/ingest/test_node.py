@@ -1,0 +1,78 @@
+"""The sample node through load_dataset, checked by an independent read (ogrinfo, a fresh pyogrio read)."""
+
+from __future__ import annotations
+
+import json
+
+import pyogrio
+import pytest
+
+from geoportal.model import Workspace
+from ingest import load_dataset
+from ingest_testlib import ogr_count
+
+EXPECTED = {"oblast-boundary": 1, "hromadas": 6, "nature-protection": 161, "geographic-names": 1587}
+
+
+@pytest.fixture(scope="module")
+def built(cfg, tmp_path_factory):
+    ws = Workspace.for_node(cfg, tmp_path_factory.mktemp("ws"))
+    layers = {ds.id: load_dataset(cfg, ds, ws) for ds in cfg.datasets}
+    return ws, layers
+
+
+def test_counts_by_ogrinfo(cfg, built):
+    ws, layers = built
+    for ds_id, n in EXPECTED.items():
+        assert layers[ds_id].feature_count == n
+        assert ogr_count(ws.data_dir(cfg) / f"{ds_id}.gpkg", ds_id) == n
+        rep = json.loads((ws.reports / f"{ds_id}.json").read_text(encoding="utf-8"))
+        assert rep["features_read"] == rep["features_written"] == n
+    assert set(ws.read_layers()) == set(EXPECTED)
+
+
+def test_lookalike_letters_repaired_and_katotth_linked(cfg, built):
+    ws, layers = built
+    _, _, _, data = pyogrio.raw.read(ws.data_dir(cfg) / "hromadas.gpkg", layer="hromadas", columns=["admin_3", "cod_3",
+                                                                                  "katotth_hromada", "katotth_raion",
+                                                                                  "katotth_oblast", "admin_linked_by"])
+    names = set(data[0])
+    assert "Овруцька" in names and all(all(not ("a" <= c <= "z") for c in n.lower()) for n in names)
+    assert list(data[1]) == list(data[2])  # the hromada found by position is the one the source names
+    assert set(data[3]) == {"UA18060000000021754"} and set(data[4]) == {"UA18000000000041385"}
+    rep = layers["hromadas"].report
+    assert rep["text_values_repaired"] >= 6
+    assert rep["field_titles"]["admin_3"] == "ADMIN_3"
+    assert rep["encoding"] == "UTF-8" and ".cpg" in rep["encoding_decided_by"]
+
+
+def test_geographic_names_linked_by_old_raion(cfg, built):
+    ws, layers = built
+    linked = layers["geographic-names"].report["admin_linked_by"]
+    assert linked.get("old_raion_name", 0) > 100
+    _, _, _, data = pyogrio.raw.read(ws.data_dir(cfg) / "geographic-names.gpkg", layer="geographic-names", columns=["katotth_oblast"])
+    assert (data[0] == "UA18000000000041385").sum() > 1400
+
+
+def test_rerun_skips_force_makes_version_and_rollback(cfg, built, tmp_path):
+    from click.testing import CliRunner
+
+    from ingest.cli import history_cmd, rollback_cmd
+
+    ws, layers = built
+    ds = cfg.dataset("nature-protection")
+    gpkg = ws.data_dir(cfg) / "nature-protection.gpkg"
+    before = gpkg.stat().st_mtime_ns
+    again = load_dataset(cfg, ds, ws)
+    assert again.version == layers[ds.id].version and gpkg.stat().st_mtime_ns == before
+    v2 = load_dataset(cfg, ds, ws, force=True)
+    assert v2.version == layers[ds.id].version + 1
+    r = CliRunner().invoke(history_cmd, [ds.id, "--config", str(cfg.config_path), "--workdir", str(ws.root)])
+    assert r.exit_code == 0, r.output
+    assert "* v2" in r.output and "  v1" in r.output
+    r = CliRunner().invoke(rollback_cmd, [ds.id, "1", "--config", str(cfg.config_path), "--workdir", str(ws.root)])
+    assert r.exit_code == 0, r.output
+    assert ws.read_layers()[ds.id].version == 1
+    assert ogr_count(gpkg, ds.id) == 161
+    _, _, _, prov = pyogrio.raw.read(gpkg, layer="ingest_provenance", read_geometry=False)
+    assert list(prov[0]) == [1]
