@@ -97,6 +97,10 @@ def match_rule(crs: CRS, rules: list[CRSRule]) -> CRSRule | None:
 
 def datum_note(src: str, dst: str) -> str:
     t = transformer(src, dst)
+    if "unavailable" in (t.description or ""):  # chosen per point over the area: ask for one inside it
+        probe = transformer("EPSG:4326", src).transform(28.7, 50.3)
+        t.transform(*probe)
+        t = t.get_last_used_operation()
     desc = t.description or ""
     if "allpark" in desc and not _crs(src).equals(_crs(dst)):
         return f"only a ballpark datum shift is known ({desc}); positions may be off by up to ~150 m"

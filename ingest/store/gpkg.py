@@ -23,7 +23,7 @@ from geoportal.model import write_atomic
 from ingest.store import GEOM, CapturingIterator, LayerStream
 
 KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
-PROVENANCE = "ingest_provenance"
+PROVENANCE = "__provenance"  # the layer "<table>__provenance"
 
 
 class GpkgStore:
@@ -32,12 +32,26 @@ class GpkgStore:
     def __init__(self, path: Path):
         self.path = Path(path).resolve()
         self.versions_dir = self.path.parent / ".versions" / self.path.stem
-        self.history_file = self.versions_dir / "history.json"
+        self.table: str | None = None
+
+    @property
+    def history_file(self) -> Path:
+        return self.versions_dir / f"history-{self.table}.json"
+
+    def _own(self, table: str) -> set[str]:
+        return {table, f"{table}__rejected", f"{table}{PROVENANCE}"}
+
+    def _others(self, table: str) -> list[str]:
+        """Layers of other datasets in the target file (a shared GeoPackage given to ingest-file)."""
+        if not self.path.exists():
+            return []
+        return [str(n) for n in pyogrio.list_layers(self.path)[:, 0] if str(n) not in self._own(table)]
 
     def location(self) -> dict[str, Any]:
         return {"path": str(self.path)}
 
     def history(self, table: str) -> list[dict[str, Any]]:
+        self.table = table
         if not self.history_file.exists():
             return []
         return list(json.loads(self.history_file.read_text(encoding="utf-8")))
@@ -58,6 +72,13 @@ class GpkgStore:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".gpkg")
         os.close(fd)
         os.unlink(tmp)
+        self.table = layer.table
+        others = self._others(layer.table)
+        if others:  # keep the other layers: work on a copy of the whole file
+            import fiona
+            shutil.copy2(self.path, tmp)
+            for name in self._own(layer.table) & {str(n) for n in pyogrio.list_layers(tmp)[:, 0]}:
+                fiona.remove(tmp, layer=name)
         stream = CapturingIterator(layer.batches)
         try:
             try:
@@ -86,7 +107,7 @@ class GpkgStore:
                 "source": [str(r.get("source")) for r in rows],
                 "checksum": [str(r.get("checksum")) for r in rows],
                 "report": [json.dumps(r, ensure_ascii=False) for r in rows],
-            }), tmp, layer=PROVENANCE, driver="GPKG")
+            }), tmp, layer=f"{layer.table}{PROVENANCE}", driver="GPKG")
             os.chmod(tmp, 0o644)
             self._commit(Path(tmp), layer.table, layer.version, prov)
         except BaseException:
@@ -95,7 +116,7 @@ class GpkgStore:
 
     def _commit(self, tmp: Path, table: str, version: int, prov: dict[str, Any]) -> None:
         self.versions_dir.mkdir(parents=True, exist_ok=True)
-        vfile = self.versions_dir / f"v{version}.gpkg"
+        vfile = self.versions_dir / f"{table}.v{version}.gpkg"
         vfile.unlink(missing_ok=True)
         try:
             os.link(tmp, vfile)
@@ -113,6 +134,9 @@ class GpkgStore:
 
     def rollback(self, table: str, version: int) -> dict[str, Any]:
         records = self.history(table)
+        if self._others(table):
+            raise StoreError(f"{self.path}: holds other layers too; rollback restores whole files — copy "
+                             f"layer '{table}' from {self.versions_dir} by hand (e.g. with ogr2ogr)")
         rec = next((r for r in records if r["version"] == version), None)
         if rec is None or not rec.get("file") or not (self.versions_dir / rec["file"]).exists():
             kept = ", ".join(str(r["version"]) for r in records if r.get("file")) or "none"

@@ -74,5 +74,5 @@ def test_rerun_skips_force_makes_version_and_rollback(cfg, built, tmp_path):
     assert r.exit_code == 0, r.output
     assert ws.read_layers()[ds.id].version == 1
     assert ogr_count(gpkg, ds.id) == 161
-    _, _, _, prov = pyogrio.raw.read(gpkg, layer="ingest_provenance", read_geometry=False)
+    _, _, _, prov = pyogrio.raw.read(gpkg, layer="nature-protection__provenance", read_geometry=False)
     assert list(prov[0]) == [1]
