@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -54,15 +53,17 @@ def generate(kind: str, n: int, out: Path, driver: str) -> None:
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of a child process."""
+    # /usr/bin/time measures the exec'd program only (a forked child's maxrss would include the parent's)
+    mem = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-maxrss-{os.getpid()}"
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(mem), *cmd], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        err = p.stderr.read().decode(errors="replace") if p.stderr else ""
-        print(f"# FAILED: {' '.join(cmd[:3])}…: {err.strip().splitlines()[-1:] }", flush=True)
+    if p.returncode != 0:
+        err = p.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        print(f"# FAILED: {' '.join(cmd[:3])}…: {err}", flush=True)
         return wall, float("nan")
-    return wall, ru.ru_maxrss / 1024
+    return wall, int(mem.read_text().split()[-1]) / 1024
 
 
 def main() -> None:
