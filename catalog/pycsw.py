@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import configparser
 import io
+import json
+import logging
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from geoportal.errors import CatalogError
 from geoportal.model import Endpoints, Workspace, write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 
 
 def pycsw_venv() -> Path:
@@ -48,7 +50,7 @@ def build_config(cfg: NodeConfig, ws: Workspace, ep: Endpoints, database: Path |
         "mimetype": "application/xml; charset=UTF-8",
         "encoding": "UTF-8",
         "language": "en-US",
-        "maxrecords": "50",
+        "maxrecords": "1000",
         "loglevel": "WARNING",
         "logfile": str(ws.root / "pycsw.log"),
         "pretty_print": "true",
@@ -94,31 +96,52 @@ def build_config(cfg: NodeConfig, ws: Workspace, ep: Endpoints, database: Path |
     return buf.getvalue()
 
 
-def _admin(venv: Path, *args: str) -> None:
-    proc = subprocess.run([str(venv / "bin" / "python"), str(venv / "bin" / "pycsw-admin.py"), *args],
+LOADER = Path(__file__).resolve().parent / "pycsw_loader.py"
+
+
+def run_loader(config: Path, records: list[tuple[Path, str]], *, setup: bool = False,
+               delete_sources: list[str] | None = None, delete_ids: list[str] | None = None) -> dict:
+    """Load (path, origin) records into the repository named by ``config``, in one transaction.
+
+    Runs :mod:`catalog.pycsw_loader` with the pycsw venv's python; returns its report
+    ({"loaded", "deleted", "errors"}), errors being per file.
+    """
+    venv = pycsw_venv()
+    job = {"config": str(config), "setup": setup, "delete_sources": delete_sources or [],
+           "delete_ids": delete_ids or [], "records": [{"path": str(p), "source": s} for p, s in records]}
+    # -P: the loader sits beside catalog/pycsw.py, which must not shadow the pycsw package
+    proc = subprocess.run([str(venv / "bin" / "python"), "-P", str(LOADER)], input=json.dumps(job),
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        raise CatalogError(f"pycsw-admin {' '.join(args[:2])} failed:\n{(proc.stderr or proc.stdout)[-2000:]}")
+        raise CatalogError(f"loading records into the catalog ({config}) failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def harvested_records(ws: Workspace) -> list[tuple[Path, str]]:
+    """Records harvested from other catalogs, with their origin (see catalog.harvest)."""
+    out: list[tuple[Path, str]] = []
+    for state in sorted((ws.root / "harvested").glob("*/state.json")):
+        origin = json.loads(state.read_text(encoding="utf-8")).get("url", state.parent.name)
+        out.extend((p, origin) for p in sorted(state.parent.glob("*.xml")))
+    return out
 
 
 def load(cfg: NodeConfig, ws: Workspace, ep: Endpoints) -> Path:
-    """(Re)build the catalog repository from ws.records/*.xml and write pycsw.cfg."""
-    venv = pycsw_venv()
-    records = sorted(ws.records.glob("*.xml"))
+    """(Re)build the catalog repository aside from the node's own and its harvested records, then swap
+    it in; a record of the node's own that pycsw cannot parse stops the build."""
+    records = [(p, "local") for p in sorted(ws.records.glob("*.xml"))]
     tmp_db = ws.root / ".catalog.db.new"
     tmp_cfg = ws.services / ".pycsw-load.cfg"
     tmp_db.unlink(missing_ok=True)
     try:
         write_atomic(tmp_cfg, build_config(cfg, ws, ep, database=tmp_db))
-        _admin(venv, "-c", "setup_db", "-f", str(tmp_cfg))
-        if records:
-            stage = ws.root / ".records-load"
-            shutil.rmtree(stage, ignore_errors=True)
-            stage.mkdir()
-            for r in records:
-                shutil.copy2(r, stage / r.name)
-            _admin(venv, "-c", "load_records", "-f", str(tmp_cfg), "-p", str(stage), "-y")
-            shutil.rmtree(stage, ignore_errors=True)
+        report = run_loader(tmp_cfg, records + harvested_records(ws), setup=True)
+        local_errors = [e for e in report["errors"] if Path(e["path"]).parent == ws.records]
+        if local_errors:
+            raise CatalogError("pycsw cannot read these records of the node: " + "; ".join(
+                f"{e['path']}: {e['error']}" for e in local_errors))
+        for e in report["errors"]:
+            log.warning("catalog: harvested record %s skipped: %s", e["path"], e["error"])
         os.replace(tmp_db, ws.catalog_db)
     finally:
         tmp_db.unlink(missing_ok=True)
