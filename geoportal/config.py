@@ -123,6 +123,10 @@ class Dataset(_Strict):
     layer: str | None = Field(default=None, description="layer inside a multi-layer source")
     where: str | None = Field(default=None, description="OGR SQL filter applied when reading the source")
     assume_crs: str | None = Field(default=None, description="CRS to use when the source declares none")
+    crs_proj: str | None = Field(default=None, description="PROJ string (+towgs84) of a local CRS, e.g. SK-63; "
+                                 "used when the file declares none")
+    territory_check: bool = Field(default=False, description="quarantine features outside the node's territory")
+    z: Literal["drop", "keep"] = Field(default="drop", description="what to do with Z coordinates")
     encoding: str | None = None
     title: Text
     abstract: Text
@@ -154,6 +158,8 @@ class Reference(_Strict):
     councils: Path | None = Field(default=None, description="old council (KOATUU) → hromada table")
     population: Path | None = None
     boundaries: str | None = Field(default=None, description="id of the dataset with hromada polygons")
+    territory: str | None = Field(default=None, description="id of the dataset with the node's outline "
+                                  "(default '<level>-boundary')")
 
 
 class GeoServer(_Strict):
@@ -276,8 +282,11 @@ def _check_files(cfg: NodeConfig) -> None:
         val = getattr(cfg.reference, key)
         if val is not None and not cfg.resolve(val).exists():
             problems.append(f"  - reference.{key}: file not found: {cfg.resolve(val)}")
-    if cfg.reference.boundaries and cfg.reference.boundaries not in {d.id for d in cfg.datasets}:
-        problems.append(f"  - reference.boundaries: '{cfg.reference.boundaries}' is not a dataset id")
+    ids = {d.id for d in cfg.datasets}
+    for key in ("boundaries", "territory"):
+        val = getattr(cfg.reference, key)
+        if val and val not in ids:
+            problems.append(f"  - reference.{key}: '{val}' is not a dataset id")
     if problems:
         raise ConfigError(f"{cfg.config_path}: the node configuration names missing things:\n" + "\n".join(problems))
 
