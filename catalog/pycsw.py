@@ -147,7 +147,10 @@ def load(cfg: NodeConfig, ws: Workspace, ep: Endpoints) -> Path:
         tmp_db.unlink(missing_ok=True)
         tmp_cfg.unlink(missing_ok=True)
     path = config_path(ws)
-    write_atomic(path, build_config(cfg, ws, ep))
+    # CSW-T is switched on only when publishers have tokens; the front (geoportal.serve.CatalogGate)
+    # checks them, and pycsw takes transactions from 127.0.0.1 (the front) only
+    tokens = bool(os.environ.get("GEOPORTAL_CSW_TOKENS", "").strip())
+    write_atomic(path, build_config(cfg, ws, ep, transactions=tokens))
     return path
 
 

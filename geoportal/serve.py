@@ -13,6 +13,7 @@ pycsw process is started before and stopped after the front, whatever way the fr
 from __future__ import annotations
 
 import http.client
+import io
 import logging
 import mimetypes
 import os
@@ -132,6 +133,58 @@ class Proxy:
         return stream()
 
 
+TRANSACTION_OPS = {"transaction", "harvest"}
+
+
+class CatalogGate:
+    """CSW-T (Transaction, Harvest) only for authenticated publishers; every other request passes.
+
+    Publishers present ``Authorization: Bearer <token>``; the node's tokens come from the environment
+    variable GEOPORTAL_CSW_TOKENS (comma-separated), so no secret is written in a config file. pycsw itself
+    accepts transactions only from 127.0.0.1, i.e. only through this gate.
+    """
+
+    def __init__(self, app: Callable[[Environ, StartResponse], Iterable[bytes]], tokens: set[str]):
+        self.app, self.tokens = app, tokens
+
+    @staticmethod
+    def _operation(environ: Environ, body: bytes) -> str:
+        from urllib.parse import parse_qs
+
+        qs = {k.lower(): v for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        if "request" in qs:
+            return qs["request"][0].lower()
+        if body:
+            from lxml import etree
+
+            try:
+                root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True,
+                                                              load_dtd=False))
+            except etree.XMLSyntaxError:
+                return ""
+            return etree.QName(root).localname.lower()
+        return ""
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if self._operation(environ, body) in TRANSACTION_OPS:
+            auth = environ.get("HTTP_AUTHORIZATION", "")
+            token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+            if not token or token not in self.tokens:
+                body403 = (b'<?xml version="1.0" encoding="UTF-8"?>\n<ows:ExceptionReport '
+                           b'xmlns:ows="http://www.opengis.net/ows" version="1.2.0"><ows:Exception '
+                           b'exceptionCode="NoApplicableCode"><ows:ExceptionText>CSW-T (Transaction, Harvest) '
+                           b'needs a publisher token: send Authorization: Bearer TOKEN</ows:ExceptionText>'
+                           b'</ows:Exception></ows:ExceptionReport>')
+                start_response("401 Unauthorized", [("Content-Type", "application/xml; charset=utf-8"),
+                                                    ("WWW-Authenticate", 'Bearer realm="csw"'),
+                                                    ("Content-Length", str(len(body403)))])
+                return [body403]
+        environ = dict(environ, **{"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        return self.app(environ, start_response)
+
+
 class StaticFiles:
     def __init__(self, root: Path):
         self.root = root.resolve()
@@ -164,7 +217,7 @@ class NodeApp:
         self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
             "ogcapi": APP.wsgi_app,
             "ows": MapServerCGI(mapserver.config_file_path(ws)),
-            "csw": Proxy("127.0.0.1", csw_port, "/"),
+            "csw": CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens()),
             "downloads": StaticFiles(ws.downloads),
         }
         self.index = (ws.root / "index.html").read_bytes()
@@ -183,6 +236,10 @@ class NodeApp:
         environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + "/" + head,
                        PATH_INFO=("/" + rest) if (rest or path.endswith("/")) else "")
         return app(environ, start_response)
+
+
+def publisher_tokens() -> set[str]:
+    return {t.strip() for t in os.environ.get("GEOPORTAL_CSW_TOKENS", "").split(",") if t.strip()}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
