@@ -1,0 +1,328 @@
+"""ISO 19115 records, encoded as ISO 19139, for every dataset and service of a node — made with pygeometa.
+
+The record is built as a pygeometa MCF (its neutral model) from the node config plus what the data says
+(extent, feature count, lineage from the ingest report), and rendered by pygeometa's ISO 19139 schema.
+Titles, abstracts and keywords are Ukrainian with English as the alternate language (PT_FreeText).
+
+pygeometa 0.19 can only write MD_DataIdentification, so a service record is rendered as a dataset record
+and its identification turned into ``srv:SV_ServiceIdentification`` with lxml (see :func:`_to_service`).
+
+Identifiers are stable: ``<KATOTTH code>.<node id>.<dataset id>`` — readable, unique across the network
+(the KATOTTH code is the territory's, the node id is unique inside it) and the same on every rebuild.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from lxml import etree
+from pygeometa.schemas.iso19139 import ISO19139OutputSchema
+
+from geoportal.config import Access, Dataset, NodeConfig
+from geoportal.errors import MetadataError
+from geoportal.model import Endpoints, StoredLayer
+
+LANG, ALT = "ukr", "eng"
+NS = {
+    "gmd": "http://www.isotc211.org/2005/gmd",
+    "gco": "http://www.isotc211.org/2005/gco",
+    "srv": "http://www.isotc211.org/2005/srv",
+    "gml": "http://www.opengis.net/gml",
+    "xlink": "http://www.w3.org/1999/xlink",
+}
+INSPIRE_THEMES = {"name": {LANG: "GEMET - INSPIRE themes, version 1.0", ALT: "GEMET - INSPIRE themes, version 1.0"},
+                  "url": "http://inspire.ec.europa.eu/theme"}
+LICENCES = {
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
+    "CC-BY-IGO-3.0": "https://creativecommons.org/licenses/by/3.0/igo/",
+    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
+GEOMTYPE = {"point": "point", "multipoint": "point", "linestring": "curve", "multilinestring": "curve",
+            "polygon": "surface", "multipolygon": "surface"}
+SERVICES = {
+    "ogcapi": ("OGC API - Features", "OGC API Features", "view", "OGCAPI-Features"),
+    "wms": ("WMS 1.3.0", "Web Map Service", "view", "OGC:WMS"),
+    "wfs": ("WFS 2.0.0", "Web Feature Service", "download", "OGC:WFS"),
+    "csw": ("CSW 2.0.2", "Catalogue Service for the Web", "discovery", "OGC:CSW"),
+}
+
+
+def record_id(cfg: NodeConfig, dataset_id: str) -> str:
+    """The stable identifier of a dataset's (or ``service-<kind>``'s) record."""
+    return f"{cfg.node.katotth}.{cfg.node.id}.{dataset_id}"
+
+
+def _ml(uk: str, en: str) -> dict[str, str]:
+    return {LANG: uk, ALT: en}
+
+
+def _contact(cfg: NodeConfig, ep: Endpoints) -> dict[str, Any]:
+    c = cfg.node.contact
+    return {
+        "organization": _ml(c.organisation.uk, c.organisation.en),
+        "url": c.url or ep.base_url,
+        "individualname": c.individual or "",
+        "positionname": c.position or "",
+        "phone": c.phone or "",
+        "fax": "",
+        "address": c.address or "",
+        "city": c.city or "",
+        "administrativearea": cfg.node.name.uk,
+        "postalcode": "",
+        "country": c.country,
+        "email": c.email,
+        "hoursofservice": "",
+        "contactinstructions": "",
+    }
+
+
+def _date(s: str) -> str:
+    return s[:10]
+
+
+def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
+    r = layer.report or {}
+    src = str(r.get("source") or ds.source).rsplit("/", 1)[-1]
+    parts_uk = [f"Джерело: {src} (sha256 {layer.checksum[:16]}…), завантажено {layer.loaded_at}, версія {layer.version}."]
+    parts_en = [f"Source: {src} (sha256 {layer.checksum[:16]}…), loaded {layer.loaded_at}, version {layer.version}."]
+    counts = {k: r.get(k) for k in ("features_read", "features_written", "geometries_repaired",
+                                    "text_values_repaired", "features_rejected") if r.get(k) is not None}
+    if counts:
+        parts_uk.append("Об'єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
+                        + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
+                                                                   "geometries_repaired", "text_values_repaired",
+                                                                   "features_rejected")) + ".")
+        parts_en.append("Features read/written/geometries repaired/texts repaired/rejected: "
+                        + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
+                                                                   "geometries_repaired", "text_values_repaired",
+                                                                   "features_rejected")) + ".")
+    crs = r.get("source_crs")
+    if crs:
+        parts_uk.append(f"Система координат джерела: {crs}; збережено в {layer.crs}.")
+        parts_en.append(f"Source coordinate system: {crs}; stored in {layer.crs}.")
+    enc = r.get("encoding")
+    if enc:
+        parts_uk.append(f"Кодування: {enc}.")
+        parts_en.append(f"Encoding: {enc}.")
+    return _ml(" ".join(parts_uk), " ".join(parts_en))
+
+
+def _distribution(ds: Dataset, ep: Endpoints) -> dict[str, Any]:
+    def link(url: str, type_: str, name: str, uk: str, en: str, function: str) -> dict[str, Any]:
+        return {"url": url, "type": type_, "name": name, "description": _ml(uk, en), "function": function}
+
+    return {
+        "ogcapi": link(ep.collection(ds.id), "OGC API - Features", ds.id, "Колекція OGC API Features",
+                       "OGC API Features collection", "information"),
+        "wms": link(ep.ows, "OGC:WMS", ds.id, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "information"),
+        "wfs": link(ep.ows, "OGC:WFS", ds.id, "Тип об'єктів WFS 2.0", "WFS 2.0 feature type", "download"),
+        "gpkg": link(ep.download(ds.id, "gpkg"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.gpkg",
+                     "GeoPackage зі стилем і метаданими", "GeoPackage with style and metadata", "download"),
+        "geojson": link(ep.download(ds.id, "geojson"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.geojson",
+                        "GeoJSON", "GeoJSON", "download"),
+        "shp": link(ep.download(ds.id, "shp.zip"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.shp.zip",
+                    "Shapefile (zip, UTF-8)", "Shapefile (zip, UTF-8)", "download"),
+    }
+
+
+def dataset_mcf(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+    """The pygeometa MCF of one dataset."""
+    keywords: dict[str, Any] = {
+        "default": {"keywords": {LANG: ds.keywords.uk or [ds.theme], ALT: ds.keywords.en or [ds.theme]},
+                    "keywords_type": "theme"},
+        "place": {"keywords": {LANG: [cfg.node.name.uk, cfg.node.katotth], ALT: [cfg.node.name.en, cfg.node.katotth]},
+                  "keywords_type": "place"},
+    }
+    if ds.inspire_theme:
+        keywords["inspire"] = {"keywords": {LANG: [ds.inspire_theme], ALT: [ds.inspire_theme]},
+                               "keywords_type": "theme", "vocabulary": INSPIRE_THEMES}
+    begin = ds.date or _date(layer.loaded_at)
+    public = ds.access == Access.public
+    lic_url = LICENCES.get(ds.licence, "")
+    return {
+        "mcf": {"version": "1.0"},
+        "metadata": {
+            "identifier": record_id(cfg, ds.id),
+            "language": LANG,
+            "language_alternate": ALT,
+            "charset": "utf8",
+            "hierarchylevel": "dataset",
+            "datestamp": layer.loaded_at,
+            "dataseturi": ep.collection(ds.id),
+        },
+        "spatial": {"datatype": "vector", "geomtype": GEOMTYPE.get(layer.geometry_type.lower(), "complex")},
+        "identification": {
+            "language": LANG,
+            "charset": "utf8",
+            "title": _ml(ds.title.uk, ds.title.en),
+            "abstract": _ml(ds.abstract.uk, ds.abstract.en),
+            "dates": {"creation": begin, "revision": _date(layer.loaded_at)},
+            "keywords": keywords,
+            "topiccategory": [ds.topic_category],
+            "extents": {
+                "spatial": [{"bbox": [round(b, 6) for b in layer.bbox], "crs": 4326,
+                             "description": cfg.node.katotth}],
+                "temporal": [{"begin": begin, "end": "now"}],
+            },
+            "fees": "None",
+            "accessconstraints": "otherRestrictions",
+            "license": {"name": ds.licence, "url": lic_url},
+            "rights": _ml(
+                ("Відкриті дані, без обмежень доступу. " if public else f"Доступ обмежено ({ds.access.value}). ")
+                + (f"Ліцензія {ds.licence}. {ds.attribution or ''}".strip()),
+                ("Open data, no limitations on public access. " if public else f"Restricted ({ds.access.value}). ")
+                + (f"Licence {ds.licence}. {ds.attribution or ''}".strip())),
+            "url": ep.collection(ds.id),
+            "status": "onGoing",
+            "maintenancefrequency": "asNeeded",
+        },
+        "contact": {"custodian": _contact(cfg, ep), "pointOfContact": _contact(cfg, ep),
+                    "distributor": _contact(cfg, ep)},
+        "distribution": _distribution(ds, ep),
+        "dataquality": {"scope": {"level": "dataset"}, "lineage": {"statement": _lineage(ds, layer)}},
+    }
+
+
+def _render(mcf: dict[str, Any]) -> bytes:
+    try:
+        xml = ISO19139OutputSchema().write(mcf)
+    except Exception as e:  # pygeometa raises plain exceptions on a bad MCF
+        raise MetadataError(f"record {mcf['metadata']['identifier']}: pygeometa could not write it: {e}") from e
+    root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(remove_blank_text=True))
+    _fix_geographic_description(root)
+    _check_multilingual(root, mcf)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _fix_geographic_description(root: etree._Element) -> None:
+    """pygeometa 0.19 writes the territory code inside the bbox's geographicElement and without
+    gmd:geographicIdentifier, which the ISO 19139 schema refuses: give it its own, valid element."""
+    g = f"{{{NS['gmd']}}}"
+    for desc in root.findall(".//gmd:geographicElement/gmd:EX_GeographicDescription", NS):
+        holder = desc.getparent()
+        holder.remove(desc)
+        ident = desc.find("gmd:MD_Identifier", NS)
+        if ident is not None:
+            desc.remove(ident)
+            wrapper = etree.SubElement(desc, g + "geographicIdentifier")
+            wrapper.append(ident)
+        new = etree.Element(g + "geographicElement")
+        new.append(desc)
+        holder.addnext(new)
+
+
+def _check_multilingual(root: etree._Element, mcf: dict[str, Any]) -> None:
+    """pygeometa drops a multilingual title silently when the language keys do not match: refuse that."""
+    title = root.find(".//gmd:identificationInfo/*/gmd:citation/gmd:CI_Citation/gmd:title", NS)
+    text = " ".join(title.itertext()) if title is not None else ""
+    t = mcf["identification"]["title"]
+    if t[LANG] not in text or t[ALT] not in text:
+        raise MetadataError(f"record {mcf['metadata']['identifier']}: the Ukrainian or English title is missing "
+                            "from the generated XML")
+
+
+def dataset_record(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> bytes:
+    """The ISO 19139 record (UTF-8 XML) of one dataset."""
+    return _render(dataset_mcf(cfg, ds, layer, ep))
+
+
+def _union_bbox(layers: list[tuple[Dataset, StoredLayer]]) -> list[float]:
+    if not layers:
+        return [22.0, 44.0, 40.5, 52.5]  # Ukraine
+    bbs = [lyr.bbox for _, lyr in layers]
+    return [round(min(b[0] for b in bbs), 6), round(min(b[1] for b in bbs), 6),
+            round(max(b[2] for b in bbs), 6), round(max(b[3] for b in bbs), 6)]
+
+
+def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> dict[str, Any]:
+    title_en, long_en, _, protocol = SERVICES[kind]
+    url = {"ogcapi": ep.ogcapi, "wms": ep.wms, "wfs": ep.wfs,
+           "csw": f"{ep.csw}?service=CSW&version=2.0.2&request=GetCapabilities"}[kind]
+    now = max((lyr.loaded_at for _, lyr in layers), default=dt.datetime.now(dt.timezone.utc).isoformat())
+    return {
+        "mcf": {"version": "1.0"},
+        "metadata": {"identifier": record_id(cfg, f"service-{kind}"), "language": LANG, "language_alternate": ALT,
+                     "charset": "utf8", "hierarchylevel": "service", "datestamp": now, "dataseturi": url},
+        "spatial": {"datatype": "vector", "geomtype": "complex"},
+        "identification": {
+            "language": LANG, "charset": "utf8",
+            "title": _ml(f"{cfg.node.name.uk}: {title_en}", f"{cfg.node.name.en}: {title_en}"),
+            "abstract": _ml(f"{long_en} вузла геопорталу «{cfg.node.name.uk}» ({len(layers)} наборів даних).",
+                            f"{long_en} of the geoportal node {cfg.node.name.en} ({len(layers)} datasets)."),
+            "dates": {"publication": _date(now)},
+            "keywords": {"default": {"keywords": {LANG: ["геопортал", "сервіс", kind.upper()],
+                                                  ALT: ["geoportal", "service", kind.upper()]},
+                                     "keywords_type": "theme"},
+                         "place": {"keywords": {LANG: [cfg.node.name.uk, cfg.node.katotth],
+                                                ALT: [cfg.node.name.en, cfg.node.katotth]},
+                                   "keywords_type": "place"}},
+            "topiccategory": ["boundaries"],
+            "extents": {"spatial": [{"bbox": _union_bbox(layers), "crs": 4326, "description": cfg.node.katotth}],
+                        "temporal": []},
+            "fees": "None", "accessconstraints": "otherRestrictions",
+            "license": {"name": "CC-BY-4.0", "url": LICENCES["CC-BY-4.0"]},
+            "rights": _ml("Відкритий доступ.", "Open access."),
+            "url": url, "status": "onGoing", "maintenancefrequency": "asNeeded",
+        },
+        "contact": {"custodian": _contact(cfg, ep), "pointOfContact": _contact(cfg, ep)},
+        "distribution": {kind: {"url": url, "type": protocol, "name": kind,
+                                "description": _ml(title_en, title_en), "function": "information"}},
+    }
+
+
+def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: Endpoints) -> None:
+    """Turn pygeometa's MD_DataIdentification into srv:SV_ServiceIdentification (ISO 19119 in 19139)."""
+    g, srv, gco = (f"{{{NS[p]}}}" for p in ("gmd", "srv", "gco"))
+    info = root.find("gmd:identificationInfo", NS)
+    data_id = info.find("gmd:MD_DataIdentification", NS)
+    svc = etree.SubElement(info, srv + "SV_ServiceIdentification")
+    keep = ("citation", "abstract", "purpose", "credit", "status", "pointOfContact", "resourceMaintenance",
+            "graphicOverview", "resourceFormat", "descriptiveKeywords", "resourceSpecificUsage",
+            "resourceConstraints", "aggregationInfo")
+    extent = data_id.find("gmd:extent", NS)
+    for name in keep:
+        for el in data_id.findall(f"gmd:{name}", NS):
+            svc.append(el)
+    info.remove(data_id)
+    service_type = {"ogcapi": "other", "wms": "view", "wfs": "download", "csw": "discovery"}[kind]
+    st = etree.SubElement(svc, srv + "serviceType")
+    etree.SubElement(st, gco + "LocalName").text = service_type
+    stv = etree.SubElement(svc, srv + "serviceTypeVersion")
+    etree.SubElement(stv, gco + "CharacterString").text = SERVICES[kind][0]
+    if extent is not None:
+        ext = etree.SubElement(svc, srv + "extent")
+        for child in extent:
+            ext.append(child)
+    ct = etree.SubElement(svc, srv + "couplingType")
+    etree.SubElement(ct, srv + "SV_CouplingType",
+                     codeList="http://www.isotc211.org/2005/iso19119/resources/Codelist/gmxCodelists.xml#SV_CouplingType",
+                     codeListValue="tight" if operates_on else "loose").text = "tight" if operates_on else "loose"
+    co = etree.SubElement(svc, srv + "containsOperations")
+    op = etree.SubElement(co, srv + "SV_OperationMetadata")
+    on = etree.SubElement(op, srv + "operationName")
+    etree.SubElement(on, gco + "CharacterString").text = {"ogcapi": "items", "wms": "GetMap", "wfs": "GetFeature",
+                                                          "csw": "GetRecords"}[kind]
+    dcp = etree.SubElement(op, srv + "DCP")
+    etree.SubElement(dcp, srv + "DCPList",
+                     codeList="http://www.isotc211.org/2005/iso19119/resources/Codelist/gmxCodelists.xml#DCPList",
+                     codeListValue="WebServices").text = "WebServices"
+    cp = etree.SubElement(op, srv + "connectPoint")
+    res = etree.SubElement(cp, g + "CI_OnlineResource")
+    link = etree.SubElement(res, g + "linkage")
+    etree.SubElement(link, g + "URL").text = {"ogcapi": ep.ogcapi, "wms": ep.ows, "wfs": ep.ows, "csw": ep.csw}[kind]
+    for rid in operates_on:
+        etree.SubElement(svc, srv + "operatesOn", uuidref=rid,
+                         attrib={f"{{{NS['xlink']}}}href": ep.record(rid)})
+
+
+def service_record(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> bytes:
+    """The ISO 19139 service record of one of the node's services (ogcapi, wms, wfs, csw)."""
+    if kind not in SERVICES:
+        raise MetadataError(f"unknown service kind '{kind}' (known: {', '.join(SERVICES)})")
+    mcf = service_mcf(cfg, kind, ep, layers)
+    root = etree.fromstring(_render(mcf), etree.XMLParser(remove_blank_text=True))
+    operates_on = [] if kind == "csw" else [record_id(cfg, ds.id) for ds, _ in layers]
+    _to_service(root, kind, operates_on, ep)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
