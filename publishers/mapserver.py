@@ -27,6 +27,15 @@ MARKS = {"circle": ("ellipse", [[1, 1]], True), "square": ("vector", [[0, 0], [0
          "triangle": ("vector", [[0, 1], [0.5, 0], [1, 1], [0, 1]], True)}
 
 
+def padded(bbox: tuple[float, float, float, float] | list[float], step: float = 1e-4) -> list[float]:
+    """The bbox rounded outward. MapServer queries without a BBOX (WFS hits, GetFeature) by the layer
+    extent, and an extent rounded inward (mappyfile writes 7 decimals) drops the features on its edge."""
+    import math
+
+    return [math.floor(bbox[0] / step) * step, math.floor(bbox[1] / step) * step,
+            math.ceil(bbox[2] / step) * step, math.ceil(bbox[3] / step) * step]
+
+
 def mapfile_path(ws: Workspace) -> Path:
     return ws.services / "node.map"
 
@@ -99,7 +108,7 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
         "tolerance": 5 if kind == "point" else 0,
         "toleranceunits": "pixels",
         "projection": [f"init={layer.crs.lower()}"],
-        "extent": list(layer.bbox),
+        "extent": padded(layer.bbox),
         "classes": [_class(r, ds, fields, style.path) for r in rules],
         "metadata": {
             "ows_title": ds.title.uk,
@@ -107,7 +116,7 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "wms_title.eng": ds.title.en,
             "ows_keywordlist": ",".join(ds.keywords.uk + ds.keywords.en),
             "ows_srs": WMS_SRS,
-            "ows_extent": " ".join(str(b) for b in layer.bbox),
+            "ows_extent": " ".join(f"{b:.4f}" for b in padded(layer.bbox)),
             "wms_group_title": ds.theme,
             "gml_include_items": "all",
             "gml_exclude_items": layer.geometry_column,
@@ -170,7 +179,7 @@ def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
         "__type__": "map",
         "name": cfg.node.id.replace("-", "_"),
         "status": "on",
-        "extent": [min(xs), min(ys), max(xs), max(ys)],
+        "extent": padded([min(xs), min(ys), max(xs), max(ys)]),
         "size": [800, 600],
         "units": "dd",
         "imagecolor": [255, 255, 255],

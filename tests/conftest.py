@@ -143,3 +143,30 @@ def postgis_dsn() -> Iterator[str]:
         subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def derived_config(path: Path, base: Path = DEMO_CONFIG, **top: object) -> Path:
+    """A copy of a node config with its file paths made absolute and top-level sections replaced
+    (e.g. ``storage={"backend": "postgis", "dsn": dsn}``); written to ``path``."""
+    import yaml
+
+    raw = yaml.safe_load(base.read_text(encoding="utf-8"))
+    for ds in raw.get("datasets", []):
+        ds["source"] = str((base.parent / ds["source"]).resolve())
+    for key, val in list(raw.get("reference", {}).items()):
+        if isinstance(val, str) and ("/" in val or val.endswith(".csv")):
+            raw["reference"][key] = str((base.parent / val).resolve())
+    raw.update(top)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgis_node(tmp_path_factory: pytest.TempPathFactory, postgis_dsn: str) -> Iterator[ServedNode]:
+    """The sample node stored in PostGIS instead of GeoPackage, served for real."""
+    base = tmp_path_factory.mktemp("pgnode")
+    cfg = derived_config(base / "zhytomyr-oblast-postgis.yaml",
+                         storage={"backend": "postgis", "dsn": postgis_dsn, "schema": "public"})
+    node = serve_node(cfg, base / "zhytomyr-oblast-postgis")
+    yield node
+    stop_node(node.process)

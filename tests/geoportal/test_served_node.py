@@ -10,6 +10,7 @@ import io
 import json
 import re
 import subprocess
+import urllib.error
 import urllib.request
 
 import pytest
@@ -123,7 +124,7 @@ def test_wms_theme_groups(wms) -> None:  # type: ignore[no-untyped-def]
 def test_wms_getfeatureinfo_returns_the_hromada(wms, node) -> None:  # type: ignore[no-untyped-def]
     from pyogrio.raw import read
 
-    _, _, geoms, fields = read(node.layers["hromadas"]["path"], columns=["admin_3"])
+    _, _, geoms, fields = read(node.layers["hromadas"]["path"], layer="hromadas", columns=["admin_3"])
     p = shapely.point_on_surface(shapely.from_wkb(geoms[0]))
     name = fields[0][0]
     d = 0.01
@@ -192,3 +193,36 @@ def test_download_geopackage(node, tmp_path) -> None:  # type: ignore[no-untyped
     p.write_bytes(body)
     out = subprocess.run(["ogrinfo", "-ro", "-so", str(p), "hromadas"], capture_output=True, text=True)
     assert "Feature Count: 6" in out.stdout
+
+
+def test_wms_111_and_usk2000(node) -> None:  # type: ignore[no-untyped-def]
+    wms111 = WebMapService(node.base_url + "/ows", version="1.1.1", timeout=60)
+    assert "hromadas" in wms111.contents
+    assert "EPSG:5563" in wms111.contents["hromadas"].crsOptions
+    # USK-2000 / Gauss-Kruger zone 5 (EPSG:5563) covers Zhytomyr oblast
+    from pyproj import Transformer
+
+    b = node.layers["oblast-boundary"]["bbox"]
+    tr = Transformer.from_crs("EPSG:4326", "EPSG:5563", always_xy=True)
+    x0, y0, x1, y1 = tr.transform_bounds(*b)
+    img = wms111.getmap(layers=["oblast-boundary"], styles=[""], srs="EPSG:5563", bbox=(x0, y0, x1, y1),
+                        size=(200, 200), format="image/png", transparent=True)
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(img.read())).convert("RGBA")
+    assert im.getextrema()[3][1] > 0
+
+
+def test_csw_transaction_needs_a_publisher_token(node) -> None:  # type: ignore[no-untyped-def]
+    body = (b'<?xml version="1.0" encoding="UTF-8"?><csw:Transaction xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"'
+            b' service="CSW" version="2.0.2"><csw:Delete><csw:Constraint version="1.1.0"><csw:CqlText>'
+            b"dc:title like '%'</csw:CqlText></csw:Constraint></csw:Delete></csw:Transaction>")
+    req = urllib.request.Request(node.base_url + "/csw", data=body, method="POST",
+                                 headers={"Content-Type": "application/xml"})
+    with pytest.raises(urllib.error.HTTPError) as ei:
+        urllib.request.urlopen(req, timeout=30)
+    assert ei.value.code == 401
+    # nothing was deleted
+    csw = CatalogueServiceWeb(node.base_url + "/csw", timeout=60)
+    csw.getrecords2(maxrecords=100)
+    assert csw.results["matches"] >= len(DATASETS)

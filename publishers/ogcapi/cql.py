@@ -1,0 +1,111 @@
+"""CQL2 (as parsed by pygeofilter) → a parameterised SQLite WHERE, plus the spatial tests SQLite cannot do.
+
+Attribute predicates become SQL with ``?`` parameters; column names are checked against the layer's
+columns and quoted by the caller's helper, so nothing from the request is ever formatted into SQL.
+Spatial predicates (S_INTERSECTS, S_WITHIN, …, BBOX) are returned as :class:`SpatialTest`s: the provider
+prefilters with the layer's R-tree and tests exactly with shapely. A spatial predicate may only appear in
+a top-level AND (that is what the R-tree prefilter can honour); elsewhere it is refused with a clear
+message rather than answered wrongly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import shapely
+from pygeofilter import ast, values
+from pygeoapi.provider.base import ProviderQueryError
+
+_CMP = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=", ast.GreaterThan: ">",
+        ast.GreaterEqual: ">="}
+_SPATIAL = {ast.GeometryIntersects: "intersects", ast.GeometryDisjoint: "disjoint",
+            ast.GeometryContains: "contains", ast.GeometryWithin: "within", ast.GeometryTouches: "touches",
+            ast.GeometryCrosses: "crosses", ast.GeometryOverlaps: "overlaps", ast.GeometryEquals: "equals"}
+
+
+@dataclass(frozen=True)
+class SpatialTest:
+    op: str  # a shapely predicate name
+    geometry: Any  # shapely geometry in the storage CRS
+
+    def evaluate(self, geoms: np.ndarray) -> np.ndarray:
+        return getattr(shapely, self.op)(geoms, self.geometry)
+
+
+def _literal(node: Any) -> Any:
+    if isinstance(node, (str, int, float, bool)) or node is None:
+        return node
+    if isinstance(node, (dt.datetime, dt.date)):
+        return node.isoformat()
+    raise ProviderQueryError(f"unsupported value in filter: {node!r}")
+
+
+def _geometry(node: Any) -> Any:
+    if isinstance(node, (values.Geometry, values.Envelope)):
+        return shapely.geometry.shape(node.geometry)
+    raise ProviderQueryError(f"a spatial predicate needs a literal geometry, got {node!r}")
+
+
+def to_sql(node: Any, columns: set[str], quote: Callable[[str], str]) -> tuple[str, list[Any], list[SpatialTest]]:
+    """(WHERE fragment, parameters, spatial tests) for a pygeofilter AST."""
+    tests: list[SpatialTest] = []
+    params: list[Any] = []
+
+    def col(n: Any) -> str:
+        if not isinstance(n, ast.Attribute):
+            raise ProviderQueryError(f"expected a property name, got {n!r}")
+        if n.name not in columns:
+            raise ProviderQueryError(f"unknown property '{n.name}' in filter (known: {', '.join(sorted(columns))})")
+        return "t." + quote(n.name)
+
+    def spatial(n: Any) -> SpatialTest | None:
+        if isinstance(n, ast.BBox):
+            return SpatialTest("intersects", shapely.box(n.minx, n.miny, n.maxx, n.maxy))
+        for cls, op in _SPATIAL.items():
+            if isinstance(n, cls):
+                return SpatialTest(op, _geometry(n.rhs))
+        return None
+
+    def walk(n: Any, top: bool) -> str:
+        if isinstance(n, ast.And):
+            parts = [p for p in (walk(n.lhs, top), walk(n.rhs, top)) if p]
+            return " AND ".join(f"({p})" for p in parts)
+        test = spatial(n)
+        if test is not None:
+            if not top:
+                raise ProviderQueryError("spatial predicates are supported only combined with AND at the top "
+                                         "level of a filter on this collection")
+            tests.append(test)
+            return ""
+        if isinstance(n, ast.Or):
+            return f"({walk(n.lhs, False) or '1'}) OR ({walk(n.rhs, False) or '1'})"
+        if isinstance(n, ast.Not):
+            return f"NOT ({walk(n.sub_node, False) or '1'})"
+        if type(n) in _CMP:
+            params.append(_literal(n.rhs))
+            return f"{col(n.lhs)} {_CMP[type(n)]} ?"
+        if isinstance(n, ast.Like):
+            pattern = str(_literal(n.pattern))
+            pattern = pattern.replace(n.wildcard, "%").replace(n.singlechar, "_")
+            params.append(pattern)
+            # SQLite LIKE folds ASCII only; lower() both sides for Cyrillic when case-insensitive
+            expr = f"lower({col(n.lhs)}) LIKE lower(?)" if n.nocase else f"{col(n.lhs)} GLOB ?"
+            if not n.nocase:
+                params[-1] = pattern.replace("%", "*").replace("_", "?")
+            return f"NOT ({expr})" if n.not_ else expr
+        if isinstance(n, ast.In):
+            vals = [_literal(v) for v in n.sub_nodes]
+            params.extend(vals)
+            return f"{col(n.lhs)} {'NOT IN' if n.not_ else 'IN'} ({', '.join('?' for _ in vals)})"
+        if isinstance(n, ast.Between):
+            params.extend([_literal(n.low), _literal(n.high)])
+            return f"{col(n.lhs)} {'NOT BETWEEN' if n.not_ else 'BETWEEN'} ? AND ?"
+        if isinstance(n, ast.IsNull):
+            return f"{col(n.lhs)} IS {'NOT ' if n.not_ else ''}NULL"
+        raise ProviderQueryError(f"filter operation {type(n).__name__} is not supported on this collection")
+
+    sql = walk(node, True)
+    return sql, params, tests

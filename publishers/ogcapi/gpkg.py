@@ -1,0 +1,237 @@
+"""A pygeoapi feature provider for GeoPackage that needs neither SpatiaLite nor GDAL's Python bindings.
+
+Why our own: pygeoapi's SQLiteGPKG provider needs SpatiaLite (this Python's sqlite3 cannot load
+extensions) and its OGR provider needs GDAL's bindings, returns no ``numberMatched`` and ignores
+``filter``. A GeoPackage is plain SQLite: geometries are a small header plus WKB, and the spatial index
+is an R*Tree virtual table, which the built-in sqlite3 module reads. So:
+
+- bbox → the layer's R-tree (``rtree_<table>_<geom>``), then an exact test with shapely on the page;
+- ``numberMatched`` → COUNT(*) with the same WHERE;
+- ``filter`` (CQL2 text/JSON, parsed by pygeoapi/pygeofilter) → a parameterised SQL WHERE for
+  attribute predicates (:mod:`publishers.ogcapi.cql`), spatial predicates as an R-tree prefilter plus an
+  exact shapely test;
+- a GeoPackage replaced atomically (os.replace) by a new version is picked up on the next request.
+
+Config: ``{type: feature, name: publishers.ogcapi.gpkg.GeoPackageProvider, data: /path/x.gpkg,
+table: layer, id_field: fid, title_field: name}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+import threading
+from typing import Any
+
+import numpy as np
+import shapely
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderConnectionError,
+    ProviderItemNotFoundError,
+    ProviderQueryError,
+)
+from pygeoapi.util import crs_transform
+
+from publishers.ogcapi.cql import SpatialTest, to_sql
+
+_TYPES = {"INTEGER": "integer", "INT": "integer", "MEDIUMINT": "integer", "SMALLINT": "integer",
+          "TINYINT": "integer", "BOOLEAN": "boolean", "REAL": "number", "DOUBLE": "number", "FLOAT": "number",
+          "DATE": "string", "DATETIME": "string", "TEXT": "string"}
+_FORMATS = {"DATE": "date", "DATETIME": "date-time"}
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def quote_ident(name: str) -> str:
+    """An SQLite identifier, quoted; the only way a column or table name enters SQL here."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def gpkg_to_wkb(blob: bytes) -> bytes:
+    """Strip the GeoPackage binary header (magic 'GP', version, flags, srs_id, envelope) from a geometry."""
+    if blob[:2] != b"GP":
+        return blob  # already WKB (some writers)
+    flags = blob[3]
+    envelope = (flags >> 1) & 0x07
+    return blob[8 + _ENVELOPE_BYTES.get(envelope, 0):]
+
+
+class GeoPackageProvider(BaseProvider):
+    """OGC API Features over one GeoPackage layer."""
+
+    def __init__(self, provider_def: dict[str, Any]):
+        super().__init__(provider_def)
+        self.table = provider_def.get("table")
+        if not self.table:
+            raise ProviderConnectionError("GeoPackage provider needs 'table' (the layer name)")
+        self.id_field = self.id_field or "fid"
+        self._local = threading.local()
+        self._schema_lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self.get_fields()
+
+    # -- connection & schema -----------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        try:
+            st = os.stat(self.data)
+        except OSError as e:
+            raise ProviderConnectionError(f"GeoPackage {self.data} is not there: {e}") from e
+        stamp = (st.st_ino, st.st_mtime_ns)
+        cached = getattr(self._local, "conn", None)
+        if cached is not None and getattr(self._local, "stamp", None) == stamp:
+            return cached
+        if cached is not None:
+            cached.close()
+        conn = sqlite3.connect(f"file:{self.data}?mode=ro", uri=True, check_same_thread=False)
+        self._local.conn, self._local.stamp = conn, stamp
+        if stamp != self._stamp:
+            with self._schema_lock:
+                self._load_schema(conn)
+                self._stamp = stamp
+        return conn
+
+    def _load_schema(self, conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                           (self.table,)).fetchone()
+        if row is None:
+            raise ProviderConnectionError(f"{self.data}: no geometry layer '{self.table}'")
+        self.geom_col = row[0]
+        cols = conn.execute(f"PRAGMA table_info({quote_ident(self.table)})").fetchall()
+        self.columns = [c[1] for c in cols if c[1] != self.geom_col]
+        self.column_types = {c[1]: (c[2] or "TEXT").split("(")[0].upper() for c in cols}
+        rtree = f"rtree_{self.table}_{self.geom_col}"
+        self.rtree = rtree if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (rtree,)).fetchone() else None
+
+    def get_fields(self) -> dict[str, dict[str, str]]:
+        self._conn()
+        if not self._fields:
+            fields = {}
+            for c in self.columns:
+                if c == self.id_field:
+                    continue
+                t = self.column_types.get(c, "TEXT")
+                fields[c] = {"type": _TYPES.get(t, "string")}
+                if t in _FORMATS:
+                    fields[c]["format"] = _FORMATS[t]
+            self._fields = fields
+        return self._fields
+
+    # -- querying --------------------------------------------------------------------------------
+    def _where(self, bbox: list[float], properties: list[tuple[str, Any]], filterq: Any
+               ) -> tuple[str, list[Any], list[SpatialTest]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        tests: list[SpatialTest] = []
+        for name, value in properties or []:
+            if name not in self.columns:
+                raise ProviderQueryError(f"unknown property '{name}'")
+            clauses.append(f"t.{quote_ident(name)} = ?")
+            params.append(value)
+        boxes: list[tuple[float, float, float, float]] = []
+        if bbox:
+            boxes.append(tuple(float(b) for b in bbox[:4]))  # type: ignore[arg-type]
+            tests.append(SpatialTest("intersects", shapely.box(*boxes[-1])))
+        if filterq is not None:
+            sql, p, spatial = to_sql(filterq, set(self.columns), quote_ident)
+            if sql:
+                clauses.append(f"({sql})")
+                params.extend(p)
+            tests.extend(spatial)
+            boxes.extend(t.geometry.bounds for t in spatial if t.op != "disjoint")
+        for b in boxes:
+            if self.rtree:
+                clauses.append(f"t.{quote_ident(self.id_field)} IN (SELECT id FROM {quote_ident(self.rtree)} "
+                               "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)")
+                params.extend([b[0], b[2], b[1], b[3]])
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params, tests
+
+    def _order(self, sortby: list[dict[str, str]]) -> str:
+        parts = []
+        for s in sortby or []:
+            if s["property"] not in self.columns:
+                raise ProviderQueryError(f"cannot sort by unknown property '{s['property']}'")
+            parts.append(f"t.{quote_ident(s['property'])} {'DESC' if s.get('order') == '-' else 'ASC'}")
+        parts.append(f"t.{quote_ident(self.id_field)}")
+        return " ORDER BY " + ", ".join(parts)
+
+    def _feature(self, row: tuple[Any, ...], names: list[str], geom: Any, skip_geometry: bool) -> dict[str, Any]:
+        props = dict(zip(names, row))
+        fid = props.pop(self.id_field) if self.id_field in props else None
+        return {"type": "Feature", "id": fid,
+                "geometry": None if skip_geometry or geom is None else json.loads(shapely.to_geojson(geom)),
+                "properties": props}
+
+    @crs_transform
+    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results", bbox: list[float] = [],
+              datetime_: str | None = None, properties: list[tuple[str, Any]] = [], sortby: list[dict] = [],
+              select_properties: list[str] = [], skip_geometry: bool = False, q: str | None = None,
+              filterq: Any = None, **kwargs: Any) -> dict[str, Any]:
+        conn = self._conn()
+        where, params, tests = self._where(bbox, properties, filterq)
+        table = quote_ident(self.table)
+        if not tests:
+            matched = conn.execute(f"SELECT COUNT(*) FROM {table} t{where}", params).fetchone()[0]
+            if resulttype == "hits":
+                return {"type": "FeatureCollection", "features": [], "numberMatched": matched, "numberReturned": 0}
+        names = [self.id_field] + [c for c in self.columns if c != self.id_field and
+                                   (not select_properties or c in select_properties)]
+        cols = ", ".join(f"t.{quote_ident(c)}" for c in names) + f", t.{quote_ident(self.geom_col)}"
+        sql = f"SELECT {cols} FROM {table} t{where}{self._order(sortby)}"
+        if not tests:
+            rows = conn.execute(sql + " LIMIT ? OFFSET ?", params + [int(limit), int(offset)]).fetchall()
+            geoms = self._geoms(rows)
+        else:  # exact spatial test in Python: page after testing
+            rows, geoms, matched = self._filtered(conn.execute(sql, params), tests, int(offset), int(limit))
+            if resulttype == "hits":
+                return {"type": "FeatureCollection", "features": [], "numberMatched": matched, "numberReturned": 0}
+        features = [self._feature(r[:-1], names, g, skip_geometry) for r, g in zip(rows, geoms)]
+        return {"type": "FeatureCollection", "features": features, "numberMatched": matched,
+                "numberReturned": len(features)}
+
+    @staticmethod
+    def _geoms(rows: list[tuple[Any, ...]]) -> np.ndarray:
+        blobs = [gpkg_to_wkb(r[-1]) if r[-1] is not None else None for r in rows]
+        return shapely.from_wkb(blobs)
+
+    def _filtered(self, cursor: sqlite3.Cursor, tests: list[SpatialTest], offset: int, limit: int
+                  ) -> tuple[list[tuple[Any, ...]], list[Any], int]:
+        rows: list[tuple[Any, ...]] = []
+        geoms: list[Any] = []
+        matched = 0
+        while batch := cursor.fetchmany(2000):
+            g = self._geoms(batch)
+            ok = np.ones(len(batch), dtype=bool)
+            for t in tests:
+                ok &= t.evaluate(g)
+            for i in np.flatnonzero(ok):
+                if offset <= matched < offset + limit:
+                    rows.append(batch[i])
+                    geoms.append(g[i])
+                matched += 1
+        return rows, geoms, matched
+
+    @crs_transform
+    def get(self, identifier: Any, **kwargs: Any) -> dict[str, Any]:
+        conn = self._conn()
+        names = [self.id_field] + [c for c in self.columns if c != self.id_field]
+        cols = ", ".join(f"{quote_ident(c)}" for c in names) + f", {quote_ident(self.geom_col)}"
+        try:
+            key: Any = int(identifier)
+        except (TypeError, ValueError):
+            key = identifier
+        row = conn.execute(f"SELECT {cols} FROM {quote_ident(self.table)} WHERE {quote_ident(self.id_field)} = ?",
+                           (key,)).fetchone()
+        if row is None:
+            raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
+        return self._feature(row[:-1], names, self._geoms([row])[0], False)
+
+    def __repr__(self) -> str:
+        return f"<GeoPackageProvider> {self.data}:{self.table}"
+
+
+def header_srs_id(blob: bytes) -> int:
+    """The srs_id of a GeoPackage geometry blob (for checks and tests)."""
+    little = blob[3] & 0x01
+    return struct.unpack("<i" if little else ">i", blob[4:8])[0]
