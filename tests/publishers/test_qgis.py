@@ -39,9 +39,14 @@ def run_qgis(specs: list[dict], tmp_path: Path) -> dict[tuple[str, str], dict]:
     return {(r["name"], r["provider"]): r for r in json.loads(line)}
 
 
-def test_every_layer_loads_in_qgis(demo_node, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    base = demo_node.base_url
-    layers = demo_node.layers
+@pytest.fixture(params=["geopackage", "postgis"])
+def served(request):  # type: ignore[no-untyped-def]
+    return request.getfixturevalue("demo_node" if request.param == "geopackage" else "postgis_node")
+
+
+def test_every_layer_loads_in_qgis(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = served.base_url
+    layers = served.layers
     specs = []
     for ds, layer in layers.items():
         gpkg = tmp_path / f"{ds}.gpkg"
