@@ -208,6 +208,7 @@ class NodeApp:
 
     def __init__(self, ws: Workspace, csw_port: int):
         from publishers import mapserver, pygeoapi
+        from publishers.ogcapi.cql2_front import Cql2Front
 
         os.environ["PYGEOAPI_CONFIG"] = str(pygeoapi.config_path(ws))
         os.environ["PYGEOAPI_OPENAPI"] = str(pygeoapi.openapi_path(ws))
@@ -215,7 +216,7 @@ class NodeApp:
 
         self.ws = ws
         self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
-            "ogcapi": APP.wsgi_app,
+            "ogcapi": Cql2Front(APP.wsgi_app),
             "ows": MapServerCGI(mapserver.config_file_path(ws)),
             "csw": CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens()),
             "downloads": StaticFiles(ws.downloads),

@@ -35,6 +35,7 @@ VENDOR = {
     "https://cdnjs.cloudflare.com/ajax/libs/leaflet/1.3.1/": "leaflet/dist/",
     "https://unpkg.com/leaflet.markercluster/dist/": "leaflet.markercluster/dist/",
     "https://unpkg.com/swagger-ui-dist/": "swagger-ui-dist/",
+    "https://unpkg.com/bootstrap@5.1.3/dist/": "bootstrap/dist/",
 }
 
 
@@ -142,7 +143,7 @@ def vendor_templates(ws: Workspace) -> dict[str, str] | None:
             page.write_text(new, encoding="utf-8")
     vendor = sdir / "vendor"
     vendor.mkdir()
-    for name in ("leaflet", "leaflet.markercluster", "swagger-ui-dist"):
+    for name in ("leaflet", "leaflet.markercluster", "swagger-ui-dist", "bootstrap"):
         (vendor / name).symlink_to(modules / name, target_is_directory=True)
     return {"path": str(tdir), "static": str(sdir)}
 

@@ -89,7 +89,12 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str]) -> tuple[s
             return f"{col(n.lhs)} {_CMP[type(n)]} ?"
         if isinstance(n, ast.Like):
             pattern = str(_literal(n.pattern))
-            pattern = pattern.replace(n.wildcard, "%").replace(n.singlechar, "_")
+            # CQL2 wildcards are % and _; pygeofilter reports other characters for some encodings
+            # (e.g. '.' from CQL2-JSON), which are then literal, not wildcards
+            if n.wildcard not in ("%", "."):
+                pattern = pattern.replace(n.wildcard, "%")
+            if n.singlechar not in ("_", "."):
+                pattern = pattern.replace(n.singlechar, "_")
             params.append(pattern)
             # SQLite LIKE folds ASCII only; lower() both sides for Cyrillic when case-insensitive
             expr = f"lower({col(n.lhs)}) LIKE lower(?)" if n.nocase else f"{col(n.lhs)} GLOB ?"

@@ -34,3 +34,24 @@ class PostgreSQLProvider(_Base):
         if "dsn" in data:
             data = {**dsn_to_parameters(data.pop("dsn")), **data}
         super().__init__({**provider_def, "data": data})
+
+    def _get_cql_filters(self, filterq: Any) -> Any:
+        """pygeoapi tags filter geometries with the storage CRS URI (CRS84 here), which pygeofilter turns
+        into an invalid ``SRID=http://…`` EWKT; the layer is lon/lat EPSG:4326, so say that instead."""
+        if filterq is not None:
+            _set_geometry_srid(filterq, "urn:ogc:def:crs:EPSG::4326")
+        return super()._get_cql_filters(filterq)
+
+
+def _set_geometry_srid(node: Any, crs_name: str) -> None:
+    from pygeofilter import values
+
+    if isinstance(node, values.Geometry):
+        node.geometry["crs"] = {"type": "name", "properties": {"name": crs_name}}
+        return
+    for attr in ("lhs", "rhs", "sub_node"):
+        child = getattr(node, attr, None)
+        if child is not None:
+            _set_geometry_srid(child, crs_name)
+    for child in getattr(node, "sub_nodes", None) or []:
+        _set_geometry_srid(child, crs_name)
