@@ -157,6 +157,27 @@ def publish(config: Path, workdir: Path | None, base_url: str | None, port: int)
     publish_all(cfg, ws, layers, Endpoints(_base_url(cfg, "127.0.0.1", port, base_url)), progress=_progress)
 
 
+@main.command("validate-record")
+@click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def validate_record(records: tuple[Path, ...]) -> None:
+    """Check ISO 19139 records against the XML schemas (offline, no external entities)."""
+    from geoportal.errors import MetadataError
+    from metadata.validate import validate_iso19139
+
+    bad = 0
+    for path in records:
+        errors = validate_iso19139(path.read_bytes(), str(path))
+        if errors:
+            bad += 1
+            click.echo(f"{path}: NOT valid ISO 19139 ({len(errors)} problem(s)):", err=True)
+            for e in errors[:20]:
+                click.echo(f"  - {e}", err=True)
+        else:
+            click.echo(f"{path}: valid ISO 19139")
+    if bad:
+        raise MetadataError(f"{bad} of {len(records)} record(s) are not valid; fix the elements named above")
+
+
 # Commands that live with their stage are mounted here when their package provides them.
 _MOUNTS = {
     "ingest.cli": ("ingest_cmd", "ingest_file_cmd", "history_cmd", "rollback_cmd"),

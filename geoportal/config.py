@@ -141,6 +141,8 @@ class Dataset(_Strict):
     schema_: str | None = Field(default=None, alias="schema", description="target schema in config/schemas")
     label: str | None = Field(default=None, description="field used for labels and feature titles")
     date: str | None = Field(default=None, description="reference date of the data (YYYY-MM-DD)")
+    record: Path | None = Field(default=None, description="an ISO 19139 record written by the custodian, "
+                                "validated and published instead of the generated one")
 
     @field_validator("date")
     @classmethod
@@ -278,6 +280,8 @@ def _check_files(cfg: NodeConfig) -> None:
         src = cfg.resolve(d.source)
         if not src.exists():
             problems.append(f"  - datasets[{i}].source: file not found: {src}")
+        if d.record is not None and not cfg.resolve(d.record).is_file():
+            problems.append(f"  - datasets[{i}].record: file not found: {cfg.resolve(d.record)}")
     for key in ("codifier", "koatuu_crosswalk", "councils", "population"):
         val = getattr(cfg.reference, key)
         if val is not None and not cfg.resolve(val).exists():

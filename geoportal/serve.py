@@ -226,6 +226,10 @@ class NodeApp:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         head, _, rest = path.lstrip("/").partition("/")
+        if head == "dcat.jsonld":
+            body = (self.ws.root / "dcat.jsonld").read_bytes()
+            start_response("200 OK", [("Content-Type", "application/ld+json"), ("Content-Length", str(len(body)))])
+            return [body]
         if head == "" or head == "index.html":
             start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
                                       ("Content-Length", str(len(self.index)))])

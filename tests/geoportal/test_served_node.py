@@ -226,3 +226,17 @@ def test_csw_transaction_needs_a_publisher_token(node) -> None:  # type: ignore[
     csw = CatalogueServiceWeb(node.base_url + "/csw", timeout=60)
     csw.getrecords2(maxrecords=100)
     assert csw.results["matches"] >= len(DATASETS)
+
+
+def test_dcat_catalog_served(node) -> None:  # type: ignore[no-untyped-def]
+    ctype, body = get(node.base_url + "/dcat.jsonld")
+    cat = json.loads(body)
+    assert ctype.startswith("application/ld+json")
+    assert len(cat["dcat:dataset"]) == len(DATASETS)
+
+
+def test_oai_pmh_through_the_catalog(node) -> None:  # type: ignore[no-untyped-def]
+    ctype, body = get(node.base_url + "/csw?mode=oaipmh&verb=ListRecords&metadataPrefix=oai_dc")
+    text = body.decode("utf-8")
+    assert "<ListRecords>" in text or "ListRecords" in text
+    assert CFG.dataset("hromadas").title.uk in text
