@@ -128,9 +128,29 @@ def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
     return final
 
 
+def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace) -> str:
+    """What the downloads of a dataset are made from: the stored version, its record and its style."""
+    import hashlib
+
+    h = hashlib.sha256(f"{layer.backend}:{layer.table}:{layer.version}:{layer.checksum}:{layer.loaded_at}".encode())
+    record = ws.downloads / f"{ds.id}.xml"
+    if record.exists():
+        h.update(record.read_bytes())
+    h.update(load_style(style_name_for(ds.style, layer.geometry_type)).path.read_bytes())
+    return h.hexdigest()
+
+
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
+    """Package every public dataset whose data, record or style changed since its last packaging."""
     for ds in cfg.public_datasets:
         layer = layers.get(ds.id)
-        if layer is not None:
-            package(ds, layer, ws)
+        if layer is None:
+            continue
+        stamp_file = ws.downloads / f".{ds.id}.stamp"
+        stamp = _stamp(ds, layer, ws)
+        current = all((ws.downloads / f"{ds.id}.{fmt}").exists() for fmt in FORMATS)
+        if current and stamp_file.exists() and stamp_file.read_text() == stamp:
+            continue
+        package(ds, layer, ws)
+        stamp_file.write_text(stamp)
     return ws.downloads

@@ -2,7 +2,7 @@
 
 The node config is the single source of truth: this module writes ``pygeoapi.yml`` and the OpenAPI
 document next to it; nothing is edited by hand. GeoPackage layers are served by our own provider
-(:mod:`publishers.ogcapi.gpkg`), PostGIS layers by :mod:`publishers.ogcapi.postgresql`.
+(:mod:`publishers.ogcapi.gpkg`), PostGIS layers by :mod:`publishers.ogcapi.postgis`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from ingest.text import field_name
 
 GPKG_PROVIDER = "publishers.ogcapi.gpkg.GeoPackageProvider"
-POSTGIS_PROVIDER = "publishers.ogcapi.postgresql.PostgreSQLProvider"
+POSTGIS_PROVIDER = "publishers.ogcapi.postgis.PostGISProvider"
 LICENCE_URLS = {
     "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
     "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",

@@ -49,10 +49,20 @@ def _geometry(node: Any) -> Any:
     raise ProviderQueryError(f"a spatial predicate needs a literal geometry, got {node!r}")
 
 
-def to_sql(node: Any, columns: set[str], quote: Callable[[str], str]) -> tuple[str, list[Any], list[SpatialTest]]:
-    """(WHERE fragment, parameters, spatial tests) for a pygeofilter AST."""
+SpatialSQL = Callable[[str, Any], tuple[str, list[Any]]]
+
+
+def to_sql(node: Any, columns: set[str], quote: Callable[[str], str], placeholder: str = "?",
+           spatial_sql: SpatialSQL | None = None) -> tuple[str, list[Any], list[SpatialTest]]:
+    """(WHERE fragment, parameters, spatial tests) for a pygeofilter AST.
+
+    ``spatial_sql(op, shapely_geometry) -> (sql, params)`` lets a database with spatial functions
+    (PostGIS) evaluate spatial predicates itself, anywhere in the filter; without it they come back as
+    SpatialTests for the caller to run (top-level AND only).
+    """
     tests: list[SpatialTest] = []
     params: list[Any] = []
+    ph = placeholder
 
     def col(n: Any) -> str:
         if not isinstance(n, ast.Attribute):
@@ -74,6 +84,10 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str]) -> tuple[s
             parts = [p for p in (walk(n.lhs, top), walk(n.rhs, top)) if p]
             return " AND ".join(f"({p})" for p in parts)
         test = spatial(n)
+        if test is not None and spatial_sql is not None:
+            frag, p = spatial_sql(test.op, test.geometry)
+            params.extend(p)
+            return frag
         if test is not None:
             if not top:
                 raise ProviderQueryError("spatial predicates are supported only combined with AND at the top "
@@ -86,7 +100,7 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str]) -> tuple[s
             return f"NOT ({walk(n.sub_node, False) or '1'})"
         if type(n) in _CMP:
             params.append(_literal(n.rhs))
-            return f"{col(n.lhs)} {_CMP[type(n)]} ?"
+            return f"{col(n.lhs)} {_CMP[type(n)]} {ph}"
         if isinstance(n, ast.Like):
             pattern = str(_literal(n.pattern))
             # CQL2 wildcards are % and _; pygeofilter reports other characters for some encodings
@@ -97,17 +111,20 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str]) -> tuple[s
                 pattern = pattern.replace(n.singlechar, "_")
             params.append(pattern)
             # SQLite LIKE folds ASCII only; lower() both sides for Cyrillic when case-insensitive
-            expr = f"lower({col(n.lhs)}) LIKE lower(?)" if n.nocase else f"{col(n.lhs)} GLOB ?"
-            if not n.nocase:
-                params[-1] = pattern.replace("%", "*").replace("_", "?")
+            if ph == "?":  # SQLite: LIKE folds ASCII only, GLOB is the case-sensitive match
+                expr = f"lower({col(n.lhs)}) LIKE lower(?)" if n.nocase else f"{col(n.lhs)} GLOB ?"
+                if not n.nocase:
+                    params[-1] = pattern.replace("%", "*").replace("_", "?")
+            else:
+                expr = f"{col(n.lhs)} {'ILIKE' if n.nocase else 'LIKE'} {ph}"
             return f"NOT ({expr})" if n.not_ else expr
         if isinstance(n, ast.In):
             vals = [_literal(v) for v in n.sub_nodes]
             params.extend(vals)
-            return f"{col(n.lhs)} {'NOT IN' if n.not_ else 'IN'} ({', '.join('?' for _ in vals)})"
+            return f"{col(n.lhs)} {'NOT IN' if n.not_ else 'IN'} ({', '.join(ph for _ in vals)})"
         if isinstance(n, ast.Between):
             params.extend([_literal(n.low), _literal(n.high)])
-            return f"{col(n.lhs)} {'NOT BETWEEN' if n.not_ else 'BETWEEN'} ? AND ?"
+            return f"{col(n.lhs)} {'NOT BETWEEN' if n.not_ else 'BETWEEN'} {ph} AND {ph}"
         if isinstance(n, ast.IsNull):
             return f"{col(n.lhs)} IS {'NOT ' if n.not_ else ''}NULL"
         raise ProviderQueryError(f"filter operation {type(n).__name__} is not supported on this collection")

@@ -42,6 +42,10 @@ _TYPES = {"INTEGER": "integer", "INT": "integer", "MEDIUMINT": "integer", "SMALL
           "DATE": "string", "DATETIME": "string", "TEXT": "string"}
 _FORMATS = {"DATE": "date", "DATETIME": "date-time"}
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+# pygeoapi makes a new provider object for every request: connections (per server thread) and layer
+# schemas (per file version) are kept here, so a request costs its queries and nothing more
+_LOCAL = threading.local()
+_SCHEMAS: dict[tuple[str, str, tuple[int, int]], dict[str, Any]] = {}
 
 
 def quote_ident(name: str) -> str:
@@ -67,42 +71,46 @@ class GeoPackageProvider(BaseProvider):
         if not self.table:
             raise ProviderConnectionError("GeoPackage provider needs 'table' (the layer name)")
         self.id_field = self.id_field or "fid"
-        self._local = threading.local()
-        self._schema_lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
         self.get_fields()
 
     # -- connection & schema -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
+        """A read-only connection to the current file; a file replaced by a new version is reopened."""
         try:
             st = os.stat(self.data)
         except OSError as e:
             raise ProviderConnectionError(f"GeoPackage {self.data} is not there: {e}") from e
         stamp = (st.st_ino, st.st_mtime_ns)
-        cached = getattr(self._local, "conn", None)
-        if cached is not None and getattr(self._local, "stamp", None) == stamp:
-            return cached
-        if cached is not None:
-            cached.close()
-        conn = sqlite3.connect(f"file:{self.data}?mode=ro", uri=True, check_same_thread=False)
-        self._local.conn, self._local.stamp = conn, stamp
-        if stamp != self._stamp:
-            with self._schema_lock:
-                self._load_schema(conn)
-                self._stamp = stamp
+        conns = getattr(_LOCAL, "conns", None)
+        if conns is None:
+            conns = _LOCAL.conns = {}
+        cached = conns.get(self.data)
+        if cached is not None and cached[1] == stamp:
+            conn = cached[0]
+        else:
+            if cached is not None:
+                cached[0].close()
+            conn = sqlite3.connect(f"file:{self.data}?mode=ro", uri=True, check_same_thread=False)
+            conns[self.data] = (conn, stamp)
+        key = (self.data, self.table, stamp)
+        if key not in _SCHEMAS:
+            _SCHEMAS[key] = self._read_schema(conn)
+        self.__dict__.update(_SCHEMAS[key])
         return conn
 
-    def _load_schema(self, conn: sqlite3.Connection) -> None:
+    def _read_schema(self, conn: sqlite3.Connection) -> dict[str, Any]:
         row = conn.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
                            (self.table,)).fetchone()
         if row is None:
             raise ProviderConnectionError(f"{self.data}: no geometry layer '{self.table}'")
-        self.geom_col = row[0]
+        geom_col = row[0]
         cols = conn.execute(f"PRAGMA table_info({quote_ident(self.table)})").fetchall()
-        self.columns = [c[1] for c in cols if c[1] != self.geom_col]
-        self.column_types = {c[1]: (c[2] or "TEXT").split("(")[0].upper() for c in cols}
-        rtree = f"rtree_{self.table}_{self.geom_col}"
-        self.rtree = rtree if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (rtree,)).fetchone() else None
+        rtree = f"rtree_{self.table}_{geom_col}"
+        has_rtree = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (rtree,)).fetchone()
+        return {"geom_col": geom_col,
+                "columns": [c[1] for c in cols if c[1] != geom_col],
+                "column_types": {c[1]: (c[2] or "TEXT").split("(")[0].upper() for c in cols},
+                "rtree": rtree if has_rtree else None}
 
     def get_fields(self) -> dict[str, dict[str, str]]:
         self._conn()

@@ -1,0 +1,191 @@
+"""A pygeoapi feature provider for PostGIS that lets the database build the GeoJSON.
+
+Why our own (measured in bench/serve_bench.py): pygeoapi's PostgreSQL provider spends most of a
+``items?bbox=…&limit=100`` request outside the database — re-parsing the storage CRS with pyproj for every
+bbox, building SQLAlchemy ORM objects and converting each geometry through shapely. Here one SQL statement
+returns the page as JSON text (``ST_AsGeoJSON`` + ``json_build_object`` + ``json_agg``), which Python's C
+JSON parser turns into the dicts pygeoapi expects; ``numberMatched`` is a COUNT with the same WHERE.
+
+Filters (CQL2 text/JSON via pygeofilter) become parameterised SQL with PostGIS spatial functions
+(:mod:`publishers.ogcapi.cql`); identifiers are quoted by one helper and checked against the table's
+columns; values are always parameters. One connection per server thread, reopened if it breaks.
+
+Config: ``{type: feature, name: publishers.ogcapi.postgis.PostGISProvider, data: {dsn: postgresql://…,
+search_path: [public]}, table: t, id_field: fid, geom_field: geom, storage_crs: …CRS84}``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import psycopg
+import shapely
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderConnectionError,
+    ProviderItemNotFoundError,
+    ProviderQueryError,
+)
+from pygeoapi.util import crs_transform
+
+from publishers.ogcapi.cql import to_sql
+
+_TYPES = {"integer": "integer", "bigint": "integer", "smallint": "integer", "numeric": "number",
+          "double precision": "number", "real": "number", "boolean": "boolean", "date": "string",
+          "timestamp without time zone": "string", "timestamp with time zone": "string"}
+_FORMATS = {"date": "date", "timestamp without time zone": "date-time", "timestamp with time zone": "date-time"}
+_SPATIAL = {"intersects": "ST_Intersects", "disjoint": "ST_Disjoint", "contains": "ST_Contains",
+            "within": "ST_Within", "touches": "ST_Touches", "crosses": "ST_Crosses", "overlaps": "ST_Overlaps",
+            "equals": "ST_Equals"}
+
+
+# pygeoapi makes a new provider object for every request: connections and table schemas are kept here,
+# per server thread and per (dsn, table), so a request costs its queries and nothing more
+_LOCAL = threading.local()
+_SCHEMAS: dict[tuple[str, str, str], dict[str, str]] = {}
+
+
+def pg_ident(name: str) -> str:
+    """A PostgreSQL identifier, quoted, safe inside a psycopg query text ('%' doubled)."""
+    return '"' + name.replace('"', '""').replace("%", "%%") + '"'
+
+
+class PostGISProvider(BaseProvider):
+    """OGC API Features over one PostGIS table (EPSG:4326, lon/lat)."""
+
+    def __init__(self, provider_def: dict[str, Any]):
+        super().__init__(provider_def)
+        data = provider_def["data"]
+        self.dsn = data["dsn"] if isinstance(data, dict) else str(data)
+        self.schema = (data.get("search_path") or ["public"])[0] if isinstance(data, dict) else "public"
+        self.table = provider_def["table"]
+        self.id_field = provider_def.get("id_field") or "fid"
+        self.geom = provider_def.get("geom_field") or "geom"
+        self._load_schema()
+        self.get_fields()
+
+    # -- connection & schema ---------------------------------------------------------------------
+    def _conn(self) -> psycopg.Connection:
+        conns = getattr(_LOCAL, "conns", None)
+        if conns is None:
+            conns = _LOCAL.conns = {}
+        conn = conns.get(self.dsn)
+        if conn is None or conn.closed or conn.broken:
+            try:
+                conn = psycopg.connect(self.dsn, autocommit=True, application_name="geoportal-ogcapi")
+            except psycopg.Error as e:
+                raise ProviderConnectionError(f"PostGIS {self.table}: cannot connect ({e})") from e
+            conns[self.dsn] = conn
+        return conn
+
+    def _load_schema(self) -> None:
+        key = (self.dsn, self.schema, self.table)
+        if key not in _SCHEMAS:
+            rows = self._conn().execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s ORDER BY ordinal_position", (self.schema, self.table)).fetchall()
+            if not rows:
+                raise ProviderConnectionError(f"no table {self.schema}.{self.table} in PostGIS")
+            # a re-ingest swaps the table in with the same columns or new ones: cache per (table, columns)
+            _SCHEMAS[key] = {name: dtype for name, dtype in rows}
+        self.column_types = {n: t for n, t in _SCHEMAS[key].items() if n != self.geom}
+        self.columns = list(self.column_types)
+        self.qtable = f"{pg_ident(self.schema)}.{pg_ident(self.table)}"
+
+    def get_fields(self) -> dict[str, dict[str, str]]:
+        if not self._fields:
+            for c, t in self.column_types.items():
+                if c == self.id_field:
+                    continue
+                self._fields[c] = {"type": _TYPES.get(t, "string")}
+                if t in _FORMATS:
+                    self._fields[c]["format"] = _FORMATS[t]
+        return self._fields
+
+    # -- SQL pieces --------------------------------------------------------------------------------
+    def _spatial_sql(self, op: str, geometry: Any) -> tuple[str, list[Any]]:
+        return (f"{_SPATIAL[op]}(t.{pg_ident(self.geom)}, ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326))",
+                [shapely.to_geojson(geometry)])
+
+    def _where(self, bbox: list[float], properties: list[tuple[str, Any]], filterq: Any) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for name, value in properties or []:
+            if name not in self.column_types:
+                raise ProviderQueryError(f"unknown property '{name}'")
+            clauses.append(f"t.{pg_ident(name)}::text = %s")
+            params.append(str(value))
+        if bbox:
+            clauses.append(f"t.{pg_ident(self.geom)} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
+            params.extend(float(b) for b in bbox[:4])
+        if filterq is not None:
+            frag, p, _ = to_sql(filterq, set(self.columns), pg_ident, placeholder="%s",
+                                spatial_sql=self._spatial_sql)
+            if frag:
+                clauses.append(f"({frag})")
+                params.extend(p)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _order(self, sortby: list[dict[str, str]]) -> str:
+        parts = []
+        for s in sortby or []:
+            if s["property"] not in self.column_types:
+                raise ProviderQueryError(f"cannot sort by unknown property '{s['property']}'")
+            parts.append(f"t.{pg_ident(s['property'])} {'DESC' if s.get('order') == '-' else 'ASC'}")
+        parts.append(f"t.{pg_ident(self.id_field)}")
+        return " ORDER BY " + ", ".join(parts)
+
+    def _feature_sql(self, select_properties: list[str], skip_geometry: bool) -> str:
+        cols = [c for c in self.columns if c != self.id_field and (not select_properties or c in select_properties)]
+        # jsonb_build_object takes at most 100 arguments: build the properties in chunks of 50 columns
+        chunks = [cols[i:i + 50] for i in range(0, len(cols), 50)] or [[]]
+        props = " || ".join(
+            "jsonb_build_object(" + ", ".join(f"'{c}', t.{pg_ident(c)}" for c in chunk) + ")" for chunk in chunks)
+        geom = "NULL" if skip_geometry else f"ST_AsGeoJSON(t.{pg_ident(self.geom)}, 9)::json"
+        return (f"json_build_object('type', 'Feature', 'id', t.{pg_ident(self.id_field)}, "
+                f"'geometry', {geom}, 'properties', {props})")
+
+    def _run(self, query: str, params: list[Any]) -> Any:
+        try:
+            return self._conn().execute(query, params).fetchone()[0]  # type: ignore[arg-type]
+        except psycopg.errors.DataException as e:
+            raise ProviderQueryError(f"the filter does not fit the data: {e}") from e
+        except psycopg.errors.UndefinedColumn as e:  # the table was swapped for one with other columns
+            _SCHEMAS.pop((self.dsn, self.schema, self.table), None)
+            raise ProviderQueryError(f"the layer changed while querying; retry ({e})") from e
+        except psycopg.OperationalError as e:
+            getattr(_LOCAL, "conns", {}).pop(self.dsn, None)
+            raise ProviderConnectionError(f"PostGIS {self.table}: {e}") from e
+
+    # -- the provider contract -----------------------------------------------------------------------
+    @crs_transform
+    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results", bbox: list[float] = [],
+              datetime_: str | None = None, properties: list[tuple[str, Any]] = [], sortby: list[dict] = [],
+              select_properties: list[str] = [], skip_geometry: bool = False, q: str | None = None,
+              filterq: Any = None, **kwargs: Any) -> dict[str, Any]:
+        for c in select_properties or []:
+            if c not in self.column_types:
+                raise ProviderQueryError(f"unknown property '{c}'")
+        where, params = self._where(bbox, properties, filterq)
+        matched = self._run(f"SELECT count(*) FROM {self.qtable} t{where}", params)
+        if resulttype == "hits":
+            return {"type": "FeatureCollection", "features": [], "numberMatched": matched, "numberReturned": 0}
+        sql = (f"SELECT coalesce(json_agg(f.j), '[]')::text FROM (SELECT {self._feature_sql(select_properties, skip_geometry)}"
+               f" AS j FROM {self.qtable} t{where}{self._order(sortby)} LIMIT %s OFFSET %s) f")
+        features = json.loads(self._run(sql, params + [int(limit), int(offset)]))
+        return {"type": "FeatureCollection", "features": features, "numberMatched": matched,
+                "numberReturned": len(features)}
+
+    @crs_transform
+    def get(self, identifier: Any, **kwargs: Any) -> dict[str, Any]:
+        sql = (f"SELECT {self._feature_sql([], False)}::text FROM {self.qtable} t "
+               f"WHERE t.{pg_ident(self.id_field)}::text = %s")
+        row = self._conn().execute(sql, (str(identifier),)).fetchone()
+        if row is None:
+            raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
+        return json.loads(row[0])
+
+    def __repr__(self) -> str:
+        return f"<PostGISProvider> {self.schema}.{self.table}"
