@@ -62,7 +62,7 @@ def write_records(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
                   progress: Progress = _quiet) -> dict[str, Path]:
     """One ISO 19139 record per public dataset and per service, in ws.records (old ones removed)."""
     from metadata.dcat import dcat_catalog
-    from metadata.records import dataset_record, record_id, service_record
+    from metadata.records import dataset_record, record_id, restamp, service_record
     from metadata.validate import check_iso19139
 
     ws.records.mkdir(parents=True, exist_ok=True)
@@ -77,16 +77,16 @@ def write_records(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
             rid = _file_identifier(xml) or rid
             path = ws.records / f"{rid}.xml"
         else:
-            xml = dataset_record(cfg, ds, layer, ep)
+            xml = restamp(dataset_record(cfg, ds, layer, ep), path.read_bytes() if path.exists() else None)
             check_iso19139(xml, f"generated record of dataset '{ds.id}'")
         write_atomic(path, xml)
         write_atomic(ws.downloads / f"{ds.id}.xml", path.read_bytes())
         written[rid] = path
     for kind in ("ogcapi", "wms", "wfs", "csw"):
-        xml = service_record(cfg, kind, ep, pairs)
-        check_iso19139(xml, f"generated {kind} service record")
         rid = record_id(cfg, f"service-{kind}")
         path = ws.records / f"{rid}.xml"
+        xml = restamp(service_record(cfg, kind, ep, pairs), path.read_bytes() if path.exists() else None)
+        check_iso19139(xml, f"generated {kind} service record")
         write_atomic(path, xml)
         written[rid] = path
     for stale in ws.records.glob("*.xml"):

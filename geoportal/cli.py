@@ -135,9 +135,18 @@ def _serve(config: Path, workdir: Path | None, host: str, port: int, base_url: s
 @main.command()
 @click.option("--port", default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--network", is_flag=True, help="Run the sample network: oblast on PORT, raion on PORT+1, "
+              "two hromadas on PORT+2 and PORT+3, kept harvested bottom-up.")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between harvests (--network).")
 @workdir_opt
-def demo(port: int, host: str, workdir: Path | None) -> None:
+def demo(port: int, host: str, network: bool, interval: float, workdir: Path | None) -> None:
     """Build the sample node of Zhytomyr oblast from the bundled real data and serve it."""
+    if network:
+        from catalog.network import run_network
+
+        run_network(port, workdir or Path("var") / "network", interval=interval,
+                    progress=lambda m: click.echo(m, err=True))
+        return
     _serve(DEMO_CONFIG, workdir, host, port, None, 2)
 
 

@@ -182,7 +182,20 @@ class CatalogGate:
                                                     ("Content-Length", str(len(body403)))])
                 return [body403]
         environ = dict(environ, **{"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        environ["QUERY_STRING"] = self._prefer_202(environ.get("QUERY_STRING", ""))
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _prefer_202(query: str) -> str:
+        """A GetCapabilities that names no version gets CSW 2.0.2 (pycsw would answer 3.0.0): most harvesters
+        (GeoNetwork, GDAL's CSW driver, CKAN) speak 2.0.2 and follow the version the server reports.
+        Clients that want 3.0 say so (acceptversions=3.0.0)."""
+        from urllib.parse import parse_qsl
+
+        keys = {k.lower(): v.lower() for k, v in parse_qsl(query, keep_blank_values=True)}
+        if keys.get("request") == "getcapabilities" and "acceptversions" not in keys and "version" not in keys:
+            return query + "&acceptversions=2.0.2,3.0.0"
+        return query
 
 
 class StaticFiles:

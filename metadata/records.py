@@ -326,3 +326,29 @@ def service_record(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple
     operates_on = [] if kind == "csw" else [record_id(cfg, ds.id) for ds, _ in layers]
     _to_service(root, kind, operates_on, ep)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def restamp(new: bytes, previous: bytes | None) -> bytes:
+    """Keep a record's dateStamp honest: the previous record when nothing but the stamp differs, else the new
+    record stamped now. Harvesters take only what changed by this stamp (dct:modified in CSW)."""
+    if previous is None:
+        return new
+    ds = "{%s}dateStamp" % NS["gmd"]
+
+    def body(xml: bytes) -> bytes:
+        root = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True, resolve_entities=False,
+                                                     no_network=True))
+        for el in root.findall(ds):
+            root.remove(el)
+        return etree.tostring(root, method="c14n")
+
+    try:
+        if body(new) == body(previous):
+            return previous
+    except etree.XMLSyntaxError:
+        pass
+    root = etree.fromstring(new, etree.XMLParser(remove_blank_text=True))
+    stamp = root.find(f"{ds}/{{{NS['gco']}}}DateTime")
+    if stamp is not None:
+        stamp.text = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

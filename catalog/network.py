@@ -1,0 +1,124 @@
+"""The sample network on one machine: ``geoportal demo --network --port P``.
+
+The oblast on port P, the raion on P+1, two hromadas on P+2 and P+3, each a full node from its config in
+``config/nodes/`` (parent/children URLs rewritten for the ports), and a loop that keeps the chain
+harvested bottom-up: the raion harvests its hromadas, then the oblast harvests the raion — so a dataset
+published by a hromada is found in the oblast's catalog.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NODES = ROOT / "config" / "nodes"
+#: (node id, port offset), parents before children
+NETWORK: list[tuple[str, int]] = [("zhytomyr-oblast", 0), ("korostenskyi-raion", 1), ("ovrutska-hromada", 2),
+                                  ("olevska-hromada", 3)]
+
+
+def network_configs(port: int, out_dir: Path, network: list[tuple[str, int]] = NETWORK) -> dict[str, tuple[Path, int]]:
+    """Write the network's configs with absolute paths and URLs for ``port``; {id: (config, port)}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ports = {nid: port + off for nid, off in network}
+    written = {}
+    for nid, _ in network:
+        src = NODES / f"{nid}.yaml"
+        raw = yaml.safe_load(src.read_text(encoding="utf-8"))
+        for ds in raw.get("datasets", []):
+            ds["source"] = str((src.parent / ds["source"]).resolve())
+        for key, val in list((raw.get("reference") or {}).items()):
+            if isinstance(val, str) and val.endswith(".csv"):
+                raw["reference"][key] = str((src.parent / val).resolve())
+        for link in ([raw["parent"]] if raw.get("parent") else []) + raw.get("children", []):
+            if link["id"] in ports:
+                link["url"] = f"http://127.0.0.1:{ports[link['id']]}"
+        raw["children"] = [c for c in raw.get("children", []) if c["id"] in ports]
+        path = out_dir / f"{nid}.yaml"
+        path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        written[nid] = (path, ports[nid])
+    return written
+
+
+def start_node(config: Path, workdir: Path, port: int, log: Path) -> subprocess.Popen:
+    fh = open(log, "ab")
+    return subprocess.Popen([sys.executable, "-m", "geoportal.cli", "serve", str(config), "--workdir", str(workdir),
+                             "--port", str(port)], stdout=fh, stderr=fh, start_new_session=True, cwd=ROOT)
+
+
+def wait_up(port: int, proc: subprocess.Popen, timeout: float = 180) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the node on port {port} exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3).read()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the node on port {port} did not answer in {timeout:.0f} s")
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def harvest_chain(configs: dict[str, tuple[Path, int]], root: Path, progress: Callable[[str], None]) -> None:
+    """Harvest bottom-up: every node that has children, deepest level first."""
+    from catalog.federation import harvest
+    from geoportal.config import load_config
+    from geoportal.model import Workspace
+
+    order = {"hromada": 0, "raion": 1, "oblast": 2}
+    cfgs = [load_config(path) for path, _ in configs.values()]
+    for cfg in sorted(cfgs, key=lambda c: order[c.node.level.value]):
+        if cfg.children:
+            harvest(cfg, Workspace(root / cfg.node.id), progress=lambda m, n=cfg.node.id: progress(f"[{n}] {m}"))
+
+
+def run_network(port: int, root: Path, interval: float = 60.0, progress: Callable[[str], None] = print) -> None:
+    """Serve the sample network and keep it harvested until Ctrl-C."""
+    root = root.resolve()
+    configs = network_configs(port, root / "configs")
+    procs: list[subprocess.Popen] = []
+
+    def _terminate(signum: int, frame: object) -> None:  # SIGTERM stops the nodes too, like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        for nid, (cfg, p) in reversed(list(configs.items())):  # children first
+            progress(f"starting {nid} on http://127.0.0.1:{p}/ …")
+            procs.append(start_node(cfg, root / nid, p, root / f"{nid}.log"))
+            wait_up(p, procs[-1])
+        progress("\nThe network is up:")
+        for nid, (_, p) in configs.items():
+            progress(f"  {nid:<22} http://127.0.0.1:{p}/   (CSW http://127.0.0.1:{p}/csw)")
+        progress(f"Harvesting bottom-up every {interval:.0f} s; Ctrl-C stops every node.\n")
+        while True:
+            harvest_chain(configs, root, progress)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        progress("stopping the network")
+    finally:
+        stop(procs)
