@@ -18,6 +18,8 @@ from typing import Callable
 
 import yaml
 
+from geoportal.config import absolutize
+
 ROOT = Path(__file__).resolve().parent.parent
 NODES = ROOT / "config" / "nodes"
 #: (node id, port offset), parents before children
@@ -32,12 +34,7 @@ def network_configs(port: int, out_dir: Path, network: list[tuple[str, int]] = N
     written = {}
     for nid, _ in network:
         src = NODES / f"{nid}.yaml"
-        raw = yaml.safe_load(src.read_text(encoding="utf-8"))
-        for ds in raw.get("datasets", []):
-            ds["source"] = str((src.parent / ds["source"]).resolve())
-        for key, val in list((raw.get("reference") or {}).items()):
-            if isinstance(val, str) and val.endswith(".csv"):
-                raw["reference"][key] = str((src.parent / val).resolve())
+        raw = absolutize(yaml.safe_load(src.read_text(encoding="utf-8")), src.parent)
         for link in ([raw["parent"]] if raw.get("parent") else []) + raw.get("children", []):
             if link["id"] in ports:
                 link["url"] = f"http://127.0.0.1:{ports[link['id']]}"

@@ -105,6 +105,19 @@ def _file_identifier(xml: bytes) -> str | None:
     return ident.strip() if ident else None
 
 
+def with_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer],
+                  progress: Progress = _quiet) -> tuple[NodeConfig, dict[str, StoredLayer]]:
+    """The node config and layers with the hromada passports added as a published dataset, when the node
+    declares a passport; recomputed only when one of its sources changed."""
+    from passport.build import build_passport
+
+    extra = build_passport(cfg, ws, layers, progress=progress)
+    if extra is None:
+        return cfg, layers
+    ds, layer = extra
+    return cfg.model_copy(update={"datasets": [*cfg.datasets, ds]}), {**layers, ds.id: layer}
+
+
 def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | None = None,
           force: bool = False, progress: Progress = _quiet) -> BuildResult:
     """Run every stage; raises a GeoportalError subclass naming what failed and leaves the previous
@@ -116,6 +129,7 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     ws.ensure()
     ep = Endpoints(base_url.rstrip("/"))
     layers = ingest_all(cfg, ws, only=only, force=force, progress=progress)
+    cfg, layers = with_passport(cfg, ws, layers, progress)
     # records first: the downloads carry them inside
     records = write_records(cfg, ws, layers, ep, progress=progress)
     publish_all(cfg, ws, layers, ep, progress=progress)

@@ -143,6 +143,9 @@ class Dataset(_Strict):
     date: str | None = Field(default=None, description="reference date of the data (YYYY-MM-DD)")
     record: Path | None = Field(default=None, description="an ISO 19139 record written by the custodian, "
                                 "validated and published instead of the generated one")
+    services: list[Literal["ogcapi", "wms", "wfs", "downloads"]] = Field(
+        default_factory=lambda: ["ogcapi", "wms", "wfs", "downloads"],
+        description="the services that publish this dataset")
 
     @field_validator("date")
     @classmethod
@@ -182,6 +185,7 @@ class NodeConfig(_Strict):
     parent: Link | None = None
     children: list[Link] = Field(default_factory=list)
     reference: Reference = Field(default_factory=Reference)
+    passport: Path | None = Field(default=None, description="passport.yaml with the hromada indicators")
     datasets: list[Dataset] = Field(default_factory=list)
 
     # set by load_config; not part of the YAML
@@ -286,6 +290,8 @@ def _check_files(cfg: NodeConfig) -> None:
         val = getattr(cfg.reference, key)
         if val is not None and not cfg.resolve(val).exists():
             problems.append(f"  - reference.{key}: file not found: {cfg.resolve(val)}")
+    if cfg.passport is not None and not cfg.resolve(cfg.passport).is_file():
+        problems.append(f"  - passport: file not found: {cfg.resolve(cfg.passport)}")
     ids = {d.id for d in cfg.datasets}
     for key in ("boundaries", "territory"):
         val = getattr(cfg.reference, key)
@@ -298,3 +304,22 @@ def _check_files(cfg: NodeConfig) -> None:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a node config (shipped as config/node.schema.json for editors)."""
     return NodeConfig.model_json_schema(by_alias=True)
+
+
+def absolutize(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """A raw config (as read from YAML) with every path made absolute against ``base_dir``, so the config
+    can be written elsewhere (derived configs for a network or a test) and still name the same files."""
+    def fix(value: Any) -> Any:
+        return str((base_dir / value).resolve()) if value not in (None, "") else value
+
+    out = dict(raw)
+    out["datasets"] = [dict(d, source=fix(d["source"]), **({"record": fix(d["record"])} if d.get("record") else {}))
+                       for d in raw.get("datasets", [])]
+    if raw.get("reference"):
+        out["reference"] = {k: (fix(v) if k in ("codifier", "koatuu_crosswalk", "councils", "population") else v)
+                            for k, v in raw["reference"].items()}
+    if raw.get("passport"):
+        out["passport"] = fix(raw["passport"])
+    if (raw.get("storage") or {}).get("path"):
+        out["storage"] = dict(raw["storage"], path=fix(raw["storage"]["path"]))
+    return out

@@ -233,6 +233,7 @@ class NodeApp:
             "ows": MapServerCGI(mapserver.config_file_path(ws)),
             "csw": CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens()),
             "downloads": StaticFiles(ws.downloads),
+            "passport": StaticFiles(ws.root / "passport"),
         }
         self.index = (ws.root / "index.html").read_bytes()
 

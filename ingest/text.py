@@ -98,3 +98,16 @@ def normalise_column(arr: "pa.Array") -> tuple["pa.Array", int]:
         nfc = pa.array(values, arr.type)
         changed = pc.fill_null(pc.not_equal(nfc, arr), False)
     return nfc, int(pc.sum(changed).as_py() or 0)
+
+
+def transliterate(text: str) -> str:
+    """Ukrainian → Latin by the official KMU 2010 table, keeping capitals (for English names of places)."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        low = ch.lower()
+        if low in _TRANSLIT:
+            t = _TRANSLIT[low]
+            out.append(t.capitalize() if ch != low else t)
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -144,7 +144,7 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
     """Package every public dataset whose data, record or style changed since its last packaging."""
     for ds in cfg.public_datasets:
         layer = layers.get(ds.id)
-        if layer is None:
+        if layer is None or "downloads" not in ds.services:
             continue
         stamp_file = ws.downloads / f".{ds.id}.stamp"
         stamp = _stamp(ds, layer, ws)

@@ -168,7 +168,7 @@ def _symbols() -> list[dict[str, Any]]:
 
 
 def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
-    published = [(d, layers[d.id]) for d in cfg.public_datasets if d.id in layers]
+    published = [(d, layers[d.id]) for d in cfg.public_datasets if d.id in layers and "wms" in d.services]
     if not published:
         raise PublishError(f"{cfg.config_path}: no public dataset has been ingested; run 'geoportal ingest' first")
     xs = [b for _, lyr in published for b in (lyr.bbox[0], lyr.bbox[2])]

@@ -152,7 +152,8 @@ def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
                  templates: dict[str, str] | None = None) -> dict[str, Any]:
     c = cfg.node.contact
     resources = {
-        ds.id: _collection(cfg, ds, layers[ds.id], ep) for ds in cfg.public_datasets if ds.id in layers
+        ds.id: _collection(cfg, ds, layers[ds.id], ep) for ds in cfg.public_datasets
+        if ds.id in layers and "ogcapi" in ds.services
     }
     return {
         "server": {

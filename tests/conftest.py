@@ -150,12 +150,9 @@ def derived_config(path: Path, base: Path = DEMO_CONFIG, **top: object) -> Path:
     (e.g. ``storage={"backend": "postgis", "dsn": dsn}``); written to ``path``."""
     import yaml
 
-    raw = yaml.safe_load(base.read_text(encoding="utf-8"))
-    for ds in raw.get("datasets", []):
-        ds["source"] = str((base.parent / ds["source"]).resolve())
-    for key, val in list(raw.get("reference", {}).items()):
-        if isinstance(val, str) and ("/" in val or val.endswith(".csv")):
-            raw["reference"][key] = str((base.parent / val).resolve())
+    from geoportal.config import absolutize
+
+    raw = absolutize(yaml.safe_load(base.read_text(encoding="utf-8")), base.parent)
     raw.update(top)
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

@@ -107,7 +107,8 @@ class GeoPackageProvider(BaseProvider):
         cols = conn.execute(f"PRAGMA table_info({quote_ident(self.table)})").fetchall()
         rtree = f"rtree_{self.table}_{geom_col}"
         has_rtree = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (rtree,)).fetchone()
-        return {"geom_col": geom_col,
+        pk = next((c[1] for c in cols if c[5]), "fid")  # the R-tree is keyed by the integer primary key
+        return {"geom_col": geom_col, "pk": pk,
                 "columns": [c[1] for c in cols if c[1] != geom_col],
                 "column_types": {c[1]: (c[2] or "TEXT").split("(")[0].upper() for c in cols},
                 "rtree": rtree if has_rtree else None}
@@ -150,7 +151,7 @@ class GeoPackageProvider(BaseProvider):
             boxes.extend(t.geometry.bounds for t in spatial if t.op != "disjoint")
         for b in boxes:
             if self.rtree:
-                clauses.append(f"t.{quote_ident(self.id_field)} IN (SELECT id FROM {quote_ident(self.rtree)} "
+                clauses.append(f"t.{quote_ident(self.pk)} IN (SELECT id FROM {quote_ident(self.rtree)} "
                                "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)")
                 params.extend([b[0], b[2], b[1], b[3]])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params, tests

@@ -1,0 +1,205 @@
+"""Passport aggregations (one registry) and the two engines that compute them.
+
+An aggregation is a name in passport.yaml → a function of (engine, indicator, source layer, hromadas).
+The engines do the spatial work: :class:`GpkgEngine` streams the source GeoPackage in Arrow batches and
+joins with an STRtree of the hromada polygons (shapely 2, vectorised); :class:`PostgisEngine` runs one
+SQL statement per indicator in the node's PostGIS (psycopg.sql identifiers, values as parameters).
+Both test ``intersects`` and measure in the same equal-area projection, so they give the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+import numpy as np
+import shapely
+
+from geoportal.errors import GeoportalError
+from geoportal.model import StoredLayer
+
+if TYPE_CHECKING:
+    from passport.compute import Hromada
+    from passport.config import Indicator, PassportConfig
+
+MEASURES = ("count", "sum", "length", "area_inside", "weighted")
+
+
+class Engine(Protocol):
+    name: str
+
+    def boundaries(self, layer: StoredLayer, code_field: str) -> dict[str, Any]: ...
+
+    def area(self, hromadas: list["Hromada"], pcfg: "PassportConfig") -> dict[str, float]: ...
+
+    def spatial(self, layer: StoredLayer, hromadas: list["Hromada"], ind: "Indicator", pcfg: "PassportConfig",
+                measure: str) -> dict[str, float]: ...
+
+
+def _share(engine: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"], p: "PassportConfig") -> dict:
+    inside = engine.spatial(layer, hs, ind, p, "area_inside")
+    total = engine.area(hs, p)
+    return {c: (inside.get(c, 0.0) * 100.0 / total[c]) if total.get(c) else None for c in total}
+
+
+AGGREGATIONS: dict[str, Callable[..., dict[str, float | None]]] = {
+    "area": lambda e, ind, layer, hs, p: e.area(hs, p),
+    "count": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "count"),
+    "sum": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "sum"),
+    "length": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "length"),
+    "area_inside": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "area_inside"),
+    "share_of_area": _share,
+    "population_weighted": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "weighted"),
+}
+
+
+# -- GeoPackage --------------------------------------------------------------------------------------
+
+class GpkgEngine:
+    name = "geopackage"
+
+    def boundaries(self, layer: StoredLayer, code_field: str) -> dict[str, Any]:
+        import pyogrio.raw
+
+        _, _, wkb, fields = pyogrio.raw.read(layer.path, layer=layer.table, columns=[code_field])
+        return {str(c): g for c, g in zip(fields[0], shapely.from_wkb(wkb)) if c}
+
+    def area(self, hromadas: list["Hromada"], pcfg: "PassportConfig") -> dict[str, float]:
+        from passport.compute import to_area_crs
+
+        geoms = to_area_crs(np.array([h.geometry for h in hromadas], dtype=object), pcfg)
+        return {h.katotth: float(a) / 1e6 for h, a in zip(hromadas, shapely.area(geoms))}
+
+    def spatial(self, layer: StoredLayer, hromadas: list["Hromada"], ind: "Indicator", pcfg: "PassportConfig",
+                measure: str) -> dict[str, float]:
+        import pyogrio.raw
+
+        from passport.compute import to_area_crs
+
+        polys = to_area_crs(np.array([h.geometry for h in hromadas], dtype=object), pcfg)
+        tree = shapely.STRtree(polys)
+        acc = np.zeros(len(hromadas))
+        wacc = np.zeros(len(hromadas))
+        columns = sorted({c for c in (ind.filter.field if ind.filter else None, ind.field, ind.weight) if c})
+        with pyogrio.raw.open_arrow(layer.path, layer=layer.table, columns=columns, batch_size=100_000,
+                                    use_pyarrow=True) as (meta, reader):
+            gcol = meta["geometry_name"] or "wkb_geometry"
+            for batch in reader:
+                geoms = shapely.from_wkb(batch.column(gcol).to_numpy(zero_copy_only=False))
+                keep = ~shapely.is_missing(geoms)
+                if ind.filter is not None:
+                    keep &= _matches(ind.filter, batch.column(ind.filter.field).to_pylist())
+                if not keep.any():
+                    continue
+                geoms = to_area_crs(geoms[keep], pcfg)
+                src, dst = tree.query(geoms, predicate="intersects")
+                if measure == "count":
+                    acc += np.bincount(dst, minlength=len(hromadas))
+                    continue
+                if measure in ("sum", "weighted"):
+                    vals = _floats(batch.column(ind.field).to_pylist())[keep][src]
+                    if measure == "sum":
+                        acc += np.bincount(dst, weights=np.nan_to_num(vals), minlength=len(hromadas))
+                    else:
+                        w = _floats(batch.column(ind.weight).to_pylist())[keep][src]
+                        ok = ~(np.isnan(vals) | np.isnan(w))
+                        acc += np.bincount(dst[ok], weights=vals[ok] * w[ok], minlength=len(hromadas))
+                        wacc += np.bincount(dst[ok], weights=w[ok], minlength=len(hromadas))
+                    continue
+                parts = shapely.intersection(geoms[src], polys[dst])
+                size = shapely.length(parts) / 1e3 if measure == "length" else shapely.area(parts) / 1e6
+                acc += np.bincount(dst, weights=size, minlength=len(hromadas))
+        if measure == "weighted":
+            return {h.katotth: (acc[i] / wacc[i] if wacc[i] else None) for i, h in enumerate(hromadas)}  # type: ignore[misc]
+        return {h.katotth: float(acc[i]) for i, h in enumerate(hromadas)}
+
+
+def _floats(values: list[Any]) -> np.ndarray:
+    return np.array([float(v) if v not in (None, "") else np.nan for v in values], dtype=float)
+
+
+def _matches(flt: Any, values: list[Any]) -> np.ndarray:
+    return np.fromiter((flt.matches(v) for v in values), dtype=bool, count=len(values))
+
+
+# -- PostGIS ------------------------------------------------------------------------------------------
+
+class PostgisEngine:
+    name = "postgis"
+
+    def __init__(self, dsn: str):
+        import psycopg
+
+        self.conn = psycopg.connect(dsn, autocommit=True)
+        self._boundary: StoredLayer | None = None
+        self._code_field = ""
+
+    def _t(self, layer: StoredLayer) -> Any:
+        from psycopg import sql
+
+        return sql.Identifier(layer.schema, layer.table)
+
+    def boundaries(self, layer: StoredLayer, code_field: str) -> dict[str, Any]:
+        from psycopg import sql
+
+        self._boundary, self._code_field = layer, code_field
+        rows = self.conn.execute(sql.SQL("SELECT {c}::text, ST_AsBinary({g}) FROM {t}").format(
+            c=sql.Identifier(code_field), g=sql.Identifier(layer.geometry_column), t=self._t(layer))).fetchall()
+        return {c: shapely.from_wkb(bytes(g)) for c, g in rows if c and g is not None}
+
+    def _require_boundary(self) -> StoredLayer:
+        if self._boundary is None or self._boundary.backend != "postgis":
+            raise GeoportalError("passport on PostGIS needs the hromada boundaries in PostGIS too")
+        return self._boundary
+
+    def area(self, hromadas: list["Hromada"], pcfg: "PassportConfig") -> dict[str, float]:
+        from psycopg import sql
+
+        b = self._require_boundary()
+        rows = self.conn.execute(sql.SQL("SELECT {c}::text, ST_Area(ST_Transform({g}, %s)) / 1e6 FROM {t}").format(
+            c=sql.Identifier(self._code_field), g=sql.Identifier(b.geometry_column), t=self._t(b)),
+            (pcfg.area_crs,)).fetchall()
+        wanted = {h.katotth for h in hromadas}
+        return {c: float(a) for c, a in rows if c in wanted}
+
+    def spatial(self, layer: StoredLayer, hromadas: list["Hromada"], ind: "Indicator", pcfg: "PassportConfig",
+                measure: str) -> dict[str, float]:
+        from psycopg import sql
+
+        b = self._require_boundary()
+        if layer.backend != "postgis":
+            raise GeoportalError(f"passport on PostGIS: dataset {layer.dataset_id} is not in PostGIS")
+        hg, sg = sql.SQL("h.") + sql.Identifier(b.geometry_column), sql.SQL("s.") + sql.Identifier(layer.geometry_column)
+        params: list[Any] = []
+        if measure == "count":
+            expr = sql.SQL("count(*)")
+        elif measure == "sum":
+            expr = sql.SQL("sum(s.{f}::double precision)").format(f=sql.Identifier(ind.field or ""))
+        elif measure == "weighted":
+            expr = sql.SQL("sum(s.{f}::double precision * s.{w}::double precision) / "
+                           "nullif(sum(s.{w}::double precision), 0)").format(
+                f=sql.Identifier(ind.field or ""), w=sql.Identifier(ind.weight or ""))
+        elif measure == "length":
+            expr = sql.SQL("sum(ST_Length(ST_Transform(ST_Intersection({h}, {s}), %s))) / 1e3").format(h=hg, s=sg)
+            params.append(pcfg.area_crs)
+        else:  # area_inside
+            expr = sql.SQL("sum(ST_Area(ST_Transform(ST_Intersection({h}, {s}), %s))) / 1e6").format(h=hg, s=sg)
+            params.append(pcfg.area_crs)
+        where = sql.SQL("")
+        if ind.filter is not None:
+            col = sql.SQL("s.") + sql.Identifier(ind.filter.field)
+            f = ind.filter
+            if f.equals is not None:
+                where, p = sql.SQL(" AND {c}::text = %s").format(c=col), [str(f.equals)]
+            elif f.in_ is not None:
+                where, p = sql.SQL(" AND {c}::text = ANY(%s)").format(c=col), [[str(v) for v in f.in_]]
+            else:
+                esc = str(f.startswith).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                where, p = sql.SQL(" AND {c} LIKE %s").format(c=col), [esc + "%"]
+            params.extend(p)
+        query = sql.SQL("SELECT h.{c}::text, {e} FROM {bt} h JOIN {st} s ON ST_Intersects({hg}, {sg}) "
+                        "WHERE true{w} GROUP BY 1").format(c=sql.Identifier(self._code_field), e=expr,
+                                                           bt=self._t(b), st=self._t(layer), hg=hg, sg=sg, w=where)
+        rows = dict(self.conn.execute(query, params).fetchall())
+        zero = None if measure == "weighted" else 0.0
+        return {h.katotth: (float(rows[h.katotth]) if rows.get(h.katotth) is not None else zero)  # type: ignore[misc]
+                for h in hromadas}

@@ -1,0 +1,90 @@
+"""The passport as a stage of the node build: recomputed after an ingest changed one of its sources,
+kept as a new version, and published like a dataset (OGC API collection ``hromada-passports`` whose item
+ids are KATOTTH codes, an ISO record in the catalog, JSON/CSV/HTML under ``/passport/``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Callable
+
+from geoportal.config import Dataset, NodeConfig
+from geoportal.model import FieldInfo, StoredLayer, Workspace, write_atomic
+from passport.aggregations import Engine, GpkgEngine, PostgisEngine
+from passport.compute import Tables, compute
+from passport.config import PassportConfig, load_passport_config
+from passport.publish import LAYER, publish
+
+DATASET_ID = "hromada-passports"
+
+
+def engine_for(cfg: NodeConfig) -> Engine:
+    if cfg.storage.backend == "postgis":
+        return PostgisEngine(str(cfg.storage.dsn))
+    return GpkgEngine()
+
+
+def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: dict[str, StoredLayer]) -> str:
+    """What a computation depends on: the indicator declarations, the source versions, the tables."""
+    h = hashlib.sha256(pcfg_path.read_bytes())
+    sources = {pcfg.hromadas.dataset} | {i.source for i in pcfg.indicators if i.source}
+    for s in sorted(x for x in sources if x and x in layers):
+        h.update(f"{s}:{layers[s].backend}:{layers[s].version}:{layers[s].checksum}".encode())
+    for name, path in sorted(Tables(cfg).paths.items()):
+        h.update(name.encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def passport_dataset(cfg: NodeConfig, gpkg: Path) -> Dataset:
+    return Dataset.model_validate({
+        "id": DATASET_ID, "source": gpkg, "theme": "passport", "topic_category": "society",
+        "title": {"uk": f"Паспорти ресурсного потенціалу громад: {cfg.node.name.uk}",
+                  "en": f"Resource potential passports of the hromadas: {cfg.node.name.en}"},
+        "abstract": {"uk": "Показники кожної територіальної громади (площа, населення, населені пункти, природно-"
+                           "заповідний фонд, географічні об'єкти) з джерелом, версією та датою кожного значення.",
+                     "en": "Indicators of every hromada (area, population, settlements, nature protection sites, "
+                           "geographic objects), each with its source, version and date."},
+        "keywords": {"uk": ["паспорт громади", "ресурсний потенціал", "КАТОТТГ"],
+                     "en": ["hromada passport", "resource potential", "KATOTTH"]},
+        "licence": "CC-BY-4.0", "label": "name_uk", "services": ["ogcapi", "downloads"],
+    })
+
+
+def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer],
+                   progress: Callable[[str], None] = lambda m: None) -> tuple[Dataset, StoredLayer] | None:
+    """Compute (when a source changed) and publish the passports; None when the node has no passport."""
+    if cfg.passport is None:
+        return None
+    pcfg_path = cfg.resolve(cfg.passport)
+    pcfg = load_passport_config(pcfg_path)
+    out = ws.root / "passport"
+    sig = signature(cfg, pcfg_path, pcfg, layers)
+    state_path = out / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    gpkg = out / "passports.gpkg"
+    if state.get("signature") != sig or not gpkg.exists():
+        res = compute(cfg, pcfg, layers, engine_for(cfg), progress=progress)
+        res.signature = sig
+        publish(res, pcfg, out)
+        state = {"signature": sig, "computed_at": res.computed_at, "version": state.get("version", 0) + 1,
+                 "hromadas": len(res.hromadas), "engine": res.engine,
+                 "bbox": _bbox([h.geometry for h in res.hromadas if h.geometry is not None])}
+        write_atomic(state_path, json.dumps(state, indent=1))
+        progress(f"passport: {state['hromadas']} hromadas, version {state['version']} ({res.engine})")
+    layer = StoredLayer(
+        dataset_id=DATASET_ID, backend="geopackage", table=LAYER, geometry_type="MultiPolygon",
+        feature_count=state["hromadas"], bbox=tuple(state["bbox"]), crs="EPSG:4326",  # type: ignore[arg-type]
+        fields=tuple([FieldInfo("name_uk", "string"), FieldInfo("name_en", "string"), FieldInfo("raion", "string")]
+                     + [FieldInfo(i.id, "number") for i in pcfg.indicators]),
+        checksum=sig, version=state["version"], loaded_at=state["computed_at"], path=str(gpkg),
+        id_column="katotth", report={"source": str(pcfg_path), "features_written": state["hromadas"]})
+    return passport_dataset(cfg, gpkg), layer
+
+
+def _bbox(geoms: list) -> list[float]:
+    import shapely
+
+    if not geoms:
+        return [22.0, 44.0, 40.5, 52.5]
+    return [float(b) for b in shapely.total_bounds(geoms)]
