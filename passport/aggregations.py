@@ -75,7 +75,8 @@ class GpkgEngine:
 
         from passport.compute import to_area_crs
 
-        polys = to_area_crs(np.array([h.geometry for h in hromadas], dtype=object), pcfg)
+        # test and cut in EPSG:4326 as PostGIS does, measure the parts in the equal-area CRS: same numbers
+        polys = np.array([h.geometry for h in hromadas], dtype=object)
         tree = shapely.STRtree(polys)
         acc = np.zeros(len(hromadas))
         wacc = np.zeros(len(hromadas))
@@ -90,7 +91,7 @@ class GpkgEngine:
                     keep &= _matches(ind.filter, batch.column(ind.filter.field).to_pylist())
                 if not keep.any():
                     continue
-                geoms = to_area_crs(geoms[keep], pcfg)
+                geoms = geoms[keep]
                 src, dst = tree.query(geoms, predicate="intersects")
                 if measure == "count":
                     acc += np.bincount(dst, minlength=len(hromadas))
@@ -105,7 +106,7 @@ class GpkgEngine:
                         acc += np.bincount(dst[ok], weights=vals[ok] * w[ok], minlength=len(hromadas))
                         wacc += np.bincount(dst[ok], weights=w[ok], minlength=len(hromadas))
                     continue
-                parts = shapely.intersection(geoms[src], polys[dst])
+                parts = to_area_crs(shapely.intersection(geoms[src], polys[dst]), pcfg)
                 size = shapely.length(parts) / 1e3 if measure == "length" else shapely.area(parts) / 1e6
                 acc += np.bincount(dst, weights=size, minlength=len(hromadas))
         if measure == "weighted":
@@ -132,6 +133,26 @@ class PostgisEngine:
         self.conn = psycopg.connect(dsn, autocommit=True)
         self._boundary: StoredLayer | None = None
         self._code_field = ""
+        self._srids: dict[str, int] = {}
+
+    def srid(self, area_crs: str) -> int:
+        """An SRID for the equal-area CRS in spatial_ref_sys: PostGIS caches a transform by SRID, while a
+        PROJ string given to ST_Transform is parsed again for every row."""
+        import zlib
+
+        from pyproj import CRS
+
+        if area_crs not in self._srids:
+            crs = CRS.from_user_input(area_crs)
+            code = crs.to_epsg()
+            if code is None:
+                code = 990000 + zlib.crc32(area_crs.encode()) % 9999
+                self.conn.execute(
+                    "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text) "
+                    "VALUES (%s, 'geoportal', %s, %s, %s) ON CONFLICT (srid) DO UPDATE SET srtext = EXCLUDED.srtext, "
+                    "proj4text = EXCLUDED.proj4text", (code, code, crs.to_wkt(), crs.to_proj4()))
+            self._srids[area_crs] = code
+        return self._srids[area_crs]
 
     def _t(self, layer: StoredLayer) -> Any:
         from psycopg import sql
@@ -157,7 +178,7 @@ class PostgisEngine:
         b = self._require_boundary()
         rows = self.conn.execute(sql.SQL("SELECT {c}::text, ST_Area(ST_Transform({g}, %s)) / 1e6 FROM {t}").format(
             c=sql.Identifier(self._code_field), g=sql.Identifier(b.geometry_column), t=self._t(b)),
-            (pcfg.area_crs,)).fetchall()
+            (self.srid(pcfg.area_crs),)).fetchall()
         wanted = {h.katotth for h in hromadas}
         return {c: float(a) for c, a in rows if c in wanted}
 
@@ -180,10 +201,10 @@ class PostgisEngine:
                 f=sql.Identifier(ind.field or ""), w=sql.Identifier(ind.weight or ""))
         elif measure == "length":
             expr = sql.SQL("sum(ST_Length(ST_Transform(ST_Intersection({h}, {s}), %s))) / 1e3").format(h=hg, s=sg)
-            params.append(pcfg.area_crs)
+            params.append(self.srid(pcfg.area_crs))
         else:  # area_inside
             expr = sql.SQL("sum(ST_Area(ST_Transform(ST_Intersection({h}, {s}), %s))) / 1e6").format(h=hg, s=sg)
-            params.append(pcfg.area_crs)
+            params.append(self.srid(pcfg.area_crs))
         where = sql.SQL("")
         if ind.filter is not None:
             col = sql.SQL("s.") + sql.Identifier(ind.filter.field)
