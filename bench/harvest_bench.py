@@ -1,0 +1,207 @@
+"""Benchmark: harvesting between two catalogs, and full-text search on a large catalog. Not a timed test.
+
+1. A source node's catalog gets N generated ISO 19139 records (default 10,000, bilingual, valid); an empty
+   target harvests it with ``catalog.federation`` (ours), and another empty target harvests it with pycsw's
+   own CSW-T Harvest operation (the peer), in the same run: records/s of each and the ratio.
+2. A catalog of M records (default 100,000: the harvested ones repeated under new identifiers in SQL) answers
+   GetRecords with a full-text constraint on a word of the titles: p50/p95 latency through the node's front
+   (/csw) and straight from pycsw, and the ratio.
+
+Targets (issue #5): ≥ 1,000 records/s harvested; p95 < 100 ms.
+
+    .venv/bin/python bench/harvest_bench.py [--records 10000] [--catalog 100000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORDS = ["ліс", "річка", "школа", "дорога", "земля", "озеро", "парк", "поле", "межа", "громада", "заказник",
+         "водойма", "пам'ятка", "болото", "сад", "ставок"]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def make_records(cfg, out: Path, n: int) -> None:  # type: ignore[no-untyped-def]
+    from geoportal.config import Dataset
+    from geoportal.model import Endpoints, FieldInfo, StoredLayer
+    from metadata.records import dataset_record
+
+    out.mkdir(parents=True, exist_ok=True)
+    if len(list(out.glob("*.xml"))) == n:
+        return
+    rnd = random.Random(5)
+    ep = Endpoints("http://source.example.org")
+    for i in range(n):
+        w = rnd.sample(WORDS, 3)
+        ds = Dataset.model_validate({
+            "id": f"ds-{i:06d}", "source": str(ROOT / "data/boundaries/UA_18_Zhytomyrska.geojson"),
+            "title": {"uk": f"{w[0].capitalize()} та {w[1]} №{i}", "en": f"Dataset {i}"},
+            "abstract": {"uk": f"Набір даних про {w[2]} ({i})", "en": f"About {w[2]}"}})
+        x, y = rnd.uniform(27.2, 29.5), rnd.uniform(49.6, 51.5)
+        layer = StoredLayer(dataset_id=ds.id, backend="geopackage", table=ds.id, geometry_type="Point",
+                            feature_count=rnd.randint(1, 1000), bbox=(x, y, x + 0.1, y + 0.1), crs="EPSG:4326",
+                            fields=(FieldInfo("name", "string"),), checksum=f"{i:064x}", version=1,
+                            loaded_at="2026-11-24T10:00:00+00:00", path="/x.gpkg")
+        (out / f"{i:06d}.xml").write_bytes(dataset_record(cfg, ds, layer, ep))
+
+
+def node_workspace(cfg, root: Path, port: int):  # type: ignore[no-untyped-def]
+    """An empty node catalog (pycsw.cfg + repository) in ``root``."""
+    from catalog import pycsw
+    from geoportal.model import Endpoints, Workspace
+
+    if root.exists():
+        shutil.rmtree(root)
+    ws = Workspace(root).ensure()
+    pycsw.load(cfg, ws, Endpoints(f"http://127.0.0.1:{port}"))
+    return ws
+
+
+def percentile(lat: list[float], q: int) -> float:
+    return statistics.quantiles(lat, n=100)[q - 1] * 1000
+
+
+def main() -> None:
+    from catalog import pycsw
+    from catalog.federation import harvest_child
+    from geoportal import serve
+    from geoportal.config import Link, load_config
+    from geoportal.model import Endpoints
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=10_000)
+    ap.add_argument("--catalog", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/geoportal-bench-harvest"))
+    a = ap.parse_args()
+    cfg = load_config(ROOT / "config/nodes/zhytomyr-oblast.yaml")
+    recs = a.dir / "records"
+    log(f"generating {a.records} ISO records …")
+    make_records(cfg, recs, a.records)
+
+    procs = []
+    try:
+        # the source node's catalog
+        src_port = serve.free_port()
+        src = node_workspace(cfg, a.dir / "source", src_port)
+        rep = pycsw.run_loader(pycsw.config_path(src), [(p, "local") for p in sorted(recs.glob("*.xml"))])
+        assert not rep["errors"], rep["errors"][:2]
+        procs.append(serve.start_catalog(src, src_port))
+        src_url = f"http://127.0.0.1:{src_port}/"
+
+        # ours
+        ours = node_workspace(cfg, a.dir / "ours", serve.free_port())
+        t = time.perf_counter()
+        res = harvest_child(cfg, ours, Link(id="source", url=src_url, type="csw"), timeout=120)
+        ours_secs = time.perf_counter() - t
+        assert res.ok and res.added == a.records, res
+
+        # the peer: pycsw's own Harvest (CSW-T) into another empty catalog
+        peer_port = serve.free_port()
+        peer = node_workspace(cfg, a.dir / "peer", peer_port)
+        text = pycsw.config_path(peer).read_text().replace("transactions = false", "transactions = true")
+        pycsw.config_path(peer).write_text(text)
+        procs.append(serve.start_catalog(peer, peer_port))
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><Harvest xmlns="http://www.opengis.net/cat/csw/2.0.2" '
+                f'service="CSW" version="2.0.2"><Source>{src_url}</Source>'
+                '<ResourceType>http://www.opengis.net/cat/csw/2.0.2</ResourceType>'
+                '<ResourceFormat>application/xml</ResourceFormat></Harvest>').encode()
+        t = time.perf_counter()
+        req = urllib.request.Request(f"http://127.0.0.1:{peer_port}/", data=body,
+                                     headers={"Content-Type": "application/xml"})
+        answer = urllib.request.urlopen(req, timeout=3600).read().decode("utf-8", "replace")
+        peer_secs = time.perf_counter() - t
+        with sqlite3.connect(peer.catalog_db) as db:
+            peer_n = db.execute("SELECT count(*) FROM records").fetchone()[0]
+        print(f"\nHarvest of {a.records:,} records between two catalogs")
+        print(f"  ours (catalog.federation)   {a.records / ours_secs:8.0f} records/s  ({ours_secs:.1f} s)")
+        print(f"  pycsw Harvest (CSW-T)       {peer_n / peer_secs:8.0f} records/s  ({peer_secs:.1f} s, {peer_n} "
+              f"records{'' if peer_n else '; ' + answer[:200]})")
+        if peer_n:
+            print(f"  ratio ours / pycsw: {(a.records / ours_secs) / (peer_n / peer_secs):.2f}x   "
+                  f"target ≥ 1,000 records/s: {'met' if a.records / ours_secs >= 1000 else 'NOT met'}")
+
+        # a big catalog: the harvested records repeated under new identifiers
+        big = a.dir / "ours" / "catalog.db"
+        with sqlite3.connect(big) as db:
+            cols = [r[1] for r in db.execute("PRAGMA table_info(records)")]
+            have = original = db.execute("SELECT count(*) FROM records").fetchone()[0]
+            copy = ", ".join("identifier || '~' || ?" if c == "identifier" else c for c in cols)
+            k = 1
+            while have < a.catalog:
+                db.execute(f"INSERT INTO records ({', '.join(cols)}) SELECT {copy} FROM records "
+                           f"WHERE rowid <= ? LIMIT ?", (str(k), original, a.catalog - have))
+                have = db.execute("SELECT count(*) FROM records").fetchone()[0]
+                k += 1
+        front_port = serve.free_port()
+        direct_port = serve.free_port()
+        procs.append(serve.start_catalog(ours, direct_port))
+        # the node front in front of that catalog (the one address of a node)
+        app = CatalogGateServer(direct_port, front_port)
+        rnd = random.Random(9)
+        qs = [urllib.parse.urlencode({
+            "service": "CSW", "version": "2.0.2", "request": "GetRecords", "typeNames": "csw:Record",
+            "resultType": "results", "elementSetName": "brief", "maxRecords": 10,
+            "constraintLanguage": "CQL_TEXT", "constraint_language_version": "1.1.0",
+            "constraint": f"AnyText LIKE '%{rnd.choice(WORDS)}%'"}) for _ in range(a.queries)]
+        lat = {}
+        for name, port in (("through the node front", front_port), ("pycsw directly", direct_port)):
+            times = []
+            for q in qs:
+                t = time.perf_counter()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/?{q}", timeout=120).read()
+                times.append(time.perf_counter() - t)
+            lat[name] = times
+        app.stop()
+        print(f"\nFull-text GetRecords on {a.catalog:,} records ({a.queries} queries)")
+        for name, times in lat.items():
+            print(f"  {name:<24} p50 {percentile(times, 50):7.1f} ms   p95 {percentile(times, 95):7.1f} ms")
+        p95 = percentile(lat["through the node front"], 95)
+        print(f"  ratio front / pycsw (p95): {p95 / percentile(lat['pycsw directly'], 95):.2f}   "
+              f"target p95 < 100 ms: {'met' if p95 < 100 else 'NOT met'}")
+    finally:
+        for p in procs:
+            serve.stop(p)
+
+
+class CatalogGateServer:
+    """The node's /csw path (CatalogGate → Proxy) on its own port, served by gunicorn-like threads."""
+
+    def __init__(self, upstream: int, port: int):
+        import threading
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+        from socketserver import ThreadingMixIn
+
+        from geoportal.serve import CatalogGate, Proxy, publisher_tokens
+
+        class Threaded(ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+        app = CatalogGate(Proxy("127.0.0.1", upstream, "/"), publisher_tokens())
+        self.httpd = make_server("127.0.0.1", port, app, server_class=Threaded, handler_class=Quiet)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+
+
+if __name__ == "__main__":
+    main()
