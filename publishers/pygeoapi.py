@@ -148,6 +148,28 @@ def vendor_templates(ws: Workspace) -> dict[str, str] | None:
     return {"path": str(tdir), "static": str(sdir)}
 
 
+def _records_collection(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
+    """OGC API Records over the node's own catalog: pygeoapi's CSW facade reading /csw (pycsw 2.6, the
+    catalog here, has no OGC API Records of its own), so records are served in GeoJSON with the same
+    content as CSW, the harvested ones included."""
+    bbs = [lyr.bbox for lyr in layers.values()] or [(22.0, 44.0, 40.5, 52.5)]
+    return {
+        "type": "collection",
+        "itemType": "record",
+        "title": {"uk": f"Каталог метаданих: {cfg.node.name.uk}", "en": f"Metadata catalog: {cfg.node.name.en}"},
+        "description": {"uk": "Записи ISO 19115 вузла та зібрані з підпорядкованих вузлів (OGC API Records).",
+                        "en": "ISO 19115 records of the node and harvested from its children (OGC API Records)."},
+        "keywords": {"uk": ["каталог", "метадані"], "en": ["catalog", "metadata"]},
+        "links": [{"type": "application/xml", "rel": "alternate", "title": "CSW 2.0.2", "href": ep.csw,
+                   "hreflang": "uk"}],
+        "extents": {"spatial": {"bbox": [min(b[0] for b in bbs), min(b[1] for b in bbs), max(b[2] for b in bbs),
+                                         max(b[3] for b in bbs)],
+                                "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
+        "providers": [{"type": "record", "name": "CSWFacade", "data": ep.csw, "id_field": "identifier",
+                       "time_field": "date", "title_field": "title"}],
+    }
+
+
 def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
                  templates: dict[str, str] | None = None) -> dict[str, Any]:
     c = cfg.node.contact
@@ -155,6 +177,7 @@ def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
         ds.id: _collection(cfg, ds, layers[ds.id], ep) for ds in cfg.public_datasets
         if ds.id in layers and "ogcapi" in ds.services
     }
+    resources["catalog"] = _records_collection(cfg, layers, ep)
     return {
         "server": {
             "bind": {"host": "127.0.0.1", "port": 5000},

@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -241,3 +242,20 @@ def test_oai_pmh_through_the_catalog(node) -> None:  # type: ignore[no-untyped-d
     text = body.decode("utf-8")
     assert "<ListRecords>" in text or "ListRecords" in text
     assert CFG.dataset("hromadas").title.uk in text
+
+
+def test_ogc_api_records_over_the_catalog(node) -> None:  # type: ignore[no-untyped-def]
+    from owslib.ogcapi.records import Records
+
+    api = Records(node.base_url + "/ogcapi", timeout=60)
+    items = api.collection_items("catalog", q="громади", limit=50)
+    titles = [f["properties"].get("title") for f in items["features"]]
+    assert CFG.dataset("hromadas").title.uk in titles
+
+
+def test_csw_30(node) -> None:  # type: ignore[no-untyped-def]
+    _, body = get(node.base_url + "/csw?service=CSW&request=GetCapabilities&acceptversions=3.0.0")
+    assert b"http://www.opengis.net/cat/csw/3.0" in body
+    _, body = get(node.base_url + "/csw?service=CSW&version=3.0.0&request=GetRecords&typeNames=csw:Record"
+                  "&elementSetName=full&q=" + urllib.parse.quote("громади"))
+    assert CFG.dataset("hromadas").title.uk in body.decode("utf-8")
