@@ -131,3 +131,15 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str], placeholde
 
     sql = walk(node, True)
     return sql, params, tests
+
+
+def order_by(sortby: list[dict[str, str]], columns: set[str] | list[str], id_field: str,
+             quote: Callable[[str], str]) -> str:
+    """An ORDER BY for pygeoapi's ``sortby`` on known columns, the id last so paging is stable."""
+    parts = []
+    for s in sortby or []:
+        if s["property"] not in columns:
+            raise ProviderQueryError(f"cannot sort by unknown property '{s['property']}'")
+        parts.append(f"t.{quote(s['property'])} {'DESC' if s.get('order') == '-' else 'ASC'}")
+    parts.append(f"t.{quote(id_field)}")
+    return " ORDER BY " + ", ".join(parts)

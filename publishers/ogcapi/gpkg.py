@@ -35,7 +35,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
-from publishers.ogcapi.cql import SpatialTest, to_sql
+from publishers.ogcapi.cql import SpatialTest, order_by, to_sql
 
 _TYPES = {"INTEGER": "integer", "INT": "integer", "MEDIUMINT": "integer", "SMALLINT": "integer",
           "TINYINT": "integer", "BOOLEAN": "boolean", "REAL": "number", "DOUBLE": "number", "FLOAT": "number",
@@ -157,13 +157,7 @@ class GeoPackageProvider(BaseProvider):
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params, tests
 
     def _order(self, sortby: list[dict[str, str]]) -> str:
-        parts = []
-        for s in sortby or []:
-            if s["property"] not in self.columns:
-                raise ProviderQueryError(f"cannot sort by unknown property '{s['property']}'")
-            parts.append(f"t.{quote_ident(s['property'])} {'DESC' if s.get('order') == '-' else 'ASC'}")
-        parts.append(f"t.{quote_ident(self.id_field)}")
-        return " ORDER BY " + ", ".join(parts)
+        return order_by(sortby, self.columns, self.id_field, quote_ident)
 
     def _feature(self, row: tuple[Any, ...], names: list[str], geom: Any, skip_geometry: bool) -> dict[str, Any]:
         props = dict(zip(names, row))

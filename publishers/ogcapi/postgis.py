@@ -30,7 +30,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
-from publishers.ogcapi.cql import to_sql
+from publishers.ogcapi.cql import order_by, to_sql
 
 _TYPES = {"integer": "integer", "bigint": "integer", "smallint": "integer", "numeric": "number",
           "double precision": "number", "real": "number", "boolean": "boolean", "date": "string",
@@ -129,13 +129,7 @@ class PostGISProvider(BaseProvider):
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def _order(self, sortby: list[dict[str, str]]) -> str:
-        parts = []
-        for s in sortby or []:
-            if s["property"] not in self.column_types:
-                raise ProviderQueryError(f"cannot sort by unknown property '{s['property']}'")
-            parts.append(f"t.{pg_ident(s['property'])} {'DESC' if s.get('order') == '-' else 'ASC'}")
-        parts.append(f"t.{pg_ident(self.id_field)}")
-        return " ORDER BY " + ", ".join(parts)
+        return order_by(sortby, self.column_types, self.id_field, pg_ident)
 
     def _feature_sql(self, select_properties: list[str], skip_geometry: bool) -> str:
         cols = [c for c in self.columns if c != self.id_field and (not select_properties or c in select_properties)]
