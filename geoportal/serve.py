@@ -238,6 +238,15 @@ class NodeApp:
         self.index = (ws.root / "index.html").read_bytes()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "HEAD":  # the same headers as GET, no body
+            body = self._dispatch(dict(environ, REQUEST_METHOD="GET"), start_response)
+            close = getattr(body, "close", None)
+            if close:
+                close()
+            return []
+        return self._dispatch(environ, start_response)
+
+    def _dispatch(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         head, _, rest = path.lstrip("/").partition("/")
         if head == "dcat.jsonld":
@@ -288,9 +297,20 @@ def start_catalog(ws: Workspace, port: int) -> subprocess.Popen[bytes]:
 
     cmd, env = pycsw.server_command(ws, "127.0.0.1", port)
     logf = open(ws.root / "pycsw-server.log", "ab")
-    proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=logf, start_new_session=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=logf, start_new_session=True,
+                            preexec_fn=_die_with_parent)
     wait_for("127.0.0.1", port, "/?service=CSW&version=2.0.2&request=GetCapabilities", proc=proc)
     return proc
+
+
+def _die_with_parent() -> None:
+    """In the catalog's process: be terminated when the node's front dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def stop(proc: subprocess.Popen[bytes] | None) -> None:
