@@ -36,27 +36,40 @@ def log(msg: str) -> None:
 
 
 def make_records(cfg, out: Path, n: int) -> None:  # type: ignore[no-untyped-def]
+    """N valid, bilingual ISO records: one made with pygeometa, then varied (id, titles, bbox) with lxml."""
+    from lxml import etree
+
     from geoportal.config import Dataset
     from geoportal.model import Endpoints, FieldInfo, StoredLayer
-    from metadata.records import dataset_record
+    from metadata.records import NS, dataset_record
 
     out.mkdir(parents=True, exist_ok=True)
     if len(list(out.glob("*.xml"))) == n:
         return
+    for old in out.glob("*.xml"):
+        old.unlink()
+    ds = Dataset.model_validate({
+        "id": "template", "source": str(ROOT / "data/boundaries/UA_18_Zhytomyrska.geojson"),
+        "title": {"uk": "TITLE_UK", "en": "TITLE_EN"}, "abstract": {"uk": "ABSTRACT_UK", "en": "ABSTRACT_EN"}})
+    layer = StoredLayer(dataset_id="template", backend="geopackage", table="t", geometry_type="Point",
+                        feature_count=1, bbox=(27.0, 50.0, 27.1, 50.1), crs="EPSG:4326",
+                        fields=(FieldInfo("name", "string"),), checksum="0" * 64, version=1,
+                        loaded_at="2026-11-24T10:00:00+00:00", path="/x.gpkg")
+    template = dataset_record(cfg, ds, layer, Endpoints("http://source.example.org")).decode("utf-8")
     rnd = random.Random(5)
-    ep = Endpoints("http://source.example.org")
+    gco = "{%s}" % NS["gco"]
     for i in range(n):
         w = rnd.sample(WORDS, 3)
-        ds = Dataset.model_validate({
-            "id": f"ds-{i:06d}", "source": str(ROOT / "data/boundaries/UA_18_Zhytomyrska.geojson"),
-            "title": {"uk": f"{w[0].capitalize()} та {w[1]} №{i}", "en": f"Dataset {i}"},
-            "abstract": {"uk": f"Набір даних про {w[2]} ({i})", "en": f"About {w[2]}"}})
         x, y = rnd.uniform(27.2, 29.5), rnd.uniform(49.6, 51.5)
-        layer = StoredLayer(dataset_id=ds.id, backend="geopackage", table=ds.id, geometry_type="Point",
-                            feature_count=rnd.randint(1, 1000), bbox=(x, y, x + 0.1, y + 0.1), crs="EPSG:4326",
-                            fields=(FieldInfo("name", "string"),), checksum=f"{i:064x}", version=1,
-                            loaded_at="2026-11-24T10:00:00+00:00", path="/x.gpkg")
-        (out / f"{i:06d}.xml").write_bytes(dataset_record(cfg, ds, layer, ep))
+        text = (template.replace("TITLE_UK", f"{w[0].capitalize()} та {w[1]} №{i}").replace("TITLE_EN", f"Dataset {i}")
+                .replace("ABSTRACT_UK", f"Набір даних про {w[2]} ({i})").replace("ABSTRACT_EN", f"About {w[2]}"))
+        root = etree.fromstring(text.encode("utf-8"))
+        root.find("gmd:fileIdentifier/gco:CharacterString", NS).text = f"bench.record.{i:06d}"
+        box = root.find(".//gmd:EX_GeographicBoundingBox", NS)
+        for tag, v in (("westBoundLongitude", x), ("eastBoundLongitude", x + 0.1), ("southBoundLatitude", y),
+                       ("northBoundLatitude", y + 0.1)):
+            box.find(f"gmd:{tag}/{gco}Decimal", NS).text = f"{v:.5f}"
+        (out / f"{i:06d}.xml").write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 def node_workspace(cfg, root: Path, port: int):  # type: ignore[no-untyped-def]
@@ -109,6 +122,8 @@ def main() -> None:
         res = harvest_child(cfg, ours, Link(id="source", url=src_url, type="csw"), timeout=120)
         ours_secs = time.perf_counter() - t
         assert res.ok and res.added == a.records, res
+        print(f"\nHarvest of {a.records:,} records between two catalogs")
+        print(f"  ours (catalog.federation)   {a.records / ours_secs:8.0f} records/s  ({ours_secs:.1f} s)", flush=True)
 
         # the peer: pycsw's own Harvest (CSW-T) into another empty catalog
         peer_port = serve.free_port()
@@ -127,8 +142,6 @@ def main() -> None:
         peer_secs = time.perf_counter() - t
         with sqlite3.connect(peer.catalog_db) as db:
             peer_n = db.execute("SELECT count(*) FROM records").fetchone()[0]
-        print(f"\nHarvest of {a.records:,} records between two catalogs")
-        print(f"  ours (catalog.federation)   {a.records / ours_secs:8.0f} records/s  ({ours_secs:.1f} s)")
         print(f"  pycsw Harvest (CSW-T)       {peer_n / peer_secs:8.0f} records/s  ({peer_secs:.1f} s, {peer_n} "
               f"records{'' if peer_n else '; ' + answer[:200]})")
         if peer_n:

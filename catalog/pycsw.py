@@ -159,7 +159,8 @@ def server_command(ws: Workspace, host: str, port: int) -> tuple[list[str], dict
     venv = pycsw_venv()
     env = dict(os.environ, PYCSW_CONFIG=str(config_path(ws)))
     env.pop("PYTHONPATH", None)
-    cmd = [str(venv / "bin" / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
+    # a CSW-T Harvest of a large catalog runs long inside one request: allow it (default 30 s)
+    cmd = [str(venv / "bin" / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2", "--timeout", "900",
            "--log-level", "warning", "--access-logfile", "-" if os.environ.get("GEOPORTAL_ACCESS_LOG") else "/dev/null",
            "pycsw.wsgi:application"]
     return cmd, env
