@@ -90,64 +90,59 @@ def wait(url: str, proc: subprocess.Popen, timeout: float = 600) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-def load(base: str, paths: list[str], clients: int) -> tuple[float, list[float], int]:
-    """Run the paths over `clients` keep-alive connections; (seconds, latencies, errors)."""
-    u = urlsplit(base)
+def run_clients(items: list, clients: int, call) -> tuple[float, list[float], int]:  # type: ignore[no-untyped-def]
+    """Run ``call(state, item) -> (ok, state)`` over the items from `clients` threads; (seconds, latencies,
+    errors). ``state`` is a per-thread object (a keep-alive connection), None at first."""
     lat: list[float] = []
     errors = [0]
     lock = threading.Lock()
-    chunks = [paths[i::clients] for i in range(clients)]
 
-    def worker(mine: list[str]) -> None:
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
-        for p in mine:
+    def worker(mine: list) -> None:
+        state = None
+        for item in mine:
             t = time.perf_counter()
-            try:
-                conn.request("GET", u.path + p)
-                r = conn.getresponse()
-                r.read()
-                ok = r.status == 200
-            except OSError:
-                conn.close()
-                conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
-                ok = False
+            ok, state = call(state, item)
             dt = time.perf_counter() - t
             with lock:
                 lat.append(dt)
                 errors[0] += 0 if ok else 1
-        conn.close()
 
-    threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
+    threads = [threading.Thread(target=worker, args=(items[i::clients],)) for i in range(clients)]
     t0 = time.perf_counter()
     for th in threads:
         th.start()
     for th in threads:
         th.join()
     return time.perf_counter() - t0, lat, errors[0]
+
+
+def load(base: str, paths: list[str], clients: int) -> tuple[float, list[float], int]:
+    """GET the paths over `clients` keep-alive HTTP connections."""
+    u = urlsplit(base)
+
+    def call(conn, path):  # type: ignore[no-untyped-def]
+        conn = conn or http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+        try:
+            conn.request("GET", u.path + path)
+            r = conn.getresponse()
+            r.read()
+            return r.status == 200, conn
+        except OSError:
+            conn.close()
+            return False, None
+
+    return run_clients(paths, clients, call)
 
 
 def load_cgi(config_file: Path, queries: list[str], clients: int) -> tuple[float, list[float], int]:
-    lat: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
+    """mapserv exec'd per request, as a CGI server would, with no HTTP in between."""
     env = dict(os.environ, MAPSERVER_CONFIG_FILE=str(config_file), REQUEST_METHOD="GET")
 
-    def worker(mine: list[str]) -> None:
-        for q in mine:
-            t = time.perf_counter()
-            out = subprocess.run(["mapserv"], env=dict(env, QUERY_STRING=q), capture_output=True)
-            dt = time.perf_counter() - t
-            with lock:
-                lat.append(dt)
-                errors[0] += 0 if b"image/png" in out.stdout[:200] else 1
+    def call(state, q):  # type: ignore[no-untyped-def]
+        out = subprocess.run(["mapserv"], env=dict(env, QUERY_STRING=q), capture_output=True)
+        return b"image/png" in out.stdout[:200], None
 
-    threads = [threading.Thread(target=worker, args=(queries[i::clients],)) for i in range(clients)]
-    t0 = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return time.perf_counter() - t0, lat, errors[0]
+    return run_clients(queries, clients, call)
 
 
 def report(name: str, secs: float, lat: list[float], errors: int) -> float:

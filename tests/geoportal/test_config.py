@@ -28,21 +28,26 @@ def _write(tmp_path: Path, text: str) -> Path:
     return p
 
 
-def test_errors_name_file_key_and_value(tmp_path: Path) -> None:
-    bad = _write(tmp_path, """
+def _node(level: str = "hromada", katotth: str = "UA18040150000043471", name: str = "{uk: Житомирська, en: Zhytomyr}",
+          extra: str = "") -> str:
+    """A node config with one dataset 'roads' (roads.shp), varied where a test needs it."""
+    return f"""
 node:
   id: zhytomyr
-  level: village
-  katotth: UA18
-  name: {uk: Житомир}
-  contact: {organisation: {uk: Рада, en: Council}, email: geo@example.org}
+  level: {level}
+  katotth: {katotth}
+  name: {name}
+  contact: {{organisation: {{uk: Рада, en: Council}}, email: geo@example.org}}
 datasets:
   - id: roads
     source: roads.shp
-    title: {uk: Дороги, en: Roads}
-    abstract: {uk: Дороги, en: Roads}
-    colour: red
-""")
+    title: {{uk: Дороги, en: Roads}}
+    abstract: {{uk: Дороги, en: Roads}}
+{extra}"""
+
+
+def test_errors_name_file_key_and_value(tmp_path: Path) -> None:
+    bad = _write(tmp_path, _node(level="village", katotth="UA18", name="{uk: Житомир}", extra="    colour: red\n"))
     with pytest.raises(ConfigError) as ei:
         load_config(bad)
     msg = str(ei.value)
@@ -54,19 +59,7 @@ datasets:
 
 
 def test_missing_source_file_is_named(tmp_path: Path) -> None:
-    bad = _write(tmp_path, """
-node:
-  id: zhytomyr
-  level: hromada
-  katotth: UA18040150000043471
-  name: {uk: Житомирська, en: Zhytomyr}
-  contact: {organisation: {uk: Рада, en: Council}, email: geo@example.org}
-datasets:
-  - id: roads
-    source: roads.shp
-    title: {uk: Дороги, en: Roads}
-    abstract: {uk: Дороги, en: Roads}
-""")
+    bad = _write(tmp_path, _node())
     with pytest.raises(ConfigError, match=r"datasets\[0\]\.source: file not found: .*roads\.shp"):
         load_config(bad)
 
