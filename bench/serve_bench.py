@@ -174,6 +174,8 @@ def main() -> None:
     base_cfg["node"]["id"] = "bench-node"
     base_cfg["storage"] = {"backend": "postgis", "dsn": dsn}
     base_cfg["reference"] = {}
+    base_cfg.pop("passport", None)
+    base_cfg.pop("children", None)
     base_cfg["datasets"] = [{
         "id": "points", "source": str(src), "title": {"uk": "Точки", "en": "Points"},
         "abstract": {"uk": "Згенеровані точки для вимірювань", "en": "Generated points for benchmarks"},
@@ -198,6 +200,8 @@ def main() -> None:
                 "dbname": p["dbname"], "user": p.get("user", "postgres"), **({"password": p["password"]}
                                                                            if p.get("password") else {})}
 
+    stock_cfg["resources"] = {k: v for k, v in stock_cfg["resources"].items()
+                              if all(p["type"] == "feature" for p in v["providers"])}
     for res in stock_cfg["resources"].values():
         for prov in res["providers"]:
             prov["name"] = "PostgreSQL"
