@@ -187,37 +187,40 @@ def main() -> None:
     log(f"build (ingest {a.n} features into PostGIS + publish) {time.perf_counter() - t:.1f} s")
 
     ours_port, stock_port = free_port(), free_port()
-    ours = subprocess.Popen([PY, "-m", "geoportal.cli", "serve", str(cfg_path), "--workdir", str(ws), "--port",
-                             str(ours_port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    # stock pygeoapi: same generated config, its own PostgreSQL provider, same gunicorn settings
-    stock_cfg = yaml.safe_load((ws / "services" / "pygeoapi.yml").read_text(encoding="utf-8"))
-    from psycopg.conninfo import conninfo_to_dict
-
-    def dsn_to_parameters(dsn: str) -> dict:
-        p = conninfo_to_dict(dsn)
-        return {"host": p.get("host", "localhost"), "port": int(p.get("port") or 5432),
-                "dbname": p["dbname"], "user": p.get("user", "postgres"), **({"password": p["password"]}
-                                                                           if p.get("password") else {})}
-
-    stock_cfg["resources"] = {k: v for k, v in stock_cfg["resources"].items()
-                              if all(p["type"] == "feature" for p in v["providers"])}
-    for res in stock_cfg["resources"].values():
-        for prov in res["providers"]:
-            prov["name"] = "PostgreSQL"
-            prov["data"] = {**dsn_to_parameters(prov["data"].pop("dsn")), **prov["data"]}
-    stock_cfg["server"]["url"] = f"http://127.0.0.1:{stock_port}"
-    stock_cfg["server"].pop("templates", None)
-    (a.dir / "stock.yml").write_text(yaml.safe_dump(stock_cfg, allow_unicode=True), encoding="utf-8")
-    subprocess.run([str(Path(PY).parent / "pygeoapi"), "openapi", "generate", str(a.dir / "stock.yml"),
-                    "--output-file", str(a.dir / "stock-openapi.yml")], check=True,
-                   env=dict(os.environ, PYGEOAPI_CONFIG=str(a.dir / "stock.yml")))
-    stock = subprocess.Popen([str(Path(PY).parent / "gunicorn"), "-b", f"127.0.0.1:{stock_port}", "-w", "2", "-k",
-                              "gthread", "--threads", "8", "pygeoapi.flask_app:APP"],
-                             env=dict(os.environ, PYGEOAPI_CONFIG=str(a.dir / "stock.yml"),
-                                      PYGEOAPI_OPENAPI=str(a.dir / "stock-openapi.yml")),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs: list[subprocess.Popen] = []
     try:
+        ours = subprocess.Popen([PY, "-m", "geoportal.cli", "serve", str(cfg_path), "--workdir", str(ws), "--port",
+                                 str(ours_port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        procs.append(ours)
+        # stock pygeoapi: same generated config, its own PostgreSQL provider, same gunicorn settings
+        stock_cfg = yaml.safe_load((ws / "services" / "pygeoapi.yml").read_text(encoding="utf-8"))
+        from psycopg.conninfo import conninfo_to_dict
+
+        def dsn_to_parameters(dsn: str) -> dict:
+            p = conninfo_to_dict(dsn)
+            return {"host": p.get("host", "localhost"), "port": int(p.get("port") or 5432),
+                    "dbname": p["dbname"], "user": p.get("user", "postgres"), **({"password": p["password"]}
+                                                                               if p.get("password") else {})}
+
+        stock_cfg["resources"] = {k: v for k, v in stock_cfg["resources"].items()
+                                  if all(p["type"] == "feature" for p in v["providers"])}
+        for res in stock_cfg["resources"].values():
+            for prov in res["providers"]:
+                prov["name"] = "PostgreSQL"
+                prov["data"] = {**dsn_to_parameters(prov["data"].pop("dsn")), **prov["data"]}
+        stock_cfg["server"]["url"] = f"http://127.0.0.1:{stock_port}"
+        stock_cfg["server"].pop("templates", None)
+        (a.dir / "stock.yml").write_text(yaml.safe_dump(stock_cfg, allow_unicode=True), encoding="utf-8")
+        subprocess.run([str(Path(PY).parent / "pygeoapi"), "openapi", "generate", str(a.dir / "stock.yml"),
+                        "--output-file", str(a.dir / "stock-openapi.yml")], check=True,
+                       env=dict(os.environ, PYGEOAPI_CONFIG=str(a.dir / "stock.yml")))
+        stock = subprocess.Popen([str(Path(PY).parent / "gunicorn"), "-b", f"127.0.0.1:{stock_port}", "-w", "2", "-k",
+                                  "gthread", "--threads", "8", "pygeoapi.flask_app:APP"],
+                                 env=dict(os.environ, PYGEOAPI_CONFIG=str(a.dir / "stock.yml"),
+                                          PYGEOAPI_OPENAPI=str(a.dir / "stock-openapi.yml")),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        procs.append(stock)
         wait(f"http://127.0.0.1:{ours_port}/", ours)
         wait(f"http://127.0.0.1:{stock_port}/collections?f=json", stock)
         rnd = random.Random(42)
@@ -243,7 +246,7 @@ def main() -> None:
         r_cgi = report("bare mapserv CGI (exec)", *load_cgi(ws / "services" / "mapserver.conf", wms, a.clients))
         print(f"  overhead of the node over bare MapServer: {(r_cgi / r_node - 1) * 100:+.1f} %  (target ≤ 10 %)")
     finally:
-        for p in (ours, stock):
+        for p in procs:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
             except ProcessLookupError:
