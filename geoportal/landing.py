@@ -42,7 +42,8 @@ def render(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints) -> st
                            "&OUTPUTFORMAT=geojson&COUNT=100"),
             "gpkg": ep.download(ds.id, "gpkg"),
         })
-    return env.get_template("landing.html").render(cfg=cfg, node=cfg.node, rows=rows, ep=ep)
+    return env.get_template("landing.html").render(cfg=cfg, node=cfg.node, rows=rows, ep=ep,
+                                                   passports="hromada-passports" in layers)
 
 
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
