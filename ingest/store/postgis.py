@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import json
 import os
-from typing import Any
+import queue
+import threading
+from typing import Any, Iterator
 
 import psycopg
 import pyarrow as pa
@@ -68,6 +70,49 @@ def _csv_chunk(batch: pa.RecordBatch, srid: int) -> bytes:
     pacsv.write_csv(pa.Table.from_arrays(cols, names=names), buf,
                     write_options=pacsv.WriteOptions(include_header=False, batch_size=batch.num_rows or 1))
     return buf.getvalue()
+
+
+_DONE = object()
+
+
+def _pipelined(batches: Any, srid: int) -> Iterator[tuple[bytes, int]]:
+    """CSV chunks made in a second thread while this one streams the previous chunk to the server.
+
+    Reading, cleaning and encoding (GDAL, shapely, pyarrow) and the COPY socket writes all release the
+    GIL, so on two cores the two halves overlap. An error in the producer is raised here; if the consumer
+    stops early, the producer is told to stop and nothing is left running.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for b in batches:
+                if stop.is_set():
+                    return
+                if b.num_rows:
+                    q.put((_csv_chunk(b, srid), b.num_rows))
+            q.put(_DONE)
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            q.put(e)
+
+    worker = threading.Thread(target=produce, name="copy-producer", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
 
 
 class PostgisStore:
@@ -135,10 +180,9 @@ class PostgisStore:
             self._q(name), sql.SQL(", ").join(map(sql.Identifier, names)))
         n = 0
         with cur.copy(stmt) as cp:
-            for b in batches:
-                if b.num_rows:
-                    cp.write(_csv_chunk(b, srid))
-                    n += b.num_rows
+            for chunk, rows in _pipelined(batches, srid):
+                cp.write(chunk)
+                n += rows
         return n
 
     def write(self, layer: LayerStream) -> None:
