@@ -119,7 +119,18 @@ def _floats(values: list[Any]) -> np.ndarray:
 
 
 def _matches(flt: Any, values: list[Any]) -> np.ndarray:
-    return np.fromiter((flt.matches(v) for v in values), dtype=bool, count=len(values))
+    return flt.mask(values)
+
+
+def _proj4(given: str, crs: Any) -> str:
+    """The PROJ string PostGIS transforms with: the one written in passport.yaml when it is one."""
+    if given.strip().startswith("+proj="):
+        return given
+    import warnings
+
+    with warnings.catch_warnings():  # a projection without an EPSG code and written as WKT: best effort
+        warnings.simplefilter("ignore", UserWarning)
+        return str(crs.to_proj4())
 
 
 # -- PostGIS ------------------------------------------------------------------------------------------
@@ -150,7 +161,7 @@ class PostgisEngine:
                 self.conn.execute(
                     "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text) "
                     "VALUES (%s, 'geoportal', %s, %s, %s) ON CONFLICT (srid) DO UPDATE SET srtext = EXCLUDED.srtext, "
-                    "proj4text = EXCLUDED.proj4text", (code, code, crs.to_wkt(), crs.to_proj4()))
+                    "proj4text = EXCLUDED.proj4text", (code, code, crs.to_wkt(), _proj4(area_crs, crs)))
             self._srids[area_crs] = code
         return self._srids[area_crs]
 

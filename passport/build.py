@@ -12,9 +12,10 @@ from typing import Callable
 from geoportal.config import Dataset, NodeConfig
 from geoportal.model import FieldInfo, StoredLayer, Workspace, write_atomic
 from passport.aggregations import Engine, GpkgEngine, PostgisEngine
-from passport.compute import Tables, compute
+from passport.compute import compute
 from passport.config import PassportConfig, load_passport_config
 from passport.publish import LAYER, publish
+from passport.tables import Tables
 
 DATASET_ID = "hromada-passports"
 
@@ -31,7 +32,7 @@ def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: di
     sources = {pcfg.hromadas.dataset} | {i.source for i in pcfg.indicators if i.source}
     for s in sorted(x for x in sources if x and x in layers):
         h.update(f"{s}:{layers[s].backend}:{layers[s].version}:{layers[s].checksum}".encode())
-    for name, path in sorted(Tables(cfg).paths.items()):
+    for name, path in sorted(Tables(cfg, pcfg).paths.items()):
         h.update(name.encode() + path.read_bytes())
     return h.hexdigest()
 

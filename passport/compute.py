@@ -9,11 +9,9 @@ its provenance: source dataset or table, its version and load date.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
-from dataclasses import dataclass, field
-from pathlib import Path
+import logging
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -21,11 +19,15 @@ import shapely
 from pyproj import Transformer
 
 from geoportal.config import NodeConfig
-from geoportal.errors import ConfigError, GeoportalError
+from geoportal.errors import GeoportalError
 from geoportal.model import StoredLayer
 from ingest.text import transliterate
 from passport.aggregations import AGGREGATIONS, Engine
 from passport.config import Indicator, PassportConfig
+from passport.tables import Tables, read_codifier
+
+__all__ = ["Hromada", "Result", "Value", "compute", "node_hromadas", "read_codifier", "to_area_crs"]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,18 +58,7 @@ class Result:
     computed_at: str = ""
     signature: str = ""
     engine: str = ""
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-def read_codifier(path: Path) -> list[dict[str, str]]:
-    """The KATOTTH codifier rows as dicts (levels 1–4, category, name)."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f, delimiter=";"))
-    keys = ["l1", "l2", "l3", "l4", "extra", "category", "name"]
-    return [dict(zip(keys, r)) for r in rows[1:] if len(r) >= 7]
+    warnings: list[str] = field(default_factory=list)
 
 
 def node_hromadas(cfg: NodeConfig, codifier: list[dict[str, str]]) -> list[Hromada]:
@@ -78,49 +69,9 @@ def node_hromadas(cfg: NodeConfig, codifier: list[dict[str, str]]) -> list[Hroma
             for r in codifier if r["category"] == "H" and r[level] == cfg.node.katotth]
 
 
-class Tables:
-    """The reference tables (non-spatial indicators), the same in both paths."""
-
-    def __init__(self, cfg: NodeConfig):
-        ref = cfg.reference
-        if ref.codifier is None:
-            raise ConfigError(f"{cfg.config_path}: the passport needs reference.codifier (the KATOTTH codifier)")
-        self.paths = {"codifier": cfg.resolve(ref.codifier)}
-        if ref.population is not None:
-            self.paths["population"] = cfg.resolve(ref.population)
-        self.codifier = read_codifier(self.paths["codifier"])
-        self.population: dict[str, dict[str, str]] = {}
-        if "population" in self.paths:
-            with open(self.paths["population"], encoding="utf-8-sig", newline="") as f:
-                self.population = {r["hromada_code"]: r for r in csv.DictReader(f)}
-
-    def provenance(self, name: str) -> tuple[str, str, str]:
-        p = self.paths[name]
-        mtime = dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc).replace(microsecond=0).isoformat()
-        return p.name, f"sha256:{_sha(p)}", mtime
-
-    def lookup(self, table: str, fieldname: str, codes: list[str]) -> dict[str, float | None]:
-        rows = {"population": self.population}.get(table)
-        if rows is None:
-            raise ConfigError(f"passport: no table '{table}' for lookup (known: population)")
-        out: dict[str, float | None] = {}
-        for c in codes:
-            raw = rows.get(c, {}).get(fieldname)
-            out[c] = float(raw) if raw not in (None, "", "NA") else None
-        return out
-
-    def count(self, flt: Any, codes: list[str]) -> dict[str, float | None]:
-        counts = dict.fromkeys(codes, 0.0)
-        for r in self.codifier:
-            if r["l3"] in counts and r["category"] not in ("H", "P", "O") and (flt is None or flt.matches(
-                    r.get(flt.field, r["category"] if flt.field == "category" else None))):
-                counts[r["l3"]] += 1
-        return counts  # type: ignore[return-value]
-
-
 def compute(cfg: NodeConfig, pcfg: PassportConfig, layers: dict[str, StoredLayer], engine: Engine,
             progress: Callable[[str], None] = lambda m: None) -> Result:
-    tables = Tables(cfg)
+    tables = Tables(cfg, pcfg)
     hromadas = node_hromadas(cfg, tables.codifier)
     if not hromadas:
         raise GeoportalError(f"{cfg.config_path}: the codifier has no hromadas under {cfg.node.katotth}")
@@ -132,8 +83,14 @@ def compute(cfg: NodeConfig, pcfg: PassportConfig, layers: dict[str, StoredLayer
     res = Result(hromadas, computed_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
                  engine=engine.name)
     for ind in pcfg.indicators:
-        res.values[ind.id] = _one(ind, codes, hromadas, layers, tables, engine, res, boundary, pcfg)
+        vals = _one(ind, codes, hromadas, layers, tables, engine, res, boundary, pcfg)
+        if ind.scale != 1.0 and ind.aggregate != "ratio":  # e.g. km² → ha with scale: 100
+            vals = {c: replace(v, value=None if v.value is None else v.value * ind.scale) for c, v in vals.items()}
+        res.values[ind.id] = vals
         progress(f"passport: {ind.id}")
+    for w in res.warnings:
+        log.warning("%s: %s", cfg.node.id, w)
+        progress(w)
     return res
 
 
@@ -148,11 +105,14 @@ def _one(ind: Indicator, codes: list[str], hromadas: list[Hromada], layers: dict
             out[c] = Value(v, f"{n.source} / {d.source}", f"{n.version} / {d.version}", max(n.loaded_at, d.loaded_at))
         return out
     src = ind.source or ""
-    if src.startswith("table:"):
-        table = src.split(":", 1)[1]
-        name, version, when = tables.provenance(table)
-        vals = (tables.lookup(table, ind.field or "", codes) if ind.aggregate == "lookup"
-                else tables.count(ind.filter, codes))
+    if ind.table is not None:
+        name, version, when = tables.provenance(ind.table)
+        vals = tables.aggregate(ind.table, ind.aggregate, ind.field, ind.weight, ind.filter, codes)
+        if ind.table != "codifier" and (lost := tables.load(ind.table).unmapped):
+            msg = (f"passport: table '{ind.table}' ({name}): {lost} row(s) map to no single hromada (an old raion, "
+                   "a code unknown to the codifier or the cross-walk); they are not counted")
+            if msg not in res.warnings:
+                res.warnings.append(msg)
         return {c: Value(vals[c], name, version, when) for c in codes}
     if src == "boundary":
         layer = boundary
