@@ -113,7 +113,7 @@ def test_config_errors_name_the_key(tmp_path: Path, body: str, message: str) -> 
     yaml.safe_load(body)  # the YAML itself was fine: the model caught it
 
 
-@pytest.mark.parametrize("crs, message", [("EPSG:4326", "needs a projected"), ("EPSG:99999999", "not a CRS")])
+@pytest.mark.parametrize("crs, message", [("EPSG:4326", "need a projected"), ("EPSG:99999999", "not a CRS")])
 def test_area_crs_must_be_projected(tmp_path: Path, crs: str, message: str) -> None:
     p = tmp_path / "passport.yaml"
     p.write_text(f'area_crs: "{crs}"\nhromadas: {{dataset: h, code_field: c}}\nindicators: []\n', encoding="utf-8")
