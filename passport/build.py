@@ -14,7 +14,8 @@ from geoportal.model import FieldInfo, StoredLayer, Workspace, write_atomic
 from passport.aggregations import Engine, GpkgEngine, PostgisEngine
 from passport.compute import compute
 from passport.config import PassportConfig, load_passport_config
-from passport.publish import LAYER, publish
+from passport.publish import publish
+from passport.store import LAYER
 from passport.tables import Tables
 
 DATASET_ID = "hromada-passports"

@@ -20,7 +20,7 @@ def passport_cmd(config: Path, workdir: Path | None, history_of: str | None, as_
     from geoportal.errors import ConfigError
     from geoportal.model import Workspace
     from passport.build import build_passport
-    from passport.publish import history
+    from passport.store import history
 
     cfg = load_config(config)
     ws = Workspace.for_node(cfg, workdir)

@@ -11,26 +11,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import sqlite3
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyogrio.raw
 import shapely
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from geoportal.model import write_atomic
 from passport.compute import Result
 from passport.config import PassportConfig
+from passport.store import LAYER, history, write_passports
+
+__all__ = ["LAYER", "history", "passport_documents", "publish"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LAYER = "hromada-passports"
-HISTORY_COLUMNS = ("computed_at", "signature", "engine", "katotth", "indicator", "value", "unit", "source",
-                   "source_version", "source_loaded_at")
 
 
 def _stats(res: Result, pcfg: PassportConfig) -> dict[str, dict[str, Any]]:
@@ -94,40 +89,26 @@ def _svg(geom: Any, width: int = 320, height: int = 220) -> str:
             'fill="#c7e9c0" fill-rule="evenodd" stroke="#238b45" stroke-width="1.5"/></svg>')
 
 
-def _write_gpkg(path: Path, docs: list[dict[str, Any]], res: Result, pcfg: PassportConfig) -> None:
-    """The passports as a GeoPackage layer, history carried over from the previous file."""
-    previous: list[tuple[Any, ...]] = []
-    if path.exists():
-        with sqlite3.connect(path) as db:
-            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'passport_history'").fetchone():
-                previous = db.execute(f"SELECT {', '.join(HISTORY_COLUMNS)} FROM passport_history").fetchall()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".passports.", suffix=".gpkg")
-    os.close(fd)
-    os.unlink(tmp)
-    geoms = [None if h.geometry is None else shapely.to_wkb(shapely.multipolygons([h.geometry])
-                                                              if h.geometry.geom_type == "Polygon" else h.geometry)
-             for h in res.hromadas]
-    fields = ["katotth", "name_uk", "name_en", "raion", "computed_at"] + [i.id for i in pcfg.indicators]
-    data = [np.array([d["katotth"] for d in docs], dtype=object), np.array([d["name"]["uk"] for d in docs], dtype=object),
-            np.array([d["name"]["en"] for d in docs], dtype=object), np.array([d["raion"]["uk"] for d in docs], dtype=object),
-            np.array([res.computed_at] * len(docs), dtype=object)]
-    for ind in pcfg.indicators:
-        data.append(np.array([np.nan if d["indicators"][ind.id]["value"] is None else d["indicators"][ind.id]["value"]
-                              for d in docs], dtype=float))
-    pyogrio.raw.write(tmp, np.array(geoms, dtype=object), field_data=data, fields=fields, layer=LAYER, driver="GPKG",
-                      geometry_type="MultiPolygon", crs="EPSG:4326", encoding="UTF-8",
-                      dataset_options={"VERSION": "1.3"}, layer_options={"SPATIAL_INDEX": "YES", "FID": "fid",
-                                                                         "GEOMETRY_NAME": "geom"})
-    rows = previous + [(res.computed_at, res.signature, res.engine, h.katotth, ind.id, v.value, ind.unit.uk,
-                        v.source, v.version, v.loaded_at)
-                       for ind in pcfg.indicators for h in res.hromadas for v in [res.values[ind.id][h.katotth]]]
-    with sqlite3.connect(tmp) as db:
-        db.execute(f"CREATE TABLE passport_history ({', '.join(c + ' TEXT' if c != 'value' else c + ' REAL' for c in HISTORY_COLUMNS)})")
-        db.executemany(f"INSERT INTO passport_history VALUES ({', '.join('?' for _ in HISTORY_COLUMNS)})", rows)
-        db.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
-                   "('passport_history', 'attributes', 'passport_history', 'every computation of every indicator')")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+def number(v: float | None, decimals: int = 2) -> str:
+    """1234567.891 → '1 234 567.89' (a space groups thousands, as Ukrainian readers expect); None → '—'."""
+    if v is None:
+        return "—"
+    r = round(float(v), decimals)
+    text = f"{r:,.{decimals}f}" if not float(r).is_integer() else f"{int(r):,}"
+    return text.replace(",", "\u202f")
+
+
+def _add_history(docs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """Each indicator's earlier computations, oldest first, so a reader follows it over time."""
+    by: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault((r["katotth"], r["indicator"]), []).append(
+            {"computed_at": r["computed_at"], "value": r["value"], "source_version": r["source_version"]})
+    for d in docs:
+        for ind_id, ind in d["indicators"].items():
+            ind["history"] = by.get((d["katotth"], ind_id), [])
+            now = ind["history"][-1]["value"] if ind["history"] else None
+            ind["previous"] = next((h for h in reversed(ind["history"]) if h["value"] != now), None)
 
 
 def publish(res: Result, pcfg: PassportConfig, out: Path) -> Path:
@@ -135,7 +116,8 @@ def publish(res: Result, pcfg: PassportConfig, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     docs = passport_documents(res, pcfg)
     gpkg = out / "passports.gpkg"
-    _write_gpkg(gpkg, docs, res, pcfg)
+    write_passports(gpkg, res, pcfg)
+    _add_history(docs, history(gpkg))
     for d in docs:
         write_atomic(out / f"{d['katotth']}.json", json.dumps(d, ensure_ascii=False, indent=1))
     write_atomic(out / "passports.json", json.dumps([{k: v for k, v in d.items() if k != "geometry"} for d in docs],
@@ -150,24 +132,9 @@ def publish(res: Result, pcfg: PassportConfig, out: Path) -> Path:
                       for i in pcfg.indicators] + [d["computed_at"]])
     write_atomic(out / "passports.csv", "\ufeff" + buf.getvalue())  # BOM: spreadsheet programs read Cyrillic
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.filters["num"] = number
     page = env.get_template("passport.html")
     for d, h in zip(docs, res.hromadas):
         write_atomic(out / f"{d['katotth']}.html", page.render(p=d, svg=_svg(h.geometry), indicators=pcfg.indicators))
     write_atomic(out / "index.html", env.get_template("index.html").render(docs=docs, indicators=pcfg.indicators))
     return gpkg
-
-
-def history(gpkg: Path, katotth: str | None = None, indicator: str | None = None) -> list[dict[str, Any]]:
-    """Every kept value, oldest first (for following an indicator over time)."""
-    if not gpkg.exists():
-        return []
-    q = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM passport_history WHERE (? IS NULL OR katotth = ?) " \
-        "AND (? IS NULL OR indicator = ?) ORDER BY computed_at"
-    with sqlite3.connect(f"file:{gpkg}?mode=ro", uri=True) as db:
-        return [dict(zip(HISTORY_COLUMNS, r)) for r in db.execute(q, (katotth, katotth, indicator, indicator))]
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    if dst.exists():
-        shutil.rmtree(dst)
-    shutil.copytree(src, dst)

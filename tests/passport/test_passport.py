@@ -134,7 +134,7 @@ def test_postgis_gives_the_same_numbers(result, postgis_dsn, tmp_path: Path) -> 
 
 def test_versions_are_kept_after_a_new_ingest(gpkg_node, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from ingest import load_dataset
-    from passport.publish import history
+    from passport.store import history
 
     cfg, ws, layers = gpkg_node
     ws2 = Workspace(tmp_path / "ws").ensure()
