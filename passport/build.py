@@ -54,8 +54,10 @@ def passport_dataset(cfg: NodeConfig, gpkg: Path) -> Dataset:
 
 
 def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer],
-                   progress: Callable[[str], None] = lambda m: None) -> tuple[Dataset, StoredLayer] | None:
-    """Compute (when a source changed) and publish the passports; None when the node has no passport."""
+                   progress: Callable[[str], None] = lambda m: None,
+                   force: bool = False) -> tuple[Dataset, StoredLayer] | None:
+    """Compute (when a source, a table or passport.yaml changed, or ``force``) and publish the passports;
+    None when the node has no passport. Call it after every ingest: an unchanged node costs one checksum."""
     if cfg.passport is None:
         return None
     pcfg_path = cfg.resolve(cfg.passport)
@@ -65,7 +67,7 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
     state_path = out / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     gpkg = out / "passports.gpkg"
-    if state.get("signature") != sig or not gpkg.exists():
+    if force or state.get("signature") != sig or not gpkg.exists():
         res = compute(cfg, pcfg, layers, engine_for(cfg), progress=progress)
         res.signature = sig
         publish(res, pcfg, out)

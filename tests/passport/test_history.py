@@ -30,8 +30,9 @@ def test_a_changed_source_gives_a_new_passport_version_and_keeps_the_old_value(t
     datasets = [d for d in raw["datasets"] if d["id"] != "geographic-names"]
     for d in datasets:
         d["source"] = str(copy) if d["id"] == "nature-protection" else str((ROOT / "config/nodes" / d["source"]).resolve())
-    cfg = load_config(derived_config(tmp_path / "node.yaml", datasets=datasets, children=[],
-                                     passport=str(ROOT / "config/passport.yaml")))
+    cfg_path = derived_config(tmp_path / "node.yaml", datasets=datasets, children=[],
+                              passport=str(ROOT / "config/passport.yaml"))
+    cfg = load_config(cfg_path)
     ws = Workspace(tmp_path / "ws").ensure()
     _, first = build_passport(cfg, ws, ingest_all(cfg, ws))  # type: ignore[misc]
 
@@ -56,3 +57,15 @@ def test_a_changed_source_gives_a_new_passport_version_and_keeps_the_old_value(t
     assert "було / was 29" in page
     # population did not change: one value, still kept once per computation
     assert [r["value"] for r in history(Path(second.path), OLEVSKA, "population_total")] == [34193.0, 34193.0]
+
+    # the same, as an official reads it from the command line
+    from click.testing import CliRunner
+
+    from passport.cli import passport_cmd
+
+    out = CliRunner().invoke(passport_cmd, [str(cfg_path), "--workdir", str(ws.root), "--history",
+                                            f"{OLEVSKA}:nature_sites", "--json"])
+    assert out.exit_code == 0, out.output
+    assert [r["value"] for r in json.loads(out.output)] == [29, 28]
+    out = CliRunner().invoke(passport_cmd, [str(cfg_path), "--workdir", str(ws.root), "--json"])
+    assert out.exit_code == 0 and json.loads(out.output.splitlines()[-1])["version"] == second.version  # unchanged
