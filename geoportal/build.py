@@ -106,12 +106,12 @@ def _file_identifier(xml: bytes) -> str | None:
 
 
 def with_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer],
-                  progress: Progress = _quiet) -> tuple[NodeConfig, dict[str, StoredLayer]]:
+                  progress: Progress = _quiet, force: bool = False) -> tuple[NodeConfig, dict[str, StoredLayer]]:
     """The node config and layers with the hromada passports added as a published dataset, when the node
     declares a passport; recomputed only when one of its sources changed."""
     from passport.build import build_passport
 
-    extra = build_passport(cfg, ws, layers, progress=progress)
+    extra = build_passport(cfg, ws, layers, progress=progress, force=force)
     if extra is None:
         return cfg, layers
     ds, layer = extra
@@ -129,7 +129,7 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     ws.ensure()
     ep = Endpoints(base_url.rstrip("/"))
     layers = ingest_all(cfg, ws, only=only, force=force, progress=progress)
-    cfg, layers = with_passport(cfg, ws, layers, progress)
+    cfg, layers = with_passport(cfg, ws, layers, progress, force=force)
     # records first: the downloads carry them inside
     records = write_records(cfg, ws, layers, ep, progress=progress)
     publish_all(cfg, ws, layers, ep, progress=progress)

@@ -50,6 +50,10 @@ def ingest_cmd(config: Path, datasets: tuple[str, ...], workdir: Path | None, fo
     for ds in wanted:
         layer = load_dataset(cfg, ds, ws, force=force)
         reports.append(dict(layer.report, dataset=ds.id, version=layer.version))
+    if cfg.passport is not None:  # the passports follow every ingest of their sources
+        from passport.build import build_passport
+
+        build_passport(cfg, ws, ws.read_layers(), progress=lambda m: click.echo(m, err=True))
     _emit(reports, as_json)
 
 
