@@ -16,6 +16,7 @@ from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from ingest.text import field_name
+from metadata.records import record_id
 from publishers.styles import Rule, Symbolizer, geometry_kind, load_style, style_name_for
 
 # EPSG:4326, Web Mercator, CRS84 and USK-2000 (geographic, Gauss-Kruger zones 4–7 and the TM zones
@@ -126,10 +127,10 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "gml_types": "auto",
             "wfs_getfeature_formatlist": "geojson,gml3",
             "wms_include_items": "all",
-            "wms_metadataurl_href": ep.record(_record_id(cfg, ds)),
+            "wms_metadataurl_href": ep.record(record_id(cfg, ds.id)),
             "wms_metadataurl_format": "text/xml",
             "wms_metadataurl_type": "ISO19115:2003",
-            "wfs_metadataurl_href": ep.record(_record_id(cfg, ds)),
+            "wfs_metadataurl_href": ep.record(record_id(cfg, ds.id)),
             "wfs_metadataurl_format": "text/xml",
             "wfs_metadataurl_type": "ISO19115:2003",
             "wms_attribution_title": ds.attribution or "",
@@ -155,11 +156,6 @@ def _pg_connection(dsn: str) -> str:
     parts = conninfo_to_dict(dsn)
     return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
 
-
-def _record_id(cfg: NodeConfig, ds: Dataset) -> str:
-    from metadata.records import record_id
-
-    return record_id(cfg, ds.id)
 
 
 def _symbols() -> list[dict[str, Any]]:

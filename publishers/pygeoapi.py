@@ -17,6 +17,7 @@ from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from ingest.text import field_name
+from metadata.records import record_id
 
 GPKG_PROVIDER = "publishers.ogcapi.gpkg.GeoPackageProvider"
 POSTGIS_PROVIDER = "publishers.ogcapi.postgis.PostGISProvider"
@@ -84,7 +85,7 @@ def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
 def _collection(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
     links = [
         {"type": "application/xml", "rel": "describedby", "title": "ISO 19139 metadata record",
-         "href": ep.record(_record_id(cfg, ds)), "hreflang": "uk"},
+         "href": ep.record(record_id(cfg, ds.id)), "hreflang": "uk"},
         {"type": "application/geopackage+sqlite3", "rel": "enclosure",
          "title": "GeoPackage", "href": ep.download(ds.id, "gpkg"), "hreflang": "uk"},
         {"type": "text/xml", "rel": "related", "title": "WMS 1.3.0",
@@ -109,11 +110,6 @@ def _collection(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints)
         "providers": [_provider(ds, layer)],
     }
 
-
-def _record_id(cfg: NodeConfig, ds: Dataset) -> str:
-    from metadata.records import record_id
-
-    return record_id(cfg, ds.id)
 
 
 def vendor_templates(ws: Workspace) -> dict[str, str] | None:

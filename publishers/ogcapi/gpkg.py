@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import struct
 import threading
 from typing import Any
 
@@ -233,8 +232,3 @@ class GeoPackageProvider(BaseProvider):
     def __repr__(self) -> str:
         return f"<GeoPackageProvider> {self.data}:{self.table}"
 
-
-def header_srs_id(blob: bytes) -> int:
-    """The srs_id of a GeoPackage geometry blob (for checks and tests)."""
-    little = blob[3] & 0x01
-    return struct.unpack("<i" if little else ">i", blob[4:8])[0]
