@@ -41,6 +41,7 @@ def make_records(cfg, out: Path, n: int) -> None:  # type: ignore[no-untyped-def
 
     from geoportal.config import Dataset
     from geoportal.model import Endpoints, FieldInfo, StoredLayer
+    from ingest.store.gpkg import GpkgTable
     from metadata.records import NS, dataset_record
 
     out.mkdir(parents=True, exist_ok=True)
@@ -51,10 +52,10 @@ def make_records(cfg, out: Path, n: int) -> None:  # type: ignore[no-untyped-def
     ds = Dataset.model_validate({
         "id": "template", "source": str(ROOT / "data/boundaries/UA_18_Zhytomyrska.geojson"),
         "title": {"uk": "TITLE_UK", "en": "TITLE_EN"}, "abstract": {"uk": "ABSTRACT_UK", "en": "ABSTRACT_EN"}})
-    layer = StoredLayer(dataset_id="template", backend="geopackage", table="t", geometry_type="Point",
+    layer = StoredLayer(dataset_id="template", location=GpkgTable("/x.gpkg", "t"), geometry_type="Point",
                         feature_count=1, bbox=(27.0, 50.0, 27.1, 50.1), crs="EPSG:4326",
                         fields=(FieldInfo("name", "string"),), checksum="0" * 64, version=1,
-                        loaded_at="2026-11-24T10:00:00+00:00", path="/x.gpkg")
+                        loaded_at="2026-11-24T10:00:00+00:00")
     template = dataset_record(cfg, ds, layer, Endpoints("http://source.example.org")).decode("utf-8")
     rnd = random.Random(5)
     gco = "{%s}" % NS["gco"]

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from geoportal import plugins
 from geoportal.errors import ConfigError
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
@@ -95,11 +96,21 @@ class Identity(_Strict):
 
 
 class Storage(_Strict):
-    backend: Literal["geopackage", "postgis"] = "geopackage"
+    backend: str = Field(default="geopackage", description="geopackage | postgis, or a store registered in "
+                         "geoportal/plugins.py")
     path: Path | None = Field(default=None, description="folder of the GeoPackages (geopackage backend)")
     dsn: str | None = Field(default=None, description="postgresql://… (postgis backend)")
     schema_: str = Field(default="public", alias="schema", pattern=r"^[a-z_][a-z0-9_]*$")
     crs: str = Field(default="EPSG:4326", description="CRS the layers are stored in")
+
+    @field_validator("backend")
+    @classmethod
+    def _store(cls, v: str) -> str:
+        v = plugins.check("store", v)
+        if v == "cog":
+            raise ValueError("'cog' holds rasters only; a node stores its vector layers in geopackage or postgis "
+                             "(GeoTIFF datasets become Cloud-Optimised GeoTIFFs by themselves)")
+        return v
 
     @model_validator(mode="after")
     def _backend_needs(self) -> "Storage":
@@ -113,8 +124,14 @@ class Storage(_Strict):
 class Link(_Strict):
     id: str = Field(pattern=ID_RE)
     url: str = Field(pattern=r"^https?://")
-    type: Literal["csw", "geoportal"] = "geoportal"
+    type: str = Field(default="geoportal", description="harvester: geoportal (a node of ours), csw, or a "
+                      "name registered in geoportal/plugins.py")
     name: Text | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _harvester(cls, v: str) -> str:
+        return plugins.check("harvester", v)
 
 
 class Dataset(_Strict):
@@ -180,7 +197,8 @@ class GeoServer(_Strict):
 class NodeConfig(_Strict):
     node: Identity
     storage: Storage = Field(default_factory=Storage)
-    publisher: Literal["builtin", "geoserver"] = "builtin"
+    publisher: str = Field(default="builtin", description="builtin (pygeoapi + MapServer + downloads), or an extra "
+                           "publisher registered in geoportal/plugins.py, e.g. geoserver")
     geoserver: GeoServer | None = None
     parent: Link | None = None
     children: list[Link] = Field(default_factory=list)
@@ -190,6 +208,11 @@ class NodeConfig(_Strict):
 
     # set by load_config; not part of the YAML
     config_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("publisher")
+    @classmethod
+    def _publisher(cls, v: str) -> str:
+        return v if v == "builtin" else plugins.check("publisher", v)
 
     @model_validator(mode="after")
     def _geoserver_settings(self) -> "NodeConfig":

@@ -83,12 +83,12 @@ def _date(s: str) -> str:
 
 
 def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
-    r = layer.report or {}
-    src = str(r.get("source") or ds.source).rsplit("/", 1)[-1]
+    r = layer.report
+    src = str(r.source or ds.source).rsplit("/", 1)[-1]
     parts_uk = [f"Джерело: {src} (sha256 {layer.checksum[:16]}…), завантажено {layer.loaded_at}, версія {layer.version}."]
     parts_en = [f"Source: {src} (sha256 {layer.checksum[:16]}…), loaded {layer.loaded_at}, version {layer.version}."]
-    counts = {k: r.get(k) for k in ("features_read", "features_written", "geometries_repaired",
-                                    "text_values_repaired", "features_rejected") if r.get(k) is not None}
+    counts = {k: getattr(r, k) for k in ("features_read", "features_written", "geometries_repaired",
+                                         "text_values_repaired", "features_rejected") if getattr(r, k)}
     if counts:
         parts_uk.append("Об'єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
                         + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
@@ -98,11 +98,11 @@ def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
                         + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
                                                                    "geometries_repaired", "text_values_repaired",
                                                                    "features_rejected")) + ".")
-    crs = r.get("source_crs")
+    crs = r.source_crs
     if crs:
         parts_uk.append(f"Система координат джерела: {crs}; збережено в {layer.crs}.")
         parts_en.append(f"Source coordinate system: {crs}; stored in {layer.crs}.")
-    enc = r.get("encoding")
+    enc = r.encoding
     if enc:
         parts_uk.append(f"Кодування: {enc}.")
         parts_en.append(f"Encoding: {enc}.")

@@ -14,7 +14,6 @@ cannot). Every file is made in a scratch folder and moved into place, so a downl
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -36,12 +35,6 @@ FORMATS: dict[str, tuple[str, str]] = {
     "geojson.zip": ("application/zip", "GeoJSON + ISO 19139 (zip)"),
     "csv.zip": ("application/zip", "CSV + ISO 19139 (zip)"),
 }
-
-
-def _source(layer: StoredLayer) -> list[str]:
-    if layer.backend == "postgis":
-        return [f"PG:{layer.dsn}", f"{layer.schema}.{layer.table}"]
-    return [str(layer.path), layer.table]
 
 
 def _ogr2ogr(args: list[str], what: str) -> None:
@@ -85,21 +78,18 @@ def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     record = out / f"{ds.id}.xml"
     xml = record.read_bytes() if record.exists() else None
-    src = _source(layer)
+    src = layer.location.ogr_source()
     style = load_style(style_name_for(ds.style, layer.geometry_type))
     made: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(dir=out, prefix=f".{ds.id}.") as tmp_:
         tmp = Path(tmp_)
         gpkg = tmp / f"{ds.id}.gpkg"
-        if layer.backend == "geopackage":
-            shutil.copyfile(str(layer.path), gpkg)
-        else:
-            _ogr2ogr(["-f", "GPKG", str(gpkg), *src, "-nln", ds.id, "-lco", "FID=fid", "-lco", "GEOMETRY_NAME=geom"],
-                     f"{ds.id}.gpkg")
-        write_layer_style(gpkg, layer.table if layer.backend == "geopackage" else ds.id, "geom", style,
-                          layer.geometry_type)
+        # one layer named after the dataset, whatever the storage (another GeoPackage, PostGIS, a filtered view)
+        _ogr2ogr(["-f", "GPKG", str(gpkg), *src, "-nln", ds.id, "-lco", "FID=fid", "-lco", "GEOMETRY_NAME=geom"],
+                 f"{ds.id}.gpkg")
+        write_layer_style(gpkg, ds.id, "geom", style, layer.geometry_type)
         if xml:
-            _add_iso_metadata(gpkg, layer.table if layer.backend == "geopackage" else ds.id, xml)
+            _add_iso_metadata(gpkg, ds.id, xml)
         made["gpkg"] = gpkg
         geojson = tmp / f"{ds.id}.geojson"
         _ogr2ogr(["-f", "GeoJSON", str(geojson), *src, "-lco", "RFC7946=YES", "-lco", "WRITE_NAME=NO",
@@ -132,7 +122,7 @@ def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace) -> str:
     """What the downloads of a dataset are made from: the stored version, its record and its style."""
     import hashlib
 
-    h = hashlib.sha256(f"{layer.backend}:{layer.table}:{layer.version}:{layer.checksum}:{layer.loaded_at}".encode())
+    h = hashlib.sha256(f"{layer.location.to_dict()}:{layer.version}:{layer.checksum}:{layer.loaded_at}".encode())
     record = ws.downloads / f"{ds.id}.xml"
     if record.exists():
         h.update(record.read_bytes())

@@ -137,24 +137,8 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "ows_featureid": layer.id_column,
         },
     }
-    if layer.backend == "postgis":
-        lyr["connectiontype"] = "postgis"
-        lyr["connection"] = _pg_connection(layer.dsn or "")
-        lyr["data"] = (f"{layer.geometry_column} from {layer.schema}.{layer.table} using unique "
-                       f"{layer.id_column} using srid={layer.crs.split(':')[1]}")
-    else:
-        lyr["connectiontype"] = "ogr"
-        lyr["connection"] = layer.path
-        lyr["data"] = layer.table
+    lyr.update(layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid))
     return lyr
-
-
-def _pg_connection(dsn: str) -> str:
-    """A libpq keyword string from a postgresql:// DSN (MapServer's CONNECTION takes either)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    parts = conninfo_to_dict(dsn)
-    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
 
 
 

@@ -19,8 +19,6 @@ from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from ingest.text import field_name
 from metadata.records import record_id
 
-GPKG_PROVIDER = "publishers.ogcapi.gpkg.GeoPackageProvider"
-POSTGIS_PROVIDER = "publishers.ogcapi.postgis.PostGISProvider"
 LICENCE_URLS = {
     "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
     "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
@@ -52,23 +50,7 @@ def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
     title_field = field_name(ds.label) if ds.label else None
     if title_field and title_field not in {f.name for f in layer.fields}:
         title_field = None
-    if layer.backend == "postgis":
-        prov: dict[str, Any] = {
-            "type": "feature",
-            "name": POSTGIS_PROVIDER,
-            "data": {"dsn": layer.dsn, "search_path": [layer.schema, "public"]},
-            "id_field": layer.id_column,
-            "table": layer.table,
-            "geom_field": layer.geometry_column,
-        }
-    else:
-        prov = {
-            "type": "feature",
-            "name": GPKG_PROVIDER,
-            "data": layer.path,
-            "id_field": layer.id_column,
-            "table": layer.table,
-        }
+    prov = layer.location.pygeoapi_provider(layer.id_column, layer.geometry_column)
     if title_field:
         prov["title_field"] = title_field
     prov["crs"] = [
