@@ -19,9 +19,17 @@ from pathlib import Path
 from geoportal.config import NodeConfig
 from geoportal.errors import CatalogError
 from geoportal.model import Endpoints, Workspace, write_atomic
+from geoportal.services import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
+
+SERVICES = (
+    Service(name="csw", title="CSW 2.0.2", long_title="Catalogue Service for the Web", protocol="OGC:CSW",
+            service_type="discovery", operation="GetRecords", path="/csw",
+            capabilities="?service=CSW&version=2.0.2&request=GetCapabilities",
+            media_types=("application/xml",), per_dataset=False),
+)
 
 
 def pycsw_venv() -> Path:

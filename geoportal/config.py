@@ -30,6 +30,9 @@ from geoportal import plugins
 from geoportal.errors import ConfigError
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
+RASTER_SUFFIXES = (".tif", ".tiff")
+VECTOR_SERVICES = ("ogcapi", "wms", "wfs", "downloads")
+RASTER_SERVICES = ("wms", "downloads")
 ID_RE = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
@@ -160,9 +163,29 @@ class Dataset(_Strict):
     date: str | None = Field(default=None, description="reference date of the data (YYYY-MM-DD)")
     record: Path | None = Field(default=None, description="an ISO 19139 record written by the custodian, "
                                 "validated and published instead of the generated one")
-    services: list[Literal["ogcapi", "wms", "wfs", "downloads"]] = Field(
-        default_factory=lambda: ["ogcapi", "wms", "wfs", "downloads"],
-        description="the services that publish this dataset")
+    services: list[str] = Field(
+        default_factory=lambda: list(VECTOR_SERVICES), description="the services that publish this dataset (names declared by the node's "
+        "publishers: ogcapi, wms, wfs, downloads, …); default: all of them that serve its kind of data — a "
+        "GeoTIFF (a raster) is served by wms and downloads")
+
+    @property
+    def is_raster(self) -> bool:
+        return Path(self.source).suffix.lower() in RASTER_SUFFIXES
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_services(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("services") is None and data.get("source"):
+            raster = Path(str(data["source"])).suffix.lower() in RASTER_SUFFIXES
+            data = {**data, "services": list(RASTER_SERVICES if raster else VECTOR_SERVICES)}
+        return data
+
+    @model_validator(mode="after")
+    def _raster_services(self) -> "Dataset":
+        if self.is_raster and (wrong := [s for s in self.services if s not in RASTER_SERVICES]):
+            raise ValueError(f"a raster (GeoTIFF) is served by {' and '.join(RASTER_SERVICES)} only, not by "
+                             f"{', '.join(wrong)}; remove them from services")
+        return self
 
     @field_validator("date")
     @classmethod
@@ -218,6 +241,17 @@ class NodeConfig(_Strict):
     def _geoserver_settings(self) -> "NodeConfig":
         if self.publisher == "geoserver" and self.geoserver is None:
             raise ValueError("publisher 'geoserver' needs a 'geoserver:' section with at least 'url'")
+        return self
+
+    @model_validator(mode="after")
+    def _known_services(self) -> "NodeConfig":
+        from geoportal.services import dataset_services
+
+        known = dataset_services(self)
+        for i, d in enumerate(self.datasets):
+            if unknown := [s for s in d.services if s not in known]:
+                raise ValueError(f"datasets[{i}].services: no service {', '.join(map(repr, unknown))} on this node "
+                                 f"(its publishers declare: {', '.join(sorted(known))})")
         return self
 
     @model_validator(mode="after")

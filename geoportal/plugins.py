@@ -15,12 +15,12 @@ from typing import Any
 
 #: extension point → {name: "package.module" or "package.module.Attribute"}
 PLUGINS: dict[str, dict[str, str]] = {
-    # source files → Arrow batches (ingest/readers), chosen by file extension (see ingest.readers.FORMATS)
+    # source files → Arrow batches (ingest/readers), chosen by file extension (ingest.readers.FORMATS);
+    # a GeoTIFF is no reader's: the cog store turns it into a Cloud-Optimised GeoTIFF as it is
     "reader": {
         "ogr": "ingest.readers.ogr.open_ogr",
         "table": "ingest.readers.table.open_table",
         "archive": "ingest.readers.archive.open_archive",
-        "raster": "ingest.readers.raster.ingest_raster",
     },
     # where a stored layer lives: each module has a Store (versions) and a Location (what publishers ask)
     "store": {

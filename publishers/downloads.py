@@ -14,6 +14,7 @@ cannot). Every file is made in a scratch folder and moved into place, so a downl
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -23,18 +24,44 @@ from pathlib import Path
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace
+from geoportal.services import Distribution, Service
 from publishers.qml import write_layer_style
 from publishers.styles import load_style, style_name_for
 
-#: extension → (media type, title) — used for the links in the OGC API collection and the ISO record
-FORMATS: dict[str, tuple[str, str]] = {
-    "gpkg": ("application/geopackage+sqlite3", "GeoPackage (зі стилем і метаданими / with style and metadata)"),
-    "geojson": ("application/geo+json", "GeoJSON"),
-    "csv": ("text/csv", "CSV (WKT)"),
-    "shp.zip": ("application/zip", "Shapefile (zip, UTF-8)"),
-    "geojson.zip": ("application/zip", "GeoJSON + ISO 19139 (zip)"),
-    "csv.zip": ("application/zip", "CSV + ISO 19139 (zip)"),
+DOWNLOAD = "WWW:DOWNLOAD-1.0-http--download"
+SERVICES = (
+    Service(name="downloads", title="Downloads", long_title="Файли для завантаження / Downloadable files",
+            protocol=DOWNLOAD, service_type="download", operation="GET", path="/downloads/",
+            media_types=("application/geopackage+sqlite3", "application/geo+json", "text/csv", "application/zip",
+                         "image/tiff; application=geotiff; profile=cloud-optimized"), kinds=("vector", "raster"),
+            record=False),
+)
+
+#: extension → (media type, format, title uk, title en) of every file a vector dataset is offered as
+FORMATS: dict[str, tuple[str, str, str, str]] = {
+    "gpkg": ("application/geopackage+sqlite3", "GeoPackage", "GeoPackage зі стилем і метаданими",
+             "GeoPackage with style and metadata"),
+    "geojson": ("application/geo+json", "GeoJSON", "GeoJSON", "GeoJSON"),
+    "csv": ("text/csv", "CSV", "CSV з геометрією WKT, UTF-8", "CSV with WKT geometry, UTF-8"),
+    "shp.zip": ("application/zip", "ESRI Shapefile", "Shapefile у zip, UTF-8", "Shapefile in zip, UTF-8"),
+    "geojson.zip": ("application/zip", "GeoJSON", "GeoJSON і запис ISO 19139 у zip", "GeoJSON and ISO 19139 in zip"),
+    "csv.zip": ("application/zip", "CSV", "CSV і запис ISO 19139 у zip", "CSV and ISO 19139 in zip"),
 }
+#: a raster is offered as the Cloud-Optimised GeoTIFF it is stored as
+RASTER_FORMATS: dict[str, tuple[str, str, str, str]] = {
+    "tif": ("image/tiff; application=geotiff; profile=cloud-optimized", "GeoTIFF",
+            "Cloud-Optimised GeoTIFF", "Cloud-Optimised GeoTIFF"),
+}
+
+
+def formats(layer: StoredLayer) -> dict[str, tuple[str, str, str, str]]:
+    return RASTER_FORMATS if layer.kind == "raster" else FORMATS
+
+
+def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
+    """Every file of a dataset (first the GeoPackage, the richest)."""
+    return [Distribution("downloads", ep.download(ds.id, ext), DOWNLOAD, f"{ds.id}.{ext}", uk, en, media, fmt,
+                         "download") for ext, (media, fmt, uk, en) in formats(layer).items()]
 
 
 def _ogr2ogr(args: list[str], what: str) -> None:
@@ -72,8 +99,28 @@ def _zip(target: Path, files: list[Path]) -> None:
             z.write(f, f.name)
 
 
+def package_raster(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
+    """A raster's download is its Cloud-Optimised GeoTIFF, copied aside and moved into place."""
+    from ingest.store.cog import CogFile
+
+    assert isinstance(layer.location, CogFile)
+    target = ws.downloads / f"{ds.id}.tif"
+    fd, tmp = tempfile.mkstemp(dir=ws.downloads, prefix=f".{ds.id}.", suffix=".tif")
+    os.close(fd)
+    try:
+        shutil.copyfile(layer.location.path, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return [target]
+
+
 def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
     """Make every download of one dataset; returns the files, all moved into ws.downloads."""
+    if layer.kind == "raster":
+        return package_raster(ds, layer, ws)
     out = ws.downloads
     out.mkdir(parents=True, exist_ok=True)
     record = out / f"{ds.id}.xml"
@@ -126,7 +173,8 @@ def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace) -> str:
     record = ws.downloads / f"{ds.id}.xml"
     if record.exists():
         h.update(record.read_bytes())
-    h.update(load_style(style_name_for(ds.style, layer.geometry_type)).path.read_bytes())
+    if layer.kind == "vector":
+        h.update(load_style(style_name_for(ds.style, layer.geometry_type)).path.read_bytes())
     return h.hexdigest()
 
 
@@ -138,7 +186,7 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
             continue
         stamp_file = ws.downloads / f".{ds.id}.stamp"
         stamp = _stamp(ds, layer, ws)
-        current = all((ws.downloads / f"{ds.id}.{fmt}").exists() for fmt in FORMATS)
+        current = all((ws.downloads / f"{ds.id}.{fmt}").exists() for fmt in formats(layer))
         if current and stamp_file.exists() and stamp_file.read_text() == stamp:
             continue
         package(ds, layer, ws)

@@ -17,6 +17,7 @@ from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from ingest.text import field_name
+from geoportal.services import Distribution, Service
 from metadata.records import record_id
 
 LICENCE_URLS = {
@@ -26,6 +27,11 @@ LICENCE_URLS = {
     "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
 }
 
+SERVICES = (
+    Service(name="ogcapi", title="OGC API - Features", long_title="OGC API Features", protocol="OGC API - Features",
+            service_type="other", operation="items", path="/ogcapi", capabilities="/",
+            media_types=("application/geo+json", "application/json", "text/html")),
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # pygeoapi's HTML templates load these from CDNs; the node serves its own copies (npm, see package.json)
@@ -216,3 +222,9 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         raise PublishError(f"{path}: pygeoapi refused the generated config: {e}") from e
     write_atomic(openapi_path(ws), doc)
     return path
+
+
+def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
+    """A dataset is one collection of the node's OGC API."""
+    return [Distribution("ogcapi", ep.collection(ds.id), "OGC API - Features", ds.id, "Колекція OGC API Features",
+                         "OGC API Features collection", "application/geo+json", "GeoJSON", "information")]

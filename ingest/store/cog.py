@@ -43,6 +43,7 @@ def ingest_raster(source: Path, target: Path | str, table: str, *, checksum: str
                                    "--assume-crs EPSG:N")
                 crs, decided = RioCRS.from_user_input(assume_crs), "given (--assume-crs)"
             bounds, count, dtype, width, height = ds.bounds, ds.count, ds.dtypes[0], ds.width, ds.height
+            value_range = _value_range(ds)
     except RasterioIOError as e:
         raise IngestError(f"{source}: not a readable GeoTIFF ({e}); export it again") from e
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -72,11 +73,24 @@ def ingest_raster(source: Path, target: Path | str, table: str, *, checksum: str
         dataset=table, version=version, loaded_at=loaded_at, source=str(source), driver="GTiff", checksum=checksum,
         source_crs=key, crs_decided_by=decided, storage_crs=key, geometry_type="Raster",
         extent_4326=tuple(float(b) for b in bbox),
-        extra={"output": "COG", "bands": count, "dtype": dtype, "width": width, "height": height})
+        extra={"output": "COG", "bands": count, "dtype": dtype, "width": width, "height": height,
+               "value_range": value_range})
     return StoredLayer(dataset_id=table, location=CogFile(str(target.resolve())), geometry_type="Raster",
                        feature_count=0, bbox=tuple(float(b) for b in bbox),  # type: ignore[arg-type]
                        crs=key, fields=(), checksum=checksum, version=version, loaded_at=loaded_at,
                        report=report)
+
+
+def _value_range(ds: Any) -> list[float]:
+    """Minimum and maximum of band 1 (nodata left out), read block by block so memory stays flat."""
+    import numpy as np
+
+    lo, hi = np.inf, -np.inf
+    for _, window in ds.block_windows(1):
+        a = ds.read(1, window=window, masked=True)
+        if a.count():
+            lo, hi = min(lo, float(a.min())), max(hi, float(a.max()))
+    return [lo, hi] if np.isfinite(lo) else [0.0, 1.0]
 
 
 @dataclass(frozen=True)

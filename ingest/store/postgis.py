@@ -317,9 +317,9 @@ class PostgisTable:
         return block
 
     def mapserver_data(self, geometry_column: str, id_column: str, srid: int | None) -> dict[str, Any]:
-        source = f"{ident(self.schema)}.{ident(self.table)}"
-        if self.where:
-            source = f"(SELECT * FROM {source} WHERE {self.where}) AS rows"
+        # a subquery: MapServer's DATA parser takes quoted identifiers (any table name) only inside one
+        source = f"(SELECT * FROM {ident(self.schema)}.{ident(self.table)}"
+        source += f" WHERE {self.where}) AS rows" if self.where else ") AS rows"
         return {"connectiontype": "postgis", "connection": libpq_keywords(self.dsn),
                 "data": f"{geometry_column} from {source} using unique {id_column} using srid={srid or 4326}"}
 
