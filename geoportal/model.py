@@ -18,6 +18,11 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from geoportal.config import NodeConfig
 
 
+#: Ukraine in lon/lat (EPSG:4326): the area of use of the Ukrainian CRSs, and the extent a node reports
+#: before it holds any data
+UKRAINE_BBOX: tuple[float, float, float, float] = (22.1, 44.3, 40.3, 52.4)
+
+
 @dataclass(frozen=True)
 class FieldInfo:
     """One attribute of a stored layer: its column name, type, and the name people know it by."""

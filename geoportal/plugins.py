@@ -61,6 +61,11 @@ PLUGINS: dict[str, dict[str, str]] = {
 BUILTIN_PUBLISHERS = ("pygeoapi", "mapserver", "downloads")
 
 
+def node_publishers(extra: str) -> list[str]:
+    """The publishers a node runs: the built-in ones, and the one its config adds (``publisher:``)."""
+    return list(BUILTIN_PUBLISHERS) + ([] if extra == "builtin" else [extra])
+
+
 class PluginError(LookupError):
     """A name that no registry knows; the message lists the names that are known."""
 

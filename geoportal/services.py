@@ -64,10 +64,10 @@ class Distribution:
 def _modules(cfg: "NodeConfig") -> Iterator[object]:
     import importlib
 
-    from publishers import for_node
+    from geoportal import plugins
 
-    for _, module in for_node(cfg):
-        yield module
+    for name in plugins.node_publishers(cfg.publisher):  # through the registry: the core imports no publisher
+        yield plugins.load("publisher", name)
     yield importlib.import_module(CATALOG_MODULE)
 
 

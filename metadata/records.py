@@ -21,7 +21,7 @@ from pygeometa.schemas.iso19139 import ISO19139OutputSchema
 
 from geoportal.config import Access, Dataset, NodeConfig
 from geoportal.errors import MetadataError
-from geoportal.model import Endpoints, StoredLayer
+from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer
 from geoportal.services import Service, distributions, service
 
 LANG, ALT = "ukr", "eng"
@@ -218,7 +218,7 @@ def dataset_record(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoin
 
 def _union_bbox(layers: list[tuple[Dataset, StoredLayer]]) -> list[float]:
     if not layers:
-        return [22.0, 44.0, 40.5, 52.5]  # Ukraine
+        return list(UKRAINE_BBOX)
     bbs = [lyr.bbox for _, lyr in layers]
     return [round(min(b[0] for b in bbs), 6), round(min(b[1] for b in bbs), 6),
             round(max(b[2] for b in bbs), 6), round(max(b[3] for b in bbs), 6)]

@@ -11,7 +11,7 @@ from typing import Callable
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import ConfigError
-from geoportal.model import FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
+from geoportal.model import UKRAINE_BBOX, FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
 from ingest.store.gpkg import GpkgTable
 from geoportal import plugins
 from passport.aggregations import Engine
@@ -98,5 +98,5 @@ def _bbox(geoms: list) -> list[float]:
     import shapely
 
     if not geoms:
-        return [22.0, 44.0, 40.5, 52.5]
+        return list(UKRAINE_BBOX)
     return [float(b) for b in shapely.total_bounds(geoms)]

@@ -26,7 +26,4 @@ def get(name: str) -> Publisher:
 
 
 def for_node(cfg: NodeConfig) -> list[tuple[str, Publisher]]:
-    names = list(plugins.BUILTIN_PUBLISHERS)
-    if cfg.publisher != "builtin":
-        names.append(cfg.publisher)
-    return [(n, get(n)) for n in names]
+    return [(n, get(n)) for n in plugins.node_publishers(cfg.publisher)]
