@@ -113,6 +113,14 @@ def attacks(record: str) -> list[tuple[str, str, str, bytes | str, dict[str, str
         ("forged gate header", "POST", "/csw", DELETE_ALL, {**XML, "X-Geoportal-Gate": "guess",
                                                              "X-Forwarded-For": "127.0.0.1"}),
         ("Content-Length not a number", "POST", "/csw", DELETE_ALL, {**XML, "Content-Length": "12x"}),
+        ("CSW 3.0 Transaction", "POST", "/csw?request=GetRecords",
+         DELETE_ALL.replace(CSW, "http://www.opengis.net/cat/csw/3.0").replace('"2.0.2"', '"3.0.0"'), XML),
+        ("UTF-16 Transaction", "POST", "/csw", ('<?xml version="1.0" encoding="UTF-16"?>' + DELETE_ALL)
+         .encode("utf-16"), XML),
+        ("comment and PI before a Transaction", "POST", "/csw?request=GetCapabilities",
+         "<!-- request=GetCapabilities --><?csw GetCapabilities?>" + DELETE_ALL, XML),
+        ("PUT of a Transaction", "PUT", "/csw", DELETE_ALL, XML),
+        ("DELETE method", "DELETE", "/csw?request=Transaction", b"", {}),
     ]
 
 
@@ -129,12 +137,25 @@ def test_no_attack_writes_and_each_gets_a_4xx(token_node) -> None:  # type: igno
         now = identifiers(token_node)
         if now != before:
             failures.append(f"{name}: the catalog changed (+{sorted(now - before)[:2]} -{len(before - now)})")
-        elif method == "POST" and not 400 <= status < 500:
+        elif method != "GET" and not 400 <= status < 500:
             failures.append(f"{name}: HTTP {status} {answer[:200]!r}")
         elif b"Traceback" in answer:
             failures.append(f"{name}: traceback in the answer")
     assert not failures, "\n".join(failures)
     assert rid not in identifiers(token_node)
+
+
+def test_a_chunked_transaction_is_read_whole_and_refused(token_node) -> None:  # type: ignore[no-untyped-def]
+    before = identifiers(token_node)
+    u = urllib.parse.urlsplit(token_node.base_url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    conn.request("POST", "/csw?request=GetRecords", body=iter([DELETE_ALL[:40].encode(), DELETE_ALL[40:].encode()]),
+                 headers=XML, encode_chunked=True)
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    assert 400 <= resp.status < 500, body[:300]
+    assert identifiers(token_node) == before
 
 
 def test_refusals_say_why(token_node) -> None:  # type: ignore[no-untyped-def]
