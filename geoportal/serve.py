@@ -3,11 +3,15 @@
     /            landing page (static, built with the node)
     /ogcapi/     pygeoapi (OGC API Features), in this process
     /ows         MapServer 8 ``mapserv`` run as CGI per request (WMS, WFS)
-    /csw         pycsw, a separate gunicorn process in its own venv, reverse-proxied
-    /downloads/  the files of publishers.downloads
+    /csw         pycsw, a separate gunicorn process in its own venv, reverse-proxied behind the
+                 CatalogGate (geoportal.catalog_gate): CSW-T only with a publisher token
+    /downloads/  the files of publishers.downloads     } geoportal.static_files: folders listed,
+    /passport/   the hromada passports                  } client errors answered 4xx
 
 The front is gunicorn with threads; responses of MapServer and pycsw are streamed, not buffered. The
-pycsw process is started before and stopped after the front, whatever way the front exits.
+pycsw process is started before and stopped after the front, whatever way the front exits; it gets a
+per-start secret that only the gate sends, with authorised transactions. The port is checked before
+anything starts (ServeError, exit 8).
 """
 
 from __future__ import annotations
