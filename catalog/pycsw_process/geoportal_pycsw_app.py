@@ -81,7 +81,7 @@ def application(env, start_response):  # type: ignore[no-untyped-def]
     trusted = bool(_SECRET) and hmac.compare_digest(presented.encode("utf-8", "replace"), _SECRET.encode())
     env.pop("HTTP_X_FORWARDED_FOR", None)
     env["REMOTE_ADDR"] = TRUSTED_ADDR if trusted else UNTRUSTED_ADDR
-    env["local.app_root"] = os.path.dirname(server.__file__)
+    env["local.app_root"] = os.path.dirname(os.path.dirname(server.__file__))  # as pycsw.wsgi
     if ":" in env.get("HTTP_HOST", ""):  # as pycsw.wsgi does: pycsw builds URLs from the bare host
         env["HTTP_HOST"] = env["HTTP_HOST"].split(":")[0]
     try:
