@@ -131,14 +131,15 @@ def main() -> None:
         peer = node_workspace(cfg, a.dir / "peer", peer_port)
         text = pycsw.config_path(peer).read_text().replace("transactions = false", "transactions = true")
         pycsw.config_path(peer).write_text(text)
-        procs.append(serve.start_catalog(peer, peer_port))
+        peer_secret = "bench-peer"  # pycsw takes CSW-T only with the gate's secret (catalog/pycsw_process)
+        procs.append(serve.start_catalog(peer, peer_port, peer_secret))
         body = (f'<?xml version="1.0" encoding="UTF-8"?><Harvest xmlns="http://www.opengis.net/cat/csw/2.0.2" '
                 f'service="CSW" version="2.0.2"><Source>{src_url}</Source>'
                 '<ResourceType>http://www.opengis.net/cat/csw/2.0.2</ResourceType>'
                 '<ResourceFormat>application/xml</ResourceFormat></Harvest>').encode()
         t = time.perf_counter()
         req = urllib.request.Request(f"http://127.0.0.1:{peer_port}/", data=body,
-                                     headers={"Content-Type": "application/xml"})
+                                     headers={"Content-Type": "application/xml", "X-Geoportal-Gate": peer_secret})
         answer = urllib.request.urlopen(req, timeout=3600).read().decode("utf-8", "replace")
         peer_secs = time.perf_counter() - t
         with sqlite3.connect(peer.catalog_db) as db:
