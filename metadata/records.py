@@ -21,6 +21,7 @@ from pygeometa.schemas.iso19139 import ISO19139OutputSchema
 
 from geoportal.config import Access, Dataset, NodeConfig
 from geoportal.errors import MetadataError
+from geoportal.links import wfs_typename, wms_layer
 from geoportal.model import Endpoints, StoredLayer
 
 LANG, ALT = "ukr", "eng"
@@ -90,7 +91,7 @@ def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
     counts = {k: r.get(k) for k in ("features_read", "features_written", "geometries_repaired",
                                     "text_values_repaired", "features_rejected") if r.get(k) is not None}
     if counts:
-        parts_uk.append("Об'єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
+        parts_uk.append("Об’єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
                         + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
                                                                    "geometries_repaired", "text_values_repaired",
                                                                    "features_rejected")) + ".")
@@ -113,11 +114,13 @@ def _distribution(ds: Dataset, ep: Endpoints) -> dict[str, Any]:
     def link(url: str, type_: str, name: str, uk: str, en: str, function: str) -> dict[str, Any]:
         return {"url": url, "type": type_, "name": name, "description": _ml(uk, en), "function": function}
 
+    wms, wfs = wms_layer(ds), wfs_typename(ds)  # None when the service does not publish the dataset
     return {
         "ogcapi": link(ep.collection(ds.id), "OGC API - Features", ds.id, "Колекція OGC API Features",
                        "OGC API Features collection", "information"),
-        "wms": link(ep.ows, "OGC:WMS", ds.id, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "information"),
-        "wfs": link(ep.ows, "OGC:WFS", ds.id, "Тип об'єктів WFS 2.0", "WFS 2.0 feature type", "download"),
+        **({"wms": link(ep.ows, "OGC:WMS", wms, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "information")} if wms else {}),
+        **({"wfs": link(ep.ows, "OGC:WFS", wfs, "Тип об’єктів WFS 2.0", "WFS 2.0 feature type", "download")}
+           if wfs else {}),
         "gpkg": link(ep.download(ds.id, "gpkg"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.gpkg",
                      "GeoPackage зі стилем і метаданими", "GeoPackage with style and metadata", "download"),
         "geojson": link(ep.download(ds.id, "geojson"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.geojson",

@@ -11,6 +11,7 @@ from typing import Callable
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.model import FieldInfo, StoredLayer, Workspace, write_atomic
+from geoportal.ukrainian import clean_name
 from passport.aggregations import Engine, GpkgEngine, PostgisEngine
 from passport.compute import compute
 from passport.config import PassportConfig, load_passport_config
@@ -44,12 +45,12 @@ def passport_dataset(cfg: NodeConfig, gpkg: Path) -> Dataset:
         "title": {"uk": f"Паспорти ресурсного потенціалу громад: {cfg.node.name.uk}",
                   "en": f"Resource potential passports of the hromadas: {cfg.node.name.en}"},
         "abstract": {"uk": "Показники кожної територіальної громади (площа, населення, населені пункти, природно-"
-                           "заповідний фонд, географічні об'єкти) з джерелом, версією та датою кожного значення.",
+                           "заповідний фонд, географічні об’єкти) з джерелом, версією та датою кожного значення.",
                      "en": "Indicators of every hromada (area, population, settlements, nature protection sites, "
                            "geographic objects), each with its source, version and date."},
         "keywords": {"uk": ["паспорт громади", "ресурсний потенціал", "КАТОТТГ"],
                      "en": ["hromada passport", "resource potential", "KATOTTH"]},
-        "licence": "CC-BY-4.0", "label": "name_uk", "services": ["ogcapi", "downloads"],
+        "licence": "CC-BY-4.0", "label": "name_uk", "services": ["ogcapi", "wms", "wfs", "downloads"],
     })
 
 
@@ -82,8 +83,18 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
         fields=tuple([FieldInfo("name_uk", "string"), FieldInfo("name_en", "string"), FieldInfo("raion", "string")]
                      + [FieldInfo(i.id, "number") for i in pcfg.indicators]),
         checksum=sig, version=state["version"], loaded_at=state["computed_at"], path=str(gpkg),
-        id_column="katotth", report={"source": str(pcfg_path), "features_written": state["hromadas"]})
+        id_column="katotth", report={"source": str(pcfg_path), "features_written": state["hromadas"],
+                                     "field_titles": field_titles(pcfg)})
     return passport_dataset(cfg, gpkg), layer
+
+
+def field_titles(pcfg: PassportConfig) -> dict[str, str]:
+    """The titles a person sees for the passport layer's columns (QGIS aliases, WMS GetFeatureInfo, the
+    GeoPackage's data columns): the indicator's Ukrainian title with its unit."""
+    titles = {"katotth": "Код КАТОТТГ", "name_uk": "Назва громади", "name_en": "Назва громади латиницею",
+              "raion": "Район"}
+    titles.update({i.id: f"{i.title.uk}, {i.unit.uk}" if i.unit.uk else i.title.uk for i in pcfg.indicators})
+    return {k: clean_name(v) for k, v in titles.items()}
 
 
 def _bbox(geoms: list) -> list[float]:

@@ -14,7 +14,9 @@ import mappyfile
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
+from geoportal.links import WFS_PREFIX, in_mapserver, wfs_namespace_uri, wms_layer, wfs_typename
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.titles import field_titles
 from ingest.text import field_name
 from metadata.records import record_id
 from publishers.styles import Rule, Symbolizer, geometry_kind, load_style, style_name_for
@@ -94,18 +96,39 @@ def _class(rule: Rule, ds: Dataset, fields: set[str], path: Path) -> dict[str, A
     return cls
 
 
-def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+def gfi_template_path(ws: Workspace, ds: Dataset) -> Path:
+    return ws.services / "gfi" / f"{ds.id}.html"
+
+
+def gfi_template(ds: Dataset, layer: StoredLayer) -> str:
+    """The text/html GetFeatureInfo template of a layer: one row per field, headed by the field's original
+    title (``Реєстраційний номер``), not its column name.
+
+    WFS keeps the column names: MapServer's ``gml_<field>_alias`` renames the GML element itself, and a title
+    with a space or an apostrophe is not an XML name, so QGIS would get broken GML."""
+    from html import escape
+
+    def text(s: str) -> str:  # brackets would be read as template tags
+        return escape(s).replace("[", "(").replace("]", ")")
+
+    rows = "".join(f'<tr><th>{text(title)}</th><td>[item name="{name}" escape="html"]</td></tr>\n'
+                   for name, title in field_titles(layer).items() if name != layer.geometry_column)
+    return ("<!-- MapServer Template -->\n"
+            f'<table class="gfi"><caption>{text(ds.title.uk)}</caption>\n{rows}</table>\n')
+
+
+def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace) -> dict[str, Any]:
     style = load_style(style_name_for(ds.style, layer.geometry_type))
     fields = {f.name for f in layer.fields}
     rules = sorted(style.rules, key=lambda r: r.is_else)  # MapServer takes the first matching class
     kind = geometry_kind(layer.geometry_type)
     lyr: dict[str, Any] = {
         "__type__": "layer",
-        "name": ds.id,
+        "name": ds.id,  # = links.wms_layer(ds); the WFS type is links.wfs_typename(ds)
         "group": ds.theme,
         "type": kind,
         "status": "on",
-        "template": "ttt",  # makes the layer queryable (GetFeatureInfo, WFS)
+        "template": str(gfi_template_path(ws, ds)),  # queryable (GetFeatureInfo, WFS); text/html GFI
         "tolerance": 5 if kind == "point" else 0,
         "toleranceunits": "pixels",
         "projection": [f"init={layer.crs.lower()}"],
@@ -135,6 +158,9 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "wfs_metadataurl_type": "ISO19115:2003",
             "wms_attribution_title": ds.attribution or "",
             "ows_featureid": layer.id_column,
+            # only the services the dataset declares answer for it (links.wms_layer / links.wfs_typename)
+            "wms_enable_request": "*" if wms_layer(ds) else "!*",
+            "wfs_enable_request": "*" if wfs_typename(ds) else "!*",
         },
     }
     if layer.backend == "postgis":
@@ -164,7 +190,7 @@ def _symbols() -> list[dict[str, Any]]:
 
 
 def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
-    published = [(d, layers[d.id]) for d in cfg.public_datasets if d.id in layers and "wms" in d.services]
+    published = [(d, layers[d.id]) for d in cfg.public_datasets if d.id in layers and in_mapserver(d)]
     if not published:
         raise PublishError(f"{cfg.config_path}: no public dataset has been ingested; run 'geoportal ingest' first")
     xs = [b for _, lyr in published for b in (lyr.bbox[0], lyr.bbox[2])]
@@ -213,15 +239,15 @@ def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
                 "ows_accessconstraints": "none",
                 "wms_languages": "ukr,eng",
                 "wms_feature_info_mime_type": "application/json",
-                "wms_getfeatureinfo_formatlist": "text/plain,application/vnd.ogc.gml,application/json",
+                "wms_getfeatureinfo_formatlist": "text/html,text/plain,application/vnd.ogc.gml,application/json",
                 "wfs_getfeature_formatlist": "geojson,gml3",
-                "wfs_namespace_prefix": "gp",
-                "wfs_namespace_uri": f"{ep.base_url}/ows/ns",
+                "wfs_namespace_prefix": WFS_PREFIX,
+                "wfs_namespace_uri": wfs_namespace_uri(ep),
                 "wms_inspire_capabilities": None,
                 "ows_updatesequence": max(lyr.loaded_at for _, lyr in published),
             },
         },
-        "layers": [_layer(cfg, d, lyr, ep) for d, lyr in published],
+        "layers": [_layer(cfg, d, lyr, ep, ws) for d, lyr in published],
     }
 
 
@@ -233,6 +259,9 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
     if errors:
         raise PublishError(f"generated mapfile for {cfg.node.id} is not valid: {errors[:3]}")
     write_atomic(ws.services / "fonts.txt", f"sans {FONT}\n")
+    for ds in cfg.public_datasets:
+        if ds.id in layers and in_mapserver(ds):
+            write_atomic(gfi_template_path(ws, ds), gfi_template(ds, layers[ds.id]))
     path = mapfile_path(ws)
     write_atomic(path, mappyfile.dumps(m, indent=2))
     write_atomic(config_file_path(ws), (
