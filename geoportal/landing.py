@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from geoportal.config import NodeConfig
 from geoportal.links import getfeature_url, getmap_url
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
-from geoportal.ukrainian import OBJECTS, counted
+from geoportal.ukrainian import OBJECTS, apostrophes, counted
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -29,6 +29,7 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined)
     env.filters["objects"] = lambda n: counted(n, *OBJECTS)
+    env.filters["uk"] = apostrophes  # titles typed with ' in the config are shown with ’
     return env
 
 

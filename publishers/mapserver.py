@@ -17,6 +17,7 @@ from geoportal.errors import PublishError
 from geoportal.links import WFS_PREFIX, in_mapserver, wfs_namespace_uri, wms_layer, wfs_typename
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from geoportal.titles import field_titles
+from geoportal.ukrainian import apostrophes
 from ingest.text import field_name
 from metadata.records import record_id
 from publishers.styles import Rule, Symbolizer, geometry_kind, load_style, style_name_for
@@ -113,8 +114,10 @@ def gfi_template(ds: Dataset, layer: StoredLayer) -> str:
 
     rows = "".join(f'<tr><th>{text(title)}</th><td>[item name="{name}" escape="html"]</td></tr>\n'
                    for name, title in field_titles(layer).items() if name != layer.geometry_column)
-    return ("<!-- MapServer Template -->\n"
-            f'<table class="gfi"><caption>{text(ds.title.uk)}</caption>\n{rows}</table>\n')
+    # MapServer sends "text/html" without a charset; the meta tag (within the first 1024 bytes) tells the
+    # browser or QGIS's viewer that the page is UTF-8
+    return ("<!-- MapServer Template -->\n<meta charset=\"utf-8\">\n"
+            f'<table class="gfi"><caption>{text(apostrophes(ds.title.uk))}</caption>\n{rows}</table>\n')
 
 
 def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace) -> dict[str, Any]:
