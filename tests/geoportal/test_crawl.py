@@ -69,7 +69,8 @@ def crawl(base_url: str, start: list[str] | None = None, session: requests.Sessi
     s = session or requests.Session()
     origin = urlsplit(base_url)
     c = Crawl(origin=f"{origin.scheme}://{origin.netloc}")
-    queue: deque[tuple[str, str]] = deque((urljoin(base_url + "/", u), "(start)") for u in (start or ["/"]))
+    queue: deque[tuple[str, str]] = deque((urljoin(base_url + "/", u), "(a path the README lists)")
+                                          for u in (start or ["/"]))
     seen: set[str] = set()
     while queue:
         url, parent = queue.popleft()
@@ -125,14 +126,70 @@ def test_links_of_reads_every_link_kind() -> None:
     assert links_of(html) == ["/a", "s.css", "i.png", "j.js"]
 
 
-#: where a person starts: the landing page and the folders the README lists (typed into the address bar)
-README_PATHS = ["/", "/ogcapi/", "/passport/", "/downloads/"]
+#: where a person starts: the landing page and the folders the README lists (typed into the address bar);
+#: ``/passport/`` only on a node with passports (its landing page links them)
+README_PATHS = ["/", "/ogcapi/", "/downloads/"]
 
 
+def start_paths(base_url: str) -> list[str]:
+    landing = requests.get(base_url + "/", timeout=60).text
+    return README_PATHS + (["/passport/"] if "/passport/" in landing else [])
+
+
+@pytest.mark.slow
 def test_every_link_of_the_node_answers(demo_node) -> None:  # type: ignore[no-untyped-def]
-    c = crawl(demo_node.base_url, README_PATHS)
+    c = crawl(demo_node.base_url, start_paths(demo_node.base_url))
     assert c.pages > 10, _report(c)  # landing, passports, pygeoapi pages were all reached
     fetched = " ".join(c.fetched)
     for must in ("/passport/", "/ogcapi/collections/hromadas/items", "/downloads/hromadas.gpkg", "/ows?"):
         assert must in fetched, f"the crawl never reached {must}: {_report(c)}"
     assert not c.failures, _report(c)
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The sample network (oblast, raion, two hromadas) served and harvested bottom-up, as
+    ``geoportal demo --network`` runs it."""
+    import socket
+
+    from catalog.network import NETWORK, harvest_chain, network_configs, start_node, stop, wait_up
+
+    def free_block(n: int) -> int:
+        for base in range(23000, 60000, 41):
+            try:
+                socks = []
+                for p in range(base, base + n):
+                    s = socket.socket()
+                    socks.append(s)
+                    s.bind(("127.0.0.1", p))
+                return base
+            except OSError:
+                continue
+            finally:
+                for s in socks:
+                    s.close()
+        raise RuntimeError("no block of free ports")
+
+    root = tmp_path_factory.mktemp("crawlnet")
+    configs = network_configs(free_block(len(NETWORK)), root / "configs")
+    procs = []
+    try:
+        for nid, (cfg, port) in reversed(list(configs.items())):
+            procs.append((start_node(cfg, root / nid, port, root / f"{nid}.log"), port))
+        for proc, port in procs:
+            wait_up(port, proc)
+        harvest_chain(configs, root, progress=lambda m: None)
+        yield {nid: f"http://127.0.0.1:{port}" for nid, (_, port) in configs.items()}
+    finally:
+        stop([p for p, _ in procs])
+
+
+@pytest.mark.slow
+def test_every_link_of_the_sample_network_answers(network) -> None:  # type: ignore[no-untyped-def]
+    failures, pages = [], 0
+    for nid, base in network.items():
+        c = crawl(base, start_paths(base))
+        pages += c.pages
+        assert c.pages >= 4, f"{nid}: {_report(c)}"  # landing, OGC API pages at least
+        failures += [f"{nid}: {f}" for f in c.failures]
+    assert not failures, f"{len(failures)} broken links on {pages} pages of {len(network)} nodes:\n" + "\n".join(failures)

@@ -25,6 +25,7 @@ from geoportal.config import load_config
 from metadata.records import record_id
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 CFG = load_config(ROOT / "config/nodes/zhytomyr-oblast.yaml")
 DATASETS = [d.id for d in CFG.public_datasets] + ["hromada-passports"]
 SAFE = etree.XMLParser(resolve_entities=False, no_network=True)
