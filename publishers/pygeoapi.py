@@ -16,6 +16,7 @@ import yaml
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.titles import field_titles
 from ingest.text import field_name
 from metadata.records import record_id
 
@@ -71,6 +72,9 @@ def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
         }
     if title_field:
         prov["title_field"] = title_field
+    # the original headers, as each field's title in /schema; pairs, not a mapping: pygeoapi reads any mapping
+    # in its config as possible translations, and a column named like a locale ("uk", "id") would be taken
+    prov["field_titles"] = [[name, title] for name, title in field_titles(layer).items()]
     prov["crs"] = [
         "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
         "http://www.opengis.net/def/crs/EPSG/0/4326",

@@ -137,3 +137,15 @@ def test_downloaded_geopackage_carries_the_titles(demo_node, tmp_path: Path, dat
     aliases = {a.get("field"): a.get("name") for a in etree.fromstring(qml.split("\n", 1)[1].encode(), SAFE)
                .iterfind("aliases/alias")}
     assert aliases[column] == title, json.dumps(aliases, ensure_ascii=False)[:500]
+
+
+def test_ogcapi_schema_gives_the_original_headers(demo_node) -> None:  # type: ignore[no-untyped-def]
+    r = requests.get(f"{demo_node.base_url}/ogcapi/collections/nature-protection/schema", params={"f": "json"},
+                     timeout=60)
+    assert r.status_code == 200, r.text[:300]
+    props = r.json()["properties"]
+    assert props["reiestratsiinyi_nomer"]["title"] == "Реєстраційний номер"
+    assert props["raion"]["title"] == "Район" and props["katotth_raion"]["title"] == "katotth_raion"
+    page = requests.get(f"{demo_node.base_url}/ogcapi/collections/nature-protection/schema", params={"f": "html"},
+                        timeout=60).content.decode("utf-8")
+    assert "Реєстраційний номер" in page
