@@ -23,6 +23,7 @@ from geoportal.config import Access, Dataset, NodeConfig
 from geoportal.errors import MetadataError
 from geoportal.links import wfs_typename, wms_layer
 from geoportal.model import Endpoints, StoredLayer
+from geoportal.ukrainian import DATASETS, counted
 
 LANG, ALT = "ukr", "eng"
 NS = {
@@ -252,7 +253,7 @@ def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Da
         "identification": {
             "language": LANG, "charset": "utf8",
             "title": _ml(f"{cfg.node.name.uk}: {title_en}", f"{cfg.node.name.en}: {title_en}"),
-            "abstract": _ml(f"{long_en} вузла геопорталу «{cfg.node.name.uk}» ({len(layers)} наборів даних).",
+            "abstract": _ml(f"{long_en} вузла геопорталу «{cfg.node.name.uk}» ({counted(len(layers), *DATASETS)}).",
                             f"{long_en} of the geoportal node {cfg.node.name.en} ({len(layers)} datasets)."),
             "dates": {"publication": _date(now)},
             "keywords": {"default": {"keywords": {LANG: ["геопортал", "сервіс", kind.upper()],

@@ -66,3 +66,9 @@ def test_generated_text_has_one_apostrophe_and_tidy_names(demo_node, passports) 
     bad = sorted({m.group(0) for m in ASCII_APOSTROPHE_IN_WORD.finditer(text)})
     assert not bad, f"apostrophes other than ’ in generated text: {bad}"
     assert "66 громад" in text  # the count on the index page takes the plural form
+
+
+def test_service_records_count_datasets_in_ukrainian() -> None:
+    from geoportal.ukrainian import DATASETS
+
+    assert [counted(n, *DATASETS) for n in (1, 3, 5)] == ["1 набір даних", "3 набори даних", "5 наборів даних"]
