@@ -6,11 +6,12 @@ with English alongside.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from geoportal.config import NodeConfig
+from geoportal.config import Dataset, NodeConfig
 from geoportal.links import getfeature_url, getmap_url
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from geoportal.ukrainian import OBJECTS, apostrophes, counted
@@ -33,10 +34,25 @@ def _env() -> Environment:
     return env
 
 
+@dataclass(frozen=True)
+class Row:
+    """One dataset on the page with its links (None: the service does not publish it).
+
+    A dataclass, not a dict: in Jinja ``row.items`` of a dict is the dict's own method, and that once became
+    every "Features" link; a name the class does not have fails the build (StrictUndefined) instead."""
+
+    ds: Dataset
+    layer: StoredLayer
+    record: str
+    collection: str | None
+    features: str | None
+    getmap: str | None
+    getfeature: str | None
+    gpkg: str | None
+
+
 def render(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints) -> str:
-    """The page. Each dataset's links are plain strings made here (a row is a dict, and in Jinja ``r.items``
-    would be the dict's own method, which once became every "Features" link); a link appears only for a
-    service that publishes the dataset."""
+    """The page; a link appears only for a service that publishes the dataset."""
     from metadata.records import record_id
 
     rows = []
@@ -44,16 +60,14 @@ def render(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints) -> st
         layer = layers.get(ds.id)
         if layer is None:
             continue
-        rows.append({
-            "ds": ds,
-            "layer": layer,
-            "record": ep.record(record_id(cfg, ds.id)),
-            "collection": ep.collection(ds.id) if "ogcapi" in ds.services else None,
-            "features": f"{ep.items(ds.id)}?f=html" if "ogcapi" in ds.services else None,
-            "getmap": getmap_url(ep, ds, layer),
-            "getfeature": getfeature_url(ep, ds),
-            "gpkg": ep.download(ds.id, "gpkg") if "downloads" in ds.services else None,
-        })
+        ogc = "ogcapi" in ds.services
+        rows.append(Row(
+            ds=ds, layer=layer, record=ep.record(record_id(cfg, ds.id)),
+            collection=ep.collection(ds.id) if ogc else None,
+            features=f"{ep.items(ds.id)}?f=html" if ogc else None,
+            getmap=getmap_url(ep, ds, layer), getfeature=getfeature_url(ep, ds),
+            gpkg=ep.download(ds.id, "gpkg") if "downloads" in ds.services else None,
+        ))
     return _env().get_template("landing.html").render(cfg=cfg, node=cfg.node, rows=rows, ep=ep,
                                                       passports="hromada-passports" in layers)
 
