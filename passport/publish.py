@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from geoportal.model import write_atomic
 from geoportal.ukrainian import HROMADAS, HROMADAS_OF, apostrophes, counted, plural_form, unit_after
@@ -155,7 +155,9 @@ def publish(res: Result, pcfg: PassportConfig, out: Path) -> Path:
                    + ["" if d["indicators"][i.id]["value"] is None else d["indicators"][i.id]["value"]
                       for i in pcfg.indicators] + [d["computed_at"]])
     write_atomic(out / "passports.csv", "\ufeff" + buf.getvalue())  # BOM: spreadsheet programs read Cyrillic
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    # strict: a name the document does not have fails the build instead of printing an empty or repr'd value
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined)
     env.filters["num"] = number
     env.filters["unit"] = lambda unit, value: unit_after(value, unit)
     env.filters["hromadas"] = lambda n: counted(n, *HROMADAS)
