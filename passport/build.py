@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Callable
 
 from geoportal.config import Dataset, NodeConfig
-from geoportal.model import FieldInfo, StoredLayer, Workspace, write_atomic
+from geoportal.links import getfeature_url, wfs_typename, wms_layer
+from geoportal.model import Endpoints, FieldInfo, StoredLayer, Workspace, write_atomic
 from geoportal.ukrainian import clean_name
 from passport.aggregations import Engine, GpkgEngine, PostgisEngine
 from passport.compute import compute
@@ -71,7 +72,7 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
     if force or state.get("signature") != sig or not gpkg.exists():
         res = compute(cfg, pcfg, layers, engine_for(cfg), progress=progress)
         res.signature = sig
-        publish(res, pcfg, out)
+        publish(res, pcfg, out, services=service_links(passport_dataset(cfg, gpkg)))
         state = {"signature": sig, "computed_at": res.computed_at, "version": state.get("version", 0) + 1,
                  "hromadas": len(res.hromadas), "engine": res.engine,
                  "bbox": _bbox([h.geometry for h in res.hromadas if h.geometry is not None])}
@@ -86,6 +87,19 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
         id_column="katotth", report={"source": str(pcfg_path), "features_written": state["hromadas"],
                                      "field_titles": field_titles(pcfg)})
     return passport_dataset(cfg, gpkg), layer
+
+
+def service_links(ds: Dataset) -> dict[str, str]:
+    """The services of the passport layer as links relative to ``/passport/`` (the pages are static and do
+    not know the node's address); names from :mod:`geoportal.links`, as everywhere else."""
+    ep = Endpoints("..")
+    out = {"OGC API": f"{ep.items(ds.id)}?f=html"} if "ogcapi" in ds.services else {}
+    if wms_layer(ds):
+        out["WMS"] = ep.wms
+    getfeature = getfeature_url(ep, ds)
+    if getfeature:
+        out[f"WFS ({wfs_typename(ds)})"] = getfeature
+    return out
 
 
 def field_titles(pcfg: PassportConfig) -> dict[str, str]:

@@ -135,8 +135,11 @@ def _add_history(docs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None
             ind["previous"] = next((h for h in reversed(ind["history"]) if h["value"] != now), None)
 
 
-def publish(res: Result, pcfg: PassportConfig, out: Path) -> Path:
-    """Write the GeoPackage, JSON, CSV and HTML of the passports into ``out``; returns the GeoPackage."""
+def publish(res: Result, pcfg: PassportConfig, out: Path, services: dict[str, str] | None = None) -> Path:
+    """Write the GeoPackage, JSON, CSV and HTML of the passports into ``out``; returns the GeoPackage.
+
+    ``services``: label → URL of the services that publish the passports (relative to ``/passport/``, from
+    :mod:`geoportal.links`), listed on the index page."""
     out.mkdir(parents=True, exist_ok=True)
     docs = passport_documents(res, pcfg)
     gpkg = out / "passports.gpkg"
@@ -164,5 +167,6 @@ def publish(res: Result, pcfg: PassportConfig, out: Path) -> Path:
     page = env.get_template("passport.html")
     for d, h in zip(docs, res.hromadas):
         write_atomic(out / f"{d['katotth']}.html", page.render(p=d, svg=_svg(h.geometry), indicators=pcfg.indicators))
-    write_atomic(out / "index.html", env.get_template("index.html").render(docs=docs, indicators=pcfg.indicators))
+    write_atomic(out / "index.html", env.get_template("index.html").render(docs=docs, indicators=pcfg.indicators,
+                                                                            services=services or {}))
     return gpkg

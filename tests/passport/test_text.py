@@ -72,3 +72,13 @@ def test_service_records_count_datasets_in_ukrainian() -> None:
     from geoportal.ukrainian import DATASETS
 
     assert [counted(n, *DATASETS) for n in (1, 3, 5)] == ["1 набір даних", "3 набори даних", "5 наборів даних"]
+
+
+def test_passport_index_links_the_services_by_their_served_names(demo_node, passports) -> None:  # type: ignore[no-untyped-def]
+    page = requests.get(demo_node.base_url + "/passport/index.html", timeout=60).content.decode("utf-8")
+    hrefs = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', page)]
+    wfs = [h for h in hrefs if "SERVICE=WFS" in h]
+    assert wfs and all("TYPENAMES=gp:hromada-passports" in h for h in wfs), hrefs
+    r = requests.get(requests.compat.urljoin(demo_node.base_url + "/passport/index.html", wfs[0]), timeout=60)
+    with_boundary = sum(d["indicators"]["area_km2"]["value"] is not None for d in passports)
+    assert r.status_code == 200 and len(r.json()["features"]) == with_boundary == 6  # WFS serves geometries
