@@ -16,7 +16,7 @@ from geoportal.ukrainian import clean_name
 from passport.aggregations import Engine, GpkgEngine, PostgisEngine
 from passport.compute import compute
 from passport.config import PassportConfig, load_passport_config
-from passport.publish import publish
+from passport.publish import PAGES, publish
 from passport.store import LAYER
 from passport.tables import Tables
 
@@ -32,6 +32,7 @@ def engine_for(cfg: NodeConfig) -> Engine:
 def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: dict[str, StoredLayer]) -> str:
     """What a computation depends on: the indicator declarations, the source versions, the tables."""
     h = hashlib.sha256(pcfg_path.read_bytes())
+    h.update(f"pages:{PAGES}".encode())  # what the published files say changed: write them once more
     sources = {pcfg.hromadas.dataset} | {i.source for i in pcfg.indicators if i.source}
     for s in sorted(x for x in sources if x and x in layers):
         h.update(f"{s}:{layers[s].backend}:{layers[s].version}:{layers[s].checksum}".encode())

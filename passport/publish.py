@@ -27,6 +27,9 @@ from passport.store import LAYER, history, write_passports
 __all__ = ["LAYER", "history", "passport_documents", "publish"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: bumped when the published pages or documents change shape (2: ranks say out of how many and why,
+#: Ukrainian plurals, service links), so existing nodes republish their passports once
+PAGES = 2
 
 
 def _needs_boundary(ind_id: str, pcfg: PassportConfig) -> bool:
