@@ -240,6 +240,28 @@ def publisher_tokens() -> set[str]:
     return {t.strip() for t in os.environ.get("GEOPORTAL_CSW_TOKENS", "").split(",") if t.strip()}
 
 
+def free_port_block(n: int, host: str = "127.0.0.1") -> int:
+    """The first of ``n`` consecutive free ports (a sample network takes one block). The search starts at a
+    random place so that runs side by side on one machine rarely reach for the same block."""
+    import random
+
+    start = random.randrange(21000, 50000)
+    for base in range(start, 60000 - n, 37):
+        socks: list[socket.socket] = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind((host, p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise ServeError(f"no block of {n} free ports on {host}")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))

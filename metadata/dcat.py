@@ -13,6 +13,7 @@ from typing import Any
 from shapely import box
 
 from geoportal.config import Dataset, NodeConfig
+from geoportal.links import wfs_typename, wms_layer
 from geoportal.model import Endpoints, StoredLayer
 from metadata.records import LICENCES, record_id
 
@@ -49,10 +50,16 @@ def _dataset(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) ->
         {"@id": ep.collection(ds.id), "@type": "dcat:Distribution", "dct:title": "OGC API Features",
          "dcat:accessURL": {"@id": ep.collection(ds.id)}, "dcat:mediaType": "application/geo+json",
          "dct:conformsTo": {"@id": "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"}},
-        {"@id": f"{ep.wms}#{ds.id}", "@type": "dcat:Distribution", "dct:title": f"WMS ({ds.id})",
-         "dcat:accessURL": {"@id": ep.wms}, "dct:format": "WMS",
-         "dct:conformsTo": {"@id": "http://www.opengis.net/def/serviceType/ogc/wms"}},
     ]
+    wms, wfs = wms_layer(ds), wfs_typename(ds)  # only the services that publish the dataset
+    if wms:
+        dists.append({"@id": f"{ep.wms}#{wms}", "@type": "dcat:Distribution", "dct:title": f"WMS ({wms})",
+                      "dcat:accessURL": {"@id": ep.wms}, "dct:format": "WMS",
+                      "dct:conformsTo": {"@id": "http://www.opengis.net/def/serviceType/ogc/wms"}})
+    if wfs:
+        dists.append({"@id": f"{ep.wfs}#{wfs}", "@type": "dcat:Distribution", "dct:title": f"WFS ({wfs})",
+                      "dcat:accessURL": {"@id": ep.wfs}, "dct:format": "WFS",
+                      "dct:conformsTo": {"@id": "http://www.opengis.net/def/serviceType/ogc/wfs"}})
     out: dict[str, Any] = {
         "@id": ep.collection(ds.id),
         "@type": "dcat:Dataset",

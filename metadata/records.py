@@ -23,6 +23,7 @@ from geoportal.config import Access, Dataset, NodeConfig
 from geoportal.errors import MetadataError
 from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer
 from geoportal.services import Service, distributions, service
+from geoportal.ukrainian import DATASETS, counted
 
 LANG, ALT = "ukr", "eng"
 NS = {
@@ -85,7 +86,7 @@ def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
     counts = {k: getattr(r, k) for k in ("features_read", "features_written", "geometries_repaired",
                                          "text_values_repaired", "features_rejected") if getattr(r, k)}
     if counts:
-        parts_uk.append("Об'єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
+        parts_uk.append("Об’єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
                         + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
                                                                    "geometries_repaired", "text_values_repaired",
                                                                    "features_rejected")) + ".")
@@ -236,7 +237,7 @@ def service_mcf(cfg: NodeConfig, svc: Service, ep: Endpoints, layers: list[tuple
         "identification": {
             "language": LANG, "charset": "utf8",
             "title": _ml(f"{cfg.node.name.uk}: {title_en}", f"{cfg.node.name.en}: {title_en}"),
-            "abstract": _ml(f"{long_en} вузла геопорталу «{cfg.node.name.uk}» ({len(layers)} наборів даних).",
+            "abstract": _ml(f"{long_en} вузла геопорталу «{cfg.node.name.uk}» ({counted(len(layers), *DATASETS)}).",
                             f"{long_en} of the geoportal node {cfg.node.name.en} ({len(layers)} datasets)."),
             "dates": {"publication": _date(now)},
             "keywords": {"default": {"keywords": {LANG: ["геопортал", "сервіс", kind.upper()],

@@ -25,6 +25,7 @@ from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace
 from geoportal.services import Distribution, Service
+from geoportal.titles import field_titles
 from publishers.qml import write_layer_style
 from publishers.styles import load_style, style_name_for
 
@@ -62,6 +63,10 @@ def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distri
     """Every file of a dataset (first the GeoPackage, the richest)."""
     return [Distribution("downloads", ep.download(ds.id, ext), DOWNLOAD, f"{ds.id}.{ext}", uk, en, media, fmt,
                          "download") for ext, (media, fmt, uk, en) in formats(layer).items()]
+#: bumped when what a package holds changes (2: field titles in gpkg_data_columns and QML aliases), so the
+#: downloads of unchanged data are remade once
+PACKAGING = "2"
+
 
 
 def _ogr2ogr(args: list[str], what: str) -> None:
@@ -91,6 +96,36 @@ def _add_iso_metadata(gpkg: Path, table: str, xml: bytes) -> None:
                          (xml.decode("utf-8"),))
         db.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id) "
                    "VALUES ('table', ?, ?)", (table, cur.lastrowid))
+
+
+def _add_data_columns(gpkg: Path, table: str, titles: dict[str, str]) -> None:
+    """The original header of each column as its ``name`` and ``title`` in ``gpkg_data_columns`` (GeoPackage
+    schema extension), which GDAL and QGIS read as the field's alias. Two columns with the same header keep
+    their column name as ``name`` (it is unique per table)."""
+    with sqlite3.connect(gpkg) as db:
+        db.executescript(
+            "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
+            "name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
+            "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name));"
+            "CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL, "
+            "constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC, "
+            "max_is_inclusive BOOLEAN, description TEXT, "
+            "CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value));")
+        for name in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+            db.execute("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
+                       "SELECT ?, NULL, 'gpkg_schema', 'http://www.geopackage.org/spec/#extension_schema', "
+                       "'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
+                       "extension_name = 'gpkg_schema')", (name, name))
+        columns = {row[1] for row in db.execute(f'PRAGMA table_info("{table.replace(chr(34), chr(34) * 2)}")')}
+        db.execute("DELETE FROM gpkg_data_columns WHERE table_name = ?", (table,))
+        used: set[str] = set()
+        for column, title in titles.items():
+            if column not in columns:
+                continue
+            name = title if title not in used else column
+            used.add(name)
+            db.execute("INSERT INTO gpkg_data_columns (table_name, column_name, name, title) VALUES (?, ?, ?, ?)",
+                       (table, column, name, title))
 
 
 def _zip(target: Path, files: list[Path]) -> None:
@@ -134,7 +169,9 @@ def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
         # one layer named after the dataset, whatever the storage (another GeoPackage, PostGIS, a filtered view)
         _ogr2ogr(["-f", "GPKG", str(gpkg), *src, "-nln", ds.id, "-lco", "FID=fid", "-lco", "GEOMETRY_NAME=geom"],
                  f"{ds.id}.gpkg")
-        write_layer_style(gpkg, ds.id, "geom", style, layer.geometry_type)
+        titles = field_titles(layer)
+        write_layer_style(gpkg, ds.id, "geom", style, layer.geometry_type, titles)
+        _add_data_columns(gpkg, ds.id, titles)
         if xml:
             _add_iso_metadata(gpkg, ds.id, xml)
         made["gpkg"] = gpkg
@@ -169,7 +206,8 @@ def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace) -> str:
     """What the downloads of a dataset are made from: the stored version, its record and its style."""
     import hashlib
 
-    h = hashlib.sha256(f"{layer.location.to_dict()}:{layer.version}:{layer.checksum}:{layer.loaded_at}".encode())
+    h = hashlib.sha256(f"{PACKAGING}:{layer.location.to_dict()}:{layer.version}:{layer.checksum}:"
+                       f"{layer.loaded_at}".encode())
     record = ws.downloads / f"{ds.id}.xml"
     if record.exists():
         h.update(record.read_bytes())

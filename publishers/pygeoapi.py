@@ -16,6 +16,7 @@ import yaml
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.titles import field_titles
 from ingest.text import field_name
 from geoportal.services import Distribution, Service
 from metadata.records import LICENCES, record_id
@@ -53,6 +54,9 @@ def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
     prov = layer.location.pygeoapi_provider(layer.id_column, layer.geometry_column)
     if title_field:
         prov["title_field"] = title_field
+    # the original headers, as each field's title in /schema; pairs, not a mapping: pygeoapi reads any mapping
+    # in its config as possible translations, and a column named like a locale ("uk", "id") would be taken
+    prov["field_titles"] = [[name, title] for name, title in field_titles(layer).items()]
     prov["crs"] = [
         "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
         "http://www.opengis.net/def/crs/EPSG/0/4326",
