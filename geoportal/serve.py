@@ -307,17 +307,34 @@ def _die_with_parent() -> None:
         pass
 
 
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+def stop(*procs: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Stop process groups started with ``start_new_session``: SIGTERM to all first (so they wind down
+    together), SIGKILL to whoever has not exited after ``timeout`` seconds."""
+    running = [p for p in procs if p is not None and p.poll() is None]
+    for p in running:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(p.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+    for p in running:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+def start_node(config: Path, workdir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``geoportal serve CONFIG`` as a process group of its own, its output appended to ``log``."""
+    import sys
+
+    with open(log, "ab") as fh:
+        return subprocess.Popen([sys.executable, "-m", "geoportal.cli", "serve", str(config), "--workdir",
+                                 str(workdir), "--port", str(port)], stdout=fh, stderr=fh, start_new_session=True,
+                                cwd=Path(__file__).resolve().parent.parent)
 
 
 def ensure_port_free(host: str, port: int) -> None:

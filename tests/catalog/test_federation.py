@@ -73,7 +73,7 @@ def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
             wait_up(port, procs[nid])
         yield root, configs, procs
     finally:
-        stop(list(procs.values()))
+        stop(*procs.values(), timeout=20)
 
 
 def _harvest(root: Path, configs: dict, nid: str, **kw):  # type: ignore[no-untyped-def]

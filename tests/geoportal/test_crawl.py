@@ -164,7 +164,7 @@ def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
         harvest_chain(configs, root, progress=lambda m: None)
         yield {nid: f"http://127.0.0.1:{port}" for nid, (_, port) in configs.items()}
     finally:
-        stop([p for p, _ in procs])
+        stop(*(p for p, _ in procs), timeout=20)
 
 
 @pytest.mark.slow
