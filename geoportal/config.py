@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from access.config import AccessConfig, problems_with
 from geoportal.errors import ConfigError
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
@@ -187,6 +188,8 @@ class NodeConfig(_Strict):
     reference: Reference = Field(default_factory=Reference)
     passport: Path | None = Field(default=None, description="passport.yaml with the hromada indicators")
     datasets: list[Dataset] = Field(default_factory=list)
+    access: AccessConfig | None = Field(default=None, description="who may see what beyond the dataset levels: "
+                                        "rules, trusted token issuers, login limits (see access/config.py)")
 
     # set by load_config; not part of the YAML
     config_path: Path | None = Field(default=None, exclude=True)
@@ -204,6 +207,14 @@ class NodeConfig(_Strict):
             if d.id in seen:
                 raise ValueError(f"datasets[{i}].id '{d.id}' is used twice; dataset ids must be unique")
             seen.add(d.id)
+        return self
+
+    @model_validator(mode="after")
+    def _access_names_datasets(self) -> "NodeConfig":
+        if self.access is not None:
+            problems = problems_with(self.access, {d.id: d.access.value for d in self.datasets})
+            if problems:
+                raise ValueError("; ".join(problems))
         return self
 
     @property
