@@ -137,7 +137,7 @@ class Policy:
 
     def _from_rule(self, index: int, rule: Rule, p: Principal, dataset: str) -> Decision:
         key = f"access.rules[{index}]" + (f" ({rule.note})" if rule.note else "")
-        fallback: Catalog = self.dataset_access(dataset).catalog if self.levels[dataset] != "public" else "metadata"
+        fallback: Catalog = self.dataset_access(dataset).catalog if self.levels[dataset] != "public" else "full"
         if rule.effect == "allow":
             return Decision("allow", key, "allowed by rule", catalog="full")
         if rule.effect == "deny":
