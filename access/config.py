@@ -22,8 +22,10 @@ TOKEN_RE = r"^(\*|[A-Za-z][A-Za-z0-9_-]{0,62})$"
 
 #: services a rule can name; enforcement passes one of them to decide()
 SERVICES = ("ogcapi", "wms", "wfs", "downloads", "csw", "passport")
-#: operations that change data; only admins and the dataset's custodians may do them by default
-WRITE_OPERATIONS = frozenset({"write", "load", "edit", "delete", "transaction"})
+#: operations that change data (compared case-blind: WFS-T and CSW-T send 'Transaction', 'Harvest'); only
+#: admins and the dataset's custodians may do them by default
+WRITE_OPERATIONS = frozenset({"write", "load", "edit", "create", "insert", "update", "replace", "delete",
+                              "transaction", "harvest"})
 
 
 class _Strict(BaseModel):

@@ -162,7 +162,7 @@ class Policy:
     def _from_level(self, level: str, p: Principal, dataset: str, operation: str) -> Decision:
         key = f"datasets.{dataset}.access: {level}"
         da = self.dataset_access(dataset)
-        if operation in WRITE_OPERATIONS:
+        if operation.lower() in WRITE_OPERATIONS:
             if p.custodian_of(dataset):
                 return Decision("allow", f"custodian of {dataset}", "custodians may load and edit their datasets",
                                 catalog="full")

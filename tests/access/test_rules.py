@@ -40,6 +40,8 @@ CASES = [
     (CITIZEN, "roads", "wms", "GetMap", "allow", "datasets.roads.access: public", "full"),
     (ANONYMOUS, "roads", "ogcapi", "write", "deny", "datasets.roads.access: public", "full"),
     (ROADS_CUSTODIAN, "roads", "ogcapi", "write", "allow", "custodian of roads", "full"),
+    (CITIZEN, "roads", "wfs", "Transaction", "deny", "datasets.roads.access: public", "full"),
+    (ROADS_CUSTODIAN, "roads", "wfs", "Transaction", "allow", "custodian of roads", "full"),
     (ANONYMOUS, "plans", "ogcapi", "read", "deny", "datasets.plans.access: officials", "hide"),
     (CITIZEN, "plans", "wms", "GetMap", "deny", "datasets.plans.access: officials", "hide"),
     (OVRUCH_OFFICIAL, "plans", "ogcapi", "read", "allow", "datasets.plans.access: officials", "full"),
