@@ -72,7 +72,9 @@ class RateLimit:
         return max(0, int(left + 0.999))
 
     def fail(self, key: str) -> None:
-        self.users.add_failure(key, self.clock())
+        now = self.clock()
+        self.users.add_failure(key, now)
+        self.users.prune_failures(now - 2 * (self.limits.window + self.limits.lockout))
 
     def clear(self, key: str) -> None:
         self.users.clear_failures(key)

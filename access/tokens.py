@@ -87,6 +87,9 @@ class NodeKey:
                 pass
             finally:
                 os.unlink(tmp)
+        if self.path.stat().st_mode & 0o077:
+            raise AccessError(f"{self.path}: the signing key is readable by other users; run 'chmod 600 {self.path}' "
+                              "(and consider the key leaked: move it away to generate a new one)")
         try:
             return ECKey.import_key(json.loads(self.path.read_text(encoding="utf-8")))
         except (ValueError, JoseError) as e:

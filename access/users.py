@@ -101,6 +101,10 @@ class UserRepository(ABC):
     @abstractmethod
     def clear_failures(self, key: str) -> None: ...
 
+    @abstractmethod
+    def prune_failures(self, before: float) -> None:
+        """Forget failures older than ``before`` (they no longer count), so the table stays small."""
+
 
 def _row_to_user(row: tuple[Any, ...]) -> User:
     name, role, pw, org, datasets, disabled, created, updated = row
@@ -174,6 +178,9 @@ class SQLiteUsers(UserRepository):
     def clear_failures(self, key: str) -> None:
         self._run("DELETE FROM login_failures WHERE key = ?", (key,))
 
+    def prune_failures(self, before: float) -> None:
+        self._run("DELETE FROM login_failures WHERE at < ?", (before,))
+
 
 class PostGISUsers(UserRepository):
     """Users of a PostGIS node, in ``<schema>.access_users`` and ``<schema>.access_login_failures``."""
@@ -246,6 +253,11 @@ class PostGISUsers(UserRepository):
         from psycopg import sql
 
         self._run(sql.SQL("DELETE FROM {} WHERE key = %s").format(self._failures), (key,))
+
+    def prune_failures(self, before: float) -> None:
+        from psycopg import sql
+
+        self._run(sql.SQL("DELETE FROM {} WHERE at < %s").format(self._failures), (before,))
 
 
 def open_users(cfg: Any, workspace_root: Path) -> UserRepository:
