@@ -126,3 +126,25 @@ def test_an_edited_audit_log_fails_verify_naming_the_line(node: tuple[Path, Path
     log.write_text(lines[0] + lines[2], encoding="utf-8")
     r = subprocess.run([geoportal, "audit", "--verify", *common], text=True, capture_output=True)
     assert r.returncode == 9 and "line 2 (entry 3" in r.stderr and "removed" in r.stderr
+
+
+@pytest.mark.postgis
+def test_a_postgis_node_keeps_its_users_in_its_schema(tmp_path: Path, postgis_dsn: str) -> None:
+    import uuid
+
+    import psycopg
+
+    schema = f"node_{uuid.uuid4().hex[:8]}"
+    config = write_node(tmp_path / "node")
+    text = config.read_text(encoding="utf-8").replace(
+        "\ndatasets:", f"\nstorage: {{backend: postgis, dsn: '{postgis_dsn}', schema: {schema}}}\ndatasets:", 1)
+    config.write_text(text, encoding="utf-8")
+    node = (config, tmp_path / "ws")
+    assert _run(node, "users", "add", "ivan", "--role", "official", "--org", OVRUCH, input=PW1 + "\n").exit_code == 0
+    assert _run(node, "users", "disable", "ivan").exit_code == 0
+    with psycopg.connect(postgis_dsn) as conn:
+        rows = conn.execute(f'SELECT name, role, organisation, disabled, password_hash FROM "{schema}".access_users'
+                            ).fetchall()
+    assert [r[:4] for r in rows] == [("ivan", "official", OVRUCH, True)] and rows[0][4].startswith("$argon2id$")
+    assert not (tmp_path / "ws" / "access.db").exists()
+    assert "ivan\tofficial" in _run(node, "users", "list").output

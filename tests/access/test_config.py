@@ -60,3 +60,11 @@ def test_mistakes_are_named_by_key_path(tmp_path: Path, access: str, expected: l
 def test_a_node_without_the_section_is_unchanged(tmp_path: Path) -> None:
     cfg = load_config(write_node(tmp_path, access=""))
     assert cfg.access is None
+
+
+def test_the_readme_example_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in readme.split("```yaml\n")[1:] if b.startswith("access:")).split("```")[0]
+    cfg = load_config(write_node(tmp_path, access=block))
+    assert cfg.access is not None and cfg.access.trusted_issuers[0].jwks_location == \
+        "https://geo.zht.example/.well-known/jwks.json"
