@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -57,7 +57,8 @@ class DatasetAccess(_Strict):
     organisations: list[str] = Field(default_factory=list, description="KATOTTH codes of the bodies that may "
                                      "see the data (restricted datasets)")
     roles: list[Role] = Field(default_factory=list, description="roles that may see the data (restricted)")
-    users: list[str] = Field(default_factory=list, description="user names that may see the data (restricted)")
+    users: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(
+        default_factory=list, description="user names that may see the data (restricted)")
     catalog: CatalogMode = Field(default="hide", description="what the catalog shows to those who may not see "
                                  "the data: 'metadata' (the record, without data links) or 'hide' (nothing)")
     log: bool = Field(default=False, description="append every decision on this dataset to the audit log")
@@ -122,7 +123,7 @@ class Rule(_Strict):
 
     roles: list[Role] = Field(default_factory=list)
     organisations: list[str] = Field(default_factory=list, description="KATOTTH codes of the caller's body")
-    users: list[str] = Field(default_factory=list)
+    users: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(default_factory=list)
     dataset: str = Field(default="*", pattern=DATASET_RE)
     service: str = Field(default="*", pattern=TOKEN_RE, description=f"one of {', '.join(SERVICES)} or *")
     operation: str = Field(default="*", pattern=TOKEN_RE, description="read, write, or a service operation "

@@ -46,6 +46,7 @@ from access.users import User, UserRepository
 
 ALGORITHMS = ["ES256", "ES384", "RS256", "PS256", "EdDSA"]  # asymmetric only: no shared secrets, no "none"
 LEEWAY = 30
+MAX_TOKEN = 8192
 
 
 def _access(cfg: Any) -> AccessConfig:
@@ -176,6 +177,9 @@ class Verifier:
 
     def verify(self, token: str) -> Principal:
         """The principal a token stands for, or a :class:`TokenError` subclass saying why not."""
+        if len(token) > MAX_TOKEN:
+            raise TokenMalformed(f"the bearer token is {len(token)} characters long; this node accepts up to "
+                                 f"{MAX_TOKEN}")
         try:
             obj = jws.extract_compact(token.strip().encode("ascii"))
             header, claims = obj.headers(), json.loads(obj.payload or b"")
@@ -240,5 +244,7 @@ class Verifier:
             datasets = frozenset()
         if Role.official in roles and org is None:
             roles.discard(Role.official)  # an official is bound to an organisation; without one, not an official
+        if not roles:
+            roles = {Role.anonymous}  # known to its issuer, but with no role here: the rights of anyone
         return Principal(name=name, roles=frozenset(roles), organisation=org, datasets=datasets,
                          issuer=claims["iss"] if trusted is not None else None)

@@ -20,6 +20,7 @@ from typing import Any
 
 from access.config import KATOTTH_RE, NAME_RE, Role
 from access.errors import UserError
+from geoportal.errors import StoreError
 from access.principal import Principal
 
 
@@ -126,9 +127,13 @@ class SQLiteUsers(UserRepository):
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        os.chmod(self.path, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+            os.chmod(self.path, 0o600)
+        except OSError as e:
+            raise StoreError(f"{self.path}: cannot create the node's user database ({e.strerror}); give a "
+                             "workspace (--workdir) the node may write") from None
         with self._connect() as conn:
             conn.executescript("""
                 CREATE TABLE IF NOT EXISTS users (
@@ -143,12 +148,18 @@ class SQLiteUsers(UserRepository):
         return sqlite3.connect(self.path, timeout=10)
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        conn = self._connect()
         try:
-            with conn:
-                return conn.execute(query, params).fetchall()
-        finally:
-            conn.close()
+            conn = self._connect()
+            try:
+                with conn:
+                    return conn.execute(query, params).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: the node's user database cannot be read or written ({e}); check the "
+                             "file's owner, permissions and free space") from None
 
     def add(self, user: User) -> None:
         try:
@@ -191,7 +202,8 @@ class PostGISUsers(UserRepository):
         self.dsn = dsn
         self._users = sql.Identifier(schema, "access_users")
         self._failures = sql.Identifier(schema, "access_login_failures")
-        self._run(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        if not self._run("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)):
+            self._run(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         self._run(sql.SQL("""CREATE TABLE IF NOT EXISTS {} (
                 name text PRIMARY KEY, role text NOT NULL, password_hash text NOT NULL, organisation text,
                 datasets text NOT NULL DEFAULT '[]', disabled boolean NOT NULL DEFAULT false,
@@ -201,10 +213,17 @@ class PostGISUsers(UserRepository):
 
     def _run(self, query: Any, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
 
-        with psycopg.connect(self.dsn, autocommit=False) as conn:
-            cur = conn.execute(query, params)
-            return cur.fetchall() if cur.description else []
+        try:
+            with psycopg.connect(self.dsn, autocommit=False, connect_timeout=10) as conn:
+                cur = conn.execute(query, params)
+                return cur.fetchall() if cur.description else []
+        except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as e:
+            where = {k: v for k, v in conninfo_to_dict(self.dsn).items() if k in ("host", "port", "dbname", "user")}
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise StoreError(f"the node's users in PostGIS ({where}) cannot be read or written: {first}; check "
+                             "that the server runs and the role may use the schema") from None
 
     def add(self, user: User) -> None:
         import psycopg

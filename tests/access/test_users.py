@@ -154,3 +154,15 @@ def test_a_disabled_user_cannot_log_in(repo: UserRepository, tmp_path: Path) -> 
     with pytest.raises(BadCredentials):
         login(repo, audit, LoginLimits(), "ivan", PASSWORD, "10.0.0.1")
     assert [e["detail"]["reason"] for e in audit.entries()] == ["disabled"]
+
+
+def test_storage_failures_are_one_clear_line_without_the_dsn_password(tmp_path: Path) -> None:
+    from geoportal.errors import StoreError
+    from geoportal.serve import free_port
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match=r"file/access.db: cannot create the node's user database"):
+        SQLiteUsers(tmp_path / "file" / "access.db")
+    with pytest.raises(StoreError, match="cannot be read or written") as ei:
+        PostGISUsers(f"postgresql://geo:s3cret-pw@127.0.0.1:{free_port()}/nodes")
+    assert "s3cret-pw" not in str(ei.value) and "'dbname': 'nodes'" in str(ei.value)
