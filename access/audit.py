@@ -22,13 +22,16 @@ from typing import Any
 from access.errors import AuditError
 
 GENESIS = "0" * 64
-_SECRET_KEYS = frozenset({"password", "passwd", "token", "secret", "private_key", "key", "hash", "password_hash"})
+_SECRET_KEYS = frozenset(
+    {"password", "passwd", "token", "secret", "private_key", "key", "hash", "password_hash"}
+)
 
 
 def _digest(entry: dict[str, Any]) -> str:
     body = {k: v for k, v in entry.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-                          .encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()
 
 
 def parse_since(text: str) -> datetime:
@@ -36,7 +39,9 @@ def parse_since(text: str) -> datetime:
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
-        raise AuditError(f"--since '{text}': write a date or time as 2026-11-24 or 2026-11-24T10:00") from None
+        raise AuditError(
+            f"--since '{text}': write a date or time as 2026-11-24 or 2026-11-24T10:00"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
@@ -48,22 +53,42 @@ class AuditLog:
         self.head = self.path.with_suffix(".head")
         self.lock = self.path.with_suffix(".lock")
 
-    def append(self, action: str, *, actor: str, address: str | None = None, user: str | None = None,
-               dataset: str | None = None, outcome: str | None = None, **detail: Any) -> dict[str, Any]:
-        """Append one entry and return it. ``actor`` did ``action`` (to ``user``/``dataset``) from ``address``."""
+    def append(
+        self,
+        action: str,
+        *,
+        actor: str,
+        address: str | None = None,
+        user: str | None = None,
+        dataset: str | None = None,
+        outcome: str | None = None,
+        **detail: Any,
+    ) -> dict[str, Any]:
+        """Append one entry and return it: ``actor`` did ``action`` (to ``user``/``dataset``) from
+        ``address``."""
         secret = _SECRET_KEYS & {k.lower() for k in detail}
         if secret:
-            raise AuditError(f"audit entry '{action}': refusing to log {', '.join(sorted(secret))}; "
-                             "log what happened, never the secret")
+            raise AuditError(
+                f"audit entry '{action}': refusing to log {', '.join(sorted(secret))}; "
+                "log what happened, never the secret"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
             seq, prev = self._last()
             entry: dict[str, Any] = {
-                "seq": seq + 1, "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                "actor": actor, "action": action, "user": user, "dataset": dataset, "address": address,
-                "outcome": outcome, "detail": detail or {}, "prev": prev}
+                "seq": seq + 1,
+                "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "actor": actor,
+                "action": action,
+                "user": user,
+                "dataset": dataset,
+                "address": address,
+                "outcome": outcome,
+                "detail": detail or {},
+                "prev": prev,
+            }
             entry["hash"] = _digest(entry)
             line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
@@ -81,8 +106,10 @@ class AuditLog:
             os.replace(tmp, self.head)
             return entry
         except OSError as e:
-            raise AuditError(f"{self.path}: cannot append to the audit log ({e.strerror}); check the "
-                             "workspace's permissions and free space") from e
+            raise AuditError(
+                f"{self.path}: cannot append to the audit log ({e.strerror}); check the "
+                "workspace's permissions and free space"
+            ) from e
         finally:
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
             os.close(lock_fd)
@@ -91,12 +118,10 @@ class AuditLog:
         if self.head.exists():
             h = json.loads(self.head.read_text(encoding="utf-8"))
             return int(h["seq"]), str(h["hash"])
-        last = None
-        for last in self._lines():
-            pass
-        if last is None:
+        lines = [line for _, line in self._lines()]
+        if not lines:
             return 0, GENESIS
-        entry = json.loads(last[1])
+        entry = json.loads(lines[-1])
         return int(entry["seq"]), str(entry["hash"])
 
     def _lines(self) -> Iterator[tuple[int, str]]:
@@ -111,10 +136,13 @@ class AuditLog:
             try:
                 yield json.loads(line)
             except json.JSONDecodeError:
-                raise AuditError(f"{self.path}: line {n} is not a JSON entry; run 'geoportal audit --verify'") from None
+                raise AuditError(
+                    f"{self.path}: line {n} is not a JSON entry; run 'geoportal audit --verify'"
+                ) from None
 
-    def query(self, user: str | None = None, dataset: str | None = None,
-              since: datetime | None = None) -> list[dict[str, Any]]:
+    def query(
+        self, user: str | None = None, dataset: str | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
         """Entries about ``user`` (as actor or subject), ``dataset``, at or after ``since``, oldest first."""
         out = []
         for e in self.entries():
@@ -128,7 +156,8 @@ class AuditLog:
         return out
 
     def verify(self) -> int:
-        """Check the whole chain; the number of entries, or :class:`AuditError` naming the first broken one."""
+        """Check the whole chain: the number of entries, or :class:`AuditError` naming the first broken
+        one."""
         prev, seq = GENESIS, 0
         for n, line in self._lines():
             where = f"{self.path}: line {n}"
@@ -137,23 +166,30 @@ class AuditLog:
                 if not isinstance(entry, dict):
                     raise ValueError
             except ValueError:
-                raise AuditError(f"{where}: not a JSON entry — the log was edited; the chain is broken "
-                                 "from here") from None
+                raise AuditError(
+                    f"{where}: not a JSON entry — the log was edited; the chain is broken from here"
+                ) from None
             where += f" (entry {entry.get('seq')}, {entry.get('action')} at {entry.get('at')})"
             if entry.get("seq") != seq + 1 or entry.get("prev") != prev:
-                raise AuditError(f"{where}: does not follow entry {seq} — an entry before it was removed or "
-                                 "reordered; the chain is broken from here")
+                raise AuditError(
+                    f"{where}: does not follow entry {seq} — an entry before it was removed or "
+                    "reordered; the chain is broken from here"
+                )
             if entry.get("hash") != _digest(entry):
                 raise AuditError(f"{where}: its content does not match its hash — the entry was edited")
             prev, seq = entry["hash"], entry["seq"]
         if self.head.exists():
             h = json.loads(self.head.read_text(encoding="utf-8"))
             if int(h["seq"]) != seq or h["hash"] != prev:
-                raise AuditError(f"{self.path}: the log ends at entry {seq} but {h['seq']} were written — "
-                                 f"the last {int(h['seq']) - seq} entries were removed or replaced")
+                raise AuditError(
+                    f"{self.path}: the log ends at entry {seq} but {h['seq']} were written — "
+                    f"the last {int(h['seq']) - seq} entries were removed or replaced"
+                )
         elif seq:
-            raise AuditError(f"{self.head}: missing while the log has {seq} entries — it was removed; the end of "
-                             "the log cannot be checked")
+            raise AuditError(
+                f"{self.head}: missing while the log has {seq} entries — it was removed; the end of "
+                "the log cannot be checked"
+            )
         return seq
 
 

@@ -21,10 +21,18 @@ from geoportal.errors import ConfigError
 
 ADDRESS = "local"
 
-_config_opt = click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                           help="Node config (or $GEOPORTAL_CONFIG).")
-_workdir_opt = click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                            help="Where the built node lives (default: var/<node id>, or $GEOPORTAL_WORKDIR).")
+_config_opt = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Node config (or $GEOPORTAL_CONFIG).",
+)
+_workdir_opt = click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the built node lives (default: var/<node id>, or $GEOPORTAL_WORKDIR).",
+)
 
 
 def _node(config: Path | None, workdir: Path | None) -> tuple[Any, Path]:
@@ -60,8 +68,12 @@ def _read_password(password_env: str | None, name: str) -> str:
     return line
 
 
-_password_opt = click.option("--password-env", default=None, metavar="VAR",
-                             help="Read the password from this environment variable instead of stdin.")
+_password_opt = click.option(
+    "--password-env",
+    default=None,
+    metavar="VAR",
+    help="Read the password from this environment variable instead of stdin.",
+)
 
 
 @click.group("users")
@@ -72,14 +84,25 @@ def users_cmd() -> None:
 @users_cmd.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["citizen", "official", "custodian", "admin"]))
-@click.option("--org", default=None, metavar="KATOTTH", help="The body an official works for (hromada, raion "
-              "or oblast KATOTTH code).")
+@click.option(
+    "--org",
+    default=None,
+    metavar="KATOTTH",
+    help="The body an official works for (hromada, raion or oblast KATOTTH code).",
+)
 @click.option("--datasets", default=None, metavar="A,B", help="Datasets a custodian may load and edit.")
 @_password_opt
 @_config_opt
 @_workdir_opt
-def users_add(name: str, role: str, org: str | None, datasets: str | None, password_env: str | None,
-              config: Path | None, workdir: Path | None) -> None:
+def users_add(
+    name: str,
+    role: str,
+    org: str | None,
+    datasets: str | None,
+    password_env: str | None,
+    config: Path | None,
+    workdir: Path | None,
+) -> None:
     """Add user NAME with ROLE; the password comes from stdin or --password-env."""
     from access.config import Role
     from access.passwords import hash_password
@@ -90,17 +113,32 @@ def users_add(name: str, role: str, org: str | None, datasets: str | None, passw
     known = {d.id for d in cfg.datasets}
     unknown = [d for d in ds if d not in known]
     if unknown:
-        raise UserError(f"--datasets: no dataset {', '.join(unknown)} on node '{cfg.node.id}' "
-                        f"(known: {', '.join(sorted(known)) or 'none'})")
+        raise UserError(
+            f"--datasets: no dataset {', '.join(unknown)} on node '{cfg.node.id}' "
+            f"(known: {', '.join(sorted(known)) or 'none'})"
+        )
     check_user(name, Role(role), org, ds)
     repo = open_users(cfg, root)
     if repo.get(name) is not None:
         raise UserError(f"user '{name}' exists already; use 'geoportal users passwd' to change the password")
-    user = User(name=name, role=Role(role), organisation=org, datasets=ds,
-                password_hash=hash_password(_read_password(password_env, name)))
+    user = User(
+        name=name,
+        role=Role(role),
+        organisation=org,
+        datasets=ds,
+        password_hash=hash_password(_read_password(password_env, name)),
+    )
     repo.add(user)
-    _audit(root).append("user.added", actor=_actor(), address=ADDRESS, user=name, outcome="ok", role=role,
-                        organisation=org, datasets=list(ds))
+    _audit(root).append(
+        "user.added",
+        actor=_actor(),
+        address=ADDRESS,
+        user=name,
+        outcome="ok",
+        role=role,
+        organisation=org,
+        datasets=list(ds),
+    )
     click.echo(f"added {name} ({role}{' ' + org if org else ''}{' ' + ','.join(ds) if ds else ''})")
 
 
@@ -121,13 +159,30 @@ def users_list(as_json: bool, config: Path | None, workdir: Path | None) -> None
     cfg, root = _node(config, workdir)
     users = open_users(cfg, root).list()
     if as_json:
-        click.echo(json.dumps([{"name": u.name, "role": u.role.value, "organisation": u.organisation,
-                                "datasets": list(u.datasets), "disabled": u.disabled, "created_at": u.created_at,
-                                "updated_at": u.updated_at} for u in users], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": u.name,
+                        "role": u.role.value,
+                        "organisation": u.organisation,
+                        "datasets": list(u.datasets),
+                        "disabled": u.disabled,
+                        "created_at": u.created_at,
+                        "updated_at": u.updated_at,
+                    }
+                    for u in users
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     for u in users:
-        click.echo(f"{u.name}\t{u.role.value}\t{u.organisation or '-'}\t{','.join(u.datasets) or '-'}\t"
-                   f"{'disabled' if u.disabled else 'active'}")
+        click.echo(
+            f"{u.name}\t{u.role.value}\t{u.organisation or '-'}\t{','.join(u.datasets) or '-'}\t"
+            f"{'disabled' if u.disabled else 'active'}"
+        )
 
 
 @users_cmd.command("disable")
@@ -141,8 +196,13 @@ def users_disable(name: str, enable: bool, config: Path | None, workdir: Path | 
 
     cfg, root = _node(config, workdir)
     open_users(cfg, root).update(name, disabled=not enable)
-    _audit(root).append("user.enabled" if enable else "user.disabled", actor=_actor(), address=ADDRESS,
-                        user=name, outcome="ok")
+    _audit(root).append(
+        "user.enabled" if enable else "user.disabled",
+        actor=_actor(),
+        address=ADDRESS,
+        user=name,
+        outcome="ok",
+    )
     click.echo(f"{name}: {'enabled' if enable else 'disabled'}")
 
 
@@ -172,12 +232,18 @@ def token_cmd() -> None:
 
 @token_cmd.command("issue")
 @click.argument("name")
-@click.option("--ttl", type=click.IntRange(60, 30 * 86400), default=None,
-              help="Seconds the token is valid (default: access.token_ttl, 3600).")
+@click.option(
+    "--ttl",
+    type=click.IntRange(60, 30 * 86400),
+    default=None,
+    help="Seconds the token is valid (default: access.token_ttl, 3600).",
+)
 @click.option("--audience", default=None, help="The 'aud' claim (default: access.audience).")
 @_config_opt
 @_workdir_opt
-def token_issue(name: str, ttl: int | None, audience: str | None, config: Path | None, workdir: Path | None) -> None:
+def token_issue(
+    name: str, ttl: int | None, audience: str | None, config: Path | None, workdir: Path | None
+) -> None:
     """Print a token for user NAME, signed with the node's key (send it as 'Authorization: Bearer …')."""
     from datetime import datetime, timezone
 
@@ -187,8 +253,16 @@ def token_issue(name: str, ttl: int | None, audience: str | None, config: Path |
     cfg, root = _node(config, workdir)
     user = open_users(cfg, root).require(name)
     token, claims = issue(cfg, root, user, ttl=ttl, audience=audience)
-    _audit(root).append("token.issued", actor=_actor(), address=ADDRESS, user=name, outcome="ok", jti=claims["jti"],
-                        audience=claims["aud"], expires=datetime.fromtimestamp(claims["exp"], timezone.utc).isoformat())
+    _audit(root).append(
+        "token.issued",
+        actor=_actor(),
+        address=ADDRESS,
+        user=name,
+        outcome="ok",
+        jti=claims["jti"],
+        audience=claims["aud"],
+        expires=datetime.fromtimestamp(claims["exp"], timezone.utc).isoformat(),
+    )
     click.echo(token)
 
 
@@ -216,8 +290,15 @@ def access_cmd() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @_config_opt
 @_workdir_opt
-def access_check(name: str, dataset: str, service: str, operation: str, as_json: bool, config: Path | None,
-                 workdir: Path | None) -> None:
+def access_check(
+    name: str,
+    dataset: str,
+    service: str,
+    operation: str,
+    as_json: bool,
+    config: Path | None,
+    workdir: Path | None,
+) -> None:
     """Print allow, deny or limit for user NAME ('anonymous' for nobody) on DATASET through SERVICE
     (default ogcapi), and the rule that decided."""
     from access.principal import ANONYMOUS
@@ -235,11 +316,18 @@ def access_check(name: str, dataset: str, service: str, operation: str, as_json:
         note = " (user disabled: decided as anonymous)" if user.disabled else ""
     d = Policy.from_config(cfg).decide_and_log(_audit(root), principal, dataset, service, operation, ADDRESS)
     if as_json:
-        click.echo(json.dumps({"user": name, "dataset": dataset, "service": service, "operation": operation}
-                              | d.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"user": name, "dataset": dataset, "service": service, "operation": operation} | d.to_dict(),
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
-    click.echo(f"{d.effect}: {principal.describe()}{note} {operation} {dataset} via {service} — rule: {d.rule} "
-               f"({d.reason}); catalog: {d.catalog}")
+    click.echo(
+        f"{d.effect}: {principal.describe()}{note} {operation} {dataset} via {service} — rule: {d.rule} "
+        f"({d.reason}); catalog: {d.catalog}"
+    )
     if d.limits is not None:
         lim = d.limits
         if lim.area is not None:
@@ -253,13 +341,22 @@ def access_check(name: str, dataset: str, service: str, operation: str, as_json:
 @click.command("audit")
 @click.option("--user", default=None, help="Only entries by or about this user.")
 @click.option("--dataset", default=None, help="Only entries about this dataset.")
-@click.option("--since", default=None, metavar="DATE", help="Only entries at or after 2026-11-24[T10:00] (UTC).")
+@click.option(
+    "--since", default=None, metavar="DATE", help="Only entries at or after 2026-11-24[T10:00] (UTC)."
+)
 @click.option("--verify", is_flag=True, help="Check the hash chain; exit 9 naming the first broken entry.")
 @click.option("--json", "as_json", is_flag=True)
 @_config_opt
 @_workdir_opt
-def audit_cmd(user: str | None, dataset: str | None, since: str | None, verify: bool, as_json: bool,
-              config: Path | None, workdir: Path | None) -> None:
+def audit_cmd(
+    user: str | None,
+    dataset: str | None,
+    since: str | None,
+    verify: bool,
+    as_json: bool,
+    config: Path | None,
+    workdir: Path | None,
+) -> None:
     """Show the node's audit log (who, when, what, from where), or check that nobody edited it."""
     from access.audit import parse_since
 
@@ -275,6 +372,8 @@ def audit_cmd(user: str | None, dataset: str | None, since: str | None, verify: 
         return
     for e in entries:
         what = " ".join(f"{k}={v}" for k, v in (e.get("detail") or {}).items() if v not in (None, [], ""))
-        click.echo(f"{e['at']}  {e['actor']}@{e.get('address') or '-'}  {e['action']}"
-                   f"{' ' + e['user'] if e.get('user') else ''}{' ' + e['dataset'] if e.get('dataset') else ''}"
-                   f"  {e.get('outcome') or ''}{'  ' + what if what else ''}")
+        click.echo(
+            f"{e['at']}  {e['actor']}@{e.get('address') or '-'}  {e['action']}"
+            f"{' ' + e['user'] if e.get('user') else ''}{' ' + e['dataset'] if e.get('dataset') else ''}"
+            f"  {e.get('outcome') or ''}{'  ' + what if what else ''}"
+        )

@@ -24,8 +24,9 @@ TOKEN_RE = r"^(\*|[A-Za-z][A-Za-z0-9_-]{0,62})$"
 SERVICES = ("ogcapi", "wms", "wfs", "downloads", "csw", "passport")
 #: operations that change data (compared case-blind: WFS-T and CSW-T send 'Transaction', 'Harvest'); only
 #: admins and the dataset's custodians may do them by default
-WRITE_OPERATIONS = frozenset({"write", "load", "edit", "create", "insert", "update", "replace", "delete",
-                              "transaction", "harvest"})
+WRITE_OPERATIONS = frozenset(
+    {"write", "load", "edit", "create", "insert", "update", "replace", "delete", "transaction", "harvest"}
+)
 
 
 class _Strict(BaseModel):
@@ -47,20 +48,28 @@ CatalogMode = Literal["metadata", "hide"]
 
 def _katotth(v: str) -> str:
     if not KATOTTH_RE.match(v):
-        raise ValueError(f"'{v}' is not a KATOTTH code ('UA' followed by 17 digits, e.g. UA18040190000090331)")
+        raise ValueError(
+            f"'{v}' is not a KATOTTH code ('UA' followed by 17 digits, e.g. UA18040190000090331)"
+        )
     return v
 
 
 class DatasetAccess(_Strict):
     """Who a non-public dataset is open to, beyond admins and its custodians."""
 
-    organisations: list[str] = Field(default_factory=list, description="KATOTTH codes of the bodies that may "
-                                     "see the data (restricted datasets)")
+    organisations: list[str] = Field(
+        default_factory=list,
+        description="KATOTTH codes of the bodies that may see the data (restricted datasets)",
+    )
     roles: list[Role] = Field(default_factory=list, description="roles that may see the data (restricted)")
     users: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(
-        default_factory=list, description="user names that may see the data (restricted)")
-    catalog: CatalogMode = Field(default="hide", description="what the catalog shows to those who may not see "
-                                 "the data: 'metadata' (the record, without data links) or 'hide' (nothing)")
+        default_factory=list, description="user names that may see the data (restricted)"
+    )
+    catalog: CatalogMode = Field(
+        default="hide",
+        description="what the catalog shows to those who may not see "
+        "the data: 'metadata' (the record, without data links) or 'hide' (nothing)",
+    )
     log: bool = Field(default=False, description="append every decision on this dataset to the audit log")
 
     @field_validator("organisations")
@@ -72,12 +81,18 @@ class DatasetAccess(_Strict):
 class Limit(_Strict):
     """What a ``limit`` rule keeps back while letting the data through."""
 
-    area: str | None = Field(default=None, description="'organisation' (the caller's own territory), a KATOTTH "
-                             "code, or a WKT geometry in EPSG:4326: only features inside it")
+    area: str | None = Field(
+        default=None,
+        description="'organisation' (the caller's own territory), a KATOTTH "
+        "code, or a WKT geometry in EPSG:4326: only features inside it",
+    )
     filter: str | None = Field(default=None, description="a CQL2 text row filter, e.g. \"status = 'active'\"")
-    hide_attributes: list[str] = Field(default_factory=list, description="attributes left out of every answer")
-    catalog: CatalogMode | None = Field(default=None, description="'metadata': show the record but no data; "
-                                        "'hide': hide the record as well")
+    hide_attributes: list[str] = Field(
+        default_factory=list, description="attributes left out of every answer"
+    )
+    catalog: CatalogMode | None = Field(
+        default=None, description="'metadata': show the record but no data; 'hide': hide the record as well"
+    )
 
     @field_validator("area")
     @classmethod
@@ -89,8 +104,10 @@ class Limit(_Strict):
 
             geom = shapely.from_wkt(v)
         except Exception as e:  # shapely raises its own GEOSException for bad WKT
-            raise ValueError("an area is 'organisation', a KATOTTH code or a WKT polygon in EPSG:4326 "
-                             f"(the WKT does not parse: {e})") from None
+            raise ValueError(
+                "an area is 'organisation', a KATOTTH code or a WKT polygon in EPSG:4326 "
+                f"(the WKT does not parse: {e})"
+            ) from None
         if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty or not geom.is_valid:
             raise ValueError("an area geometry must be a valid, non-empty (Multi)Polygon in EPSG:4326")
         return v
@@ -110,7 +127,7 @@ class Limit(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _something(self) -> "Limit":
+    def _something(self) -> Limit:
         if not (self.area or self.filter or self.hide_attributes or self.catalog):
             raise ValueError("a limit needs at least one of 'area', 'filter', 'hide_attributes', 'catalog'")
         return self
@@ -126,11 +143,16 @@ class Rule(_Strict):
     users: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(default_factory=list)
     dataset: str = Field(default="*", pattern=DATASET_RE)
     service: str = Field(default="*", pattern=TOKEN_RE, description=f"one of {', '.join(SERVICES)} or *")
-    operation: str = Field(default="*", pattern=TOKEN_RE, description="read, write, or a service operation "
-                           "(GetMap, GetFeature, …), or *")
+    operation: str = Field(
+        default="*",
+        pattern=TOKEN_RE,
+        description="read, write, or a service operation (GetMap, GetFeature, …), or *",
+    )
     effect: Literal["allow", "deny", "limit"]
     limit: Limit | None = None
-    note: str | None = Field(default=None, description="why the rule exists; shown by 'geoportal access check'")
+    note: str | None = Field(
+        default=None, description="why the rule exists; shown by 'geoportal access check'"
+    )
 
     @field_validator("organisations")
     @classmethod
@@ -145,7 +167,7 @@ class Rule(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _limit_matches_effect(self) -> "Rule":
+    def _limit_matches_effect(self) -> Rule:
         if self.effect == "limit" and self.limit is None:
             raise ValueError("effect 'limit' needs a 'limit:' (area, filter, hide_attributes or catalog)")
         if self.effect != "limit" and self.limit is not None:
@@ -157,17 +179,22 @@ class Issuer(_Strict):
     """Another node (or an OpenID Connect provider) whose tokens this node accepts."""
 
     id: str = Field(min_length=1, description="the 'iss' of its tokens, e.g. https://geo.zht.gov.ua")
-    jwks_url: str | None = Field(default=None, pattern=r"^https?://",
-                                 description="where its JWKS is (default: <id>/.well-known/jwks.json)")
+    jwks_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="where its JWKS is (default: <id>/.well-known/jwks.json)",
+    )
     jwks_file: str | None = Field(default=None, description="or a JWKS file (relative to the config)")
-    roles: dict[str, Role] = Field(default_factory=lambda: {"citizen": Role.citizen, "official": Role.official},
-                                   description="its role names → local roles; roles not listed are dropped "
-                                   "(so a foreign 'admin' is not an admin here unless mapped)")
+    roles: dict[str, Role] = Field(
+        default_factory=lambda: {"citizen": Role.citizen, "official": Role.official},
+        description="its role names → local roles; roles not listed are dropped "
+        "(so a foreign 'admin' is not an admin here unless mapped)",
+    )
     roles_claim: str = "roles"
     organisation_claim: str = "org"
 
     @model_validator(mode="after")
-    def _where_keys(self) -> "Issuer":
+    def _where_keys(self) -> Issuer:
         if self.jwks_url and self.jwks_file:
             raise ValueError("give 'jwks_url' or 'jwks_file', not both")
         if not (self.jwks_url or self.jwks_file or self.id.startswith(("http://", "https://"))):
@@ -189,18 +216,28 @@ class LoginLimits(_Strict):
 
 
 class AccessConfig(_Strict):
-    issuer: str | None = Field(default=None, description="this node's 'iss' (default: node.url, else "
-                               "urn:geoportal:<node id>)")
-    audience: str = Field(default="geoportal-network", min_length=1,
-                          description="the 'aud' tokens must name to be accepted here, and that issued tokens carry")
-    token_ttl: int = Field(default=3600, ge=60, le=30 * 86400, description="seconds a token issued here is valid")
+    issuer: str | None = Field(
+        default=None, description="this node's 'iss' (default: node.url, else urn:geoportal:<node id>)"
+    )
+    audience: str = Field(
+        default="geoportal-network",
+        min_length=1,
+        description="the 'aud' tokens must name to be accepted here, and that issued tokens carry",
+    )
+    token_ttl: int = Field(
+        default=3600, ge=60, le=30 * 86400, description="seconds a token issued here is valid"
+    )
     trusted_issuers: list[Issuer] = Field(default_factory=list)
     login: LoginLimits = Field(default_factory=LoginLimits)
-    datasets: dict[str, DatasetAccess] = Field(default_factory=dict,
-                                               description="per dataset id: who a non-public dataset is open to")
+    datasets: dict[str, DatasetAccess] = Field(
+        default_factory=dict, description="per dataset id: who a non-public dataset is open to"
+    )
     rules: list[Rule] = Field(default_factory=list)
-    log_decisions: bool = Field(default=False, description="append every decision on non-public data to the "
-                                "audit log (per dataset: datasets.<id>.log)")
+    log_decisions: bool = Field(
+        default=False,
+        description="append every decision on non-public data to the "
+        "audit log (per dataset: datasets.<id>.log)",
+    )
 
 
 def problems_with(access: AccessConfig, datasets: dict[str, str]) -> list[str]:
@@ -208,16 +245,25 @@ def problems_with(access: AccessConfig, datasets: dict[str, str]) -> list[str]:
     out = []
     for ds_id, da in access.datasets.items():
         if ds_id not in datasets:
-            out.append(f"access.datasets.{ds_id}: no dataset '{ds_id}' (known: {', '.join(datasets) or 'none'})")
+            out.append(
+                f"access.datasets.{ds_id}: no dataset '{ds_id}' (known: {', '.join(datasets) or 'none'})"
+            )
         elif datasets[ds_id] == "public" and (da.organisations or da.roles or da.users):
-            out.append(f"access.datasets.{ds_id}: the dataset is public, so listing who may see it has no "
-                       "effect; set its 'access: restricted' or remove the list")
+            out.append(
+                f"access.datasets.{ds_id}: the dataset is public, so listing who may see it has no "
+                "effect; set its 'access: restricted' or remove the list"
+            )
         elif datasets[ds_id] == "officials" and (da.organisations or da.roles or da.users):
-            out.append(f"access.datasets.{ds_id}: the dataset is open to all officials; to open it to listed "
-                       "organisations/roles/users only, set its 'access: restricted'")
+            out.append(
+                f"access.datasets.{ds_id}: the dataset is open to all officials; to open it to listed "
+                "organisations/roles/users only, set its 'access: restricted'"
+            )
     for i, r in enumerate(access.rules):
         if r.dataset != "*" and r.dataset not in datasets:
-            out.append(f"access.rules[{i}].dataset: no dataset '{r.dataset}' (known: {', '.join(datasets) or 'none'})")
+            out.append(
+                f"access.rules[{i}].dataset: no dataset '{r.dataset}' "
+                f"(known: {', '.join(datasets) or 'none'})"
+            )
     ids = [i.id for i in access.trusted_issuers]
     for i, iss in enumerate(ids):
         if iss in ids[:i]:

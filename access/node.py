@@ -60,8 +60,14 @@ class NodeAccess:
             raise TokenMalformed(f"the Authorization header must be 'Bearer <token>' (got scheme '{scheme}')")
         return self.verifier.verify(token.strip())
 
-    def decide(self, principal: Principal, dataset: str, service: str, operation: str = "read",
-               address: str | None = None) -> Decision:
+    def decide(
+        self,
+        principal: Principal,
+        dataset: str,
+        service: str,
+        operation: str = "read",
+        address: str | None = None,
+    ) -> Decision:
         """:meth:`Policy.decide`, logged to the audit log when the config asks for it."""
         return self.policy.decide_and_log(self.audit, principal, dataset, service, operation, address)
 
@@ -71,8 +77,15 @@ class NodeAccess:
 
         principal = login(self.users, self.audit, self.config.login, name, password, address)
         token, claims = issue(self.cfg, self.root, self.users.require(name))
-        self.audit.append("token.issued", actor=name, user=name, address=address, outcome="ok", jti=claims["jti"],
-                          audience=claims["aud"])
+        self.audit.append(
+            "token.issued",
+            actor=name,
+            user=name,
+            address=address,
+            outcome="ok",
+            jti=claims["jti"],
+            audience=claims["aud"],
+        )
         return principal, token
 
     def jwks(self) -> dict[str, Any]:

@@ -65,7 +65,7 @@ class RateLimit:
         recent = self.users.failures(key, now - self.limits.window - self.limits.lockout)
         if len(recent) < self.limits.max_failures:
             return 0
-        last_n = recent[-self.limits.max_failures:]
+        last_n = recent[-self.limits.max_failures :]
         if last_n[-1] - last_n[0] > self.limits.window:
             return 0
         left = last_n[-1] + self.limits.lockout - now
@@ -80,8 +80,15 @@ class RateLimit:
         self.users.clear_failures(key)
 
 
-def login(users: UserRepository, audit: AuditLog, limits: LoginLimits, name: str, password: str,
-          address: str, clock: Callable[[], float] = time.time) -> Principal:
+def login(
+    users: UserRepository,
+    audit: AuditLog,
+    limits: LoginLimits,
+    name: str,
+    password: str,
+    address: str,
+    clock: Callable[[], float] = time.time,
+) -> Principal:
     """The principal of ``name`` if ``password`` is right; :class:`LoginLocked` or :class:`BadCredentials`
     otherwise. The message does not say whether the name or the password was wrong."""
     rate = RateLimit(users, limits, clock)
@@ -89,16 +96,21 @@ def login(users: UserRepository, audit: AuditLog, limits: LoginLimits, name: str
     wait = max(rate.locked_for(user_key), rate.locked_for(addr_key))
     if wait:
         audit.append("login", actor=name, user=name, address=address, outcome="locked")
-        raise LoginLocked(f"too many failed logins for '{name}' or from {address}; try again in {wait} s",
-                          retry_after=wait)
+        raise LoginLocked(
+            f"too many failed logins for '{name}' or from {address}; try again in {wait} s", retry_after=wait
+        )
     user = users.get(name)
     ok = verify_password(user.password_hash if user else _dummy_hash(), password)
     if not ok or user is None or user.disabled:
         rate.fail(user_key)
         rate.fail(addr_key)
-        reason = "unknown user" if user is None else ("disabled" if user.disabled and ok else "wrong password")
+        reason = (
+            "unknown user" if user is None else ("disabled" if user.disabled and ok else "wrong password")
+        )
         audit.append("login", actor=name, user=name, address=address, outcome="failed", reason=reason)
-        raise BadCredentials(f"login of '{name}' refused: wrong name or password (or the account is disabled)")
+        raise BadCredentials(
+            f"login of '{name}' refused: wrong name or password (or the account is disabled)"
+        )
     rate.clear(user_key)
     if _HASHER.check_needs_rehash(user.password_hash):
         users.update(name, password_hash=_HASHER.hash(password))

@@ -50,8 +50,9 @@ class Limits:
 
 @dataclass(frozen=True)
 class Decision:
-    """The answer: ``effect``, the ``limits`` of a ``limit``, what the catalog shows, and the rule that decided
-    (a key path in the node config, e.g. ``access.rules[2]``, or the dataset level) with a human reason."""
+    """The answer: ``effect``, the ``limits`` of a ``limit``, what the catalog shows, and the rule that
+    decided (a key path in the node config, e.g. ``access.rules[2]``, or the dataset level) with a human
+    reason."""
 
     effect: Effect
     rule: str
@@ -61,30 +62,39 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
-        """Whether any data (or, on ``csw``, the record) may be returned; ``limit`` counts, with its limits."""
+        """Whether any data (or, on ``csw``, the record) may be returned; ``limit`` counts, with its
+        limits."""
         return self.effect != "deny"
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"effect": self.effect, "rule": self.rule, "reason": self.reason,
-                                  "catalog": self.catalog}
+        out: dict[str, object] = {
+            "effect": self.effect,
+            "rule": self.rule,
+            "reason": self.reason,
+            "catalog": self.catalog,
+        }
         if self.limits is not None:
             lim = self.limits
-            out["limits"] = {"area": None if lim.area is None else {"katotth": lim.area.katotth, "wkt": lim.area.wkt},
-                             "filter": lim.filter, "hide_attributes": list(lim.hide_attributes)}
+            out["limits"] = {
+                "area": None if lim.area is None else {"katotth": lim.area.katotth, "wkt": lim.area.wkt},
+                "filter": lim.filter,
+                "hide_attributes": list(lim.hide_attributes),
+            }
         return out
 
 
 @dataclass(frozen=True)
 class Policy:
-    """The node's access policy: dataset levels (``id → public|officials|restricted``) and the access config."""
+    """The node's access policy: dataset levels (``id → public|officials|restricted``) and the access
+    config."""
 
     levels: dict[str, str]
     access: AccessConfig = field(default_factory=AccessConfig)
 
     @classmethod
-    def from_config(cls, cfg: object) -> "Policy":
+    def from_config(cls, cfg: object) -> Policy:
         """From a :class:`geoportal.config.NodeConfig` (typed loosely to keep this module free of it)."""
-        datasets = getattr(cfg, "datasets")
+        datasets = cfg.datasets
         access = getattr(cfg, "access", None) or AccessConfig()
         return cls(levels={d.id: d.access.value for d in datasets}, access=access)
 
@@ -94,17 +104,35 @@ class Policy:
     def should_log(self, dataset: str) -> bool:
         """Whether decisions on ``dataset`` go to the audit log (non-public data, when the config asks)."""
         level = self.levels.get(dataset)
-        return level is not None and level != "public" and (self.access.log_decisions
-                                                            or self.dataset_access(dataset).log)
+        return (
+            level is not None
+            and level != "public"
+            and (self.access.log_decisions or self.dataset_access(dataset).log)
+        )
 
-    def decide_and_log(self, audit: "AuditLog", principal: Principal, dataset: str, service: str,
-                       operation: str = "read", address: str | None = None) -> Decision:
+    def decide_and_log(
+        self,
+        audit: AuditLog,
+        principal: Principal,
+        dataset: str,
+        service: str,
+        operation: str = "read",
+        address: str | None = None,
+    ) -> Decision:
         """:meth:`decide`, and the decision appended to the audit log when the config asks for it."""
         d = self.decide(principal, dataset, service, operation)
         if self.should_log(dataset):
-            audit.append("access.decision", actor=principal.name, address=address, dataset=dataset,
-                         outcome=d.effect, service=service, operation=operation, rule=d.rule,
-                         issuer=principal.issuer)
+            audit.append(
+                "access.decision",
+                actor=principal.name,
+                address=address,
+                dataset=dataset,
+                outcome=d.effect,
+                service=service,
+                operation=operation,
+                rule=d.rule,
+                issuer=principal.issuer,
+            )
         return d
 
     def decide(self, principal: Principal, dataset: str, service: str, operation: str = "read") -> Decision:
@@ -113,8 +141,9 @@ class Policy:
         if level is None:
             return Decision("deny", "unknown dataset", f"this node has no dataset '{dataset}'")
         if service not in SERVICES:
-            return Decision("deny", "unknown service", f"'{service}' is not a service of the node "
-                            f"({', '.join(SERVICES)})")
+            return Decision(
+                "deny", "unknown service", f"'{service}' is not a service of the node ({', '.join(SERVICES)})"
+            )
         if principal.has(Role.admin):
             return Decision("allow", "role admin", "admins may do everything on their node", catalog="full")
         best = self._best_rule(principal, dataset, service, operation)
@@ -128,8 +157,11 @@ class Policy:
     # -- rules ------------------------------------------------------------------------------------
     def _best_rule(self, p: Principal, dataset: str, service: str, operation: str) -> tuple[int, Rule] | None:
         rank = {"deny": 2, "limit": 1, "allow": 0}
-        found = [(_specificity(r), rank[r.effect], -i, i, r) for i, r in enumerate(self.access.rules)
-                 if _matches(r, p, dataset, service, operation)]
+        found = [
+            (_specificity(r), rank[r.effect], -i, i, r)
+            for i, r in enumerate(self.access.rules)
+            if _matches(r, p, dataset, service, operation)
+        ]
         if not found:
             return None
         *_, index, rule = max(found, key=lambda t: t[:3])
@@ -137,7 +169,9 @@ class Policy:
 
     def _from_rule(self, index: int, rule: Rule, p: Principal, dataset: str) -> Decision:
         key = f"access.rules[{index}]" + (f" ({rule.note})" if rule.note else "")
-        fallback: Catalog = self.dataset_access(dataset).catalog if self.levels[dataset] != "public" else "full"
+        fallback: Catalog = (
+            self.dataset_access(dataset).catalog if self.levels[dataset] != "public" else "full"
+        )
         if rule.effect == "allow":
             return Decision("allow", key, "allowed by rule", catalog="full")
         if rule.effect == "deny":
@@ -145,18 +179,32 @@ class Policy:
         lim = rule.limit
         assert lim is not None  # a limit rule always has one (validated)
         if lim.catalog is not None:
-            return Decision("deny", key, f"the rule shows only {'the record' if lim.catalog == 'metadata' else 'nothing'}"
-                            ", not the data", catalog=lim.catalog)
+            return Decision(
+                "deny",
+                key,
+                f"the rule shows only {'the record' if lim.catalog == 'metadata' else 'nothing'}"
+                ", not the data",
+                catalog=lim.catalog,
+            )
         area: Area | None = None
         if lim.area == "organisation":
             if not p.organisation:
-                return Decision("deny", key, "the rule limits to the caller's organisation, and the caller has none",
-                                catalog=fallback)
+                return Decision(
+                    "deny",
+                    key,
+                    "the rule limits to the caller's organisation, and the caller has none",
+                    catalog=fallback,
+                )
             area = Area(katotth=p.organisation)
         elif lim.area is not None:
             area = Area(katotth=lim.area) if lim.area.startswith("UA") else Area(wkt=lim.area)
-        return Decision("limit", key, "allowed with limits", catalog="full",
-                        limits=Limits(area=area, filter=lim.filter, hide_attributes=tuple(lim.hide_attributes)))
+        return Decision(
+            "limit",
+            key,
+            "allowed with limits",
+            catalog="full",
+            limits=Limits(area=area, filter=lim.filter, hide_attributes=tuple(lim.hide_attributes)),
+        )
 
     # -- levels -----------------------------------------------------------------------------------
     def _from_level(self, level: str, p: Principal, dataset: str, operation: str) -> Decision:
@@ -164,26 +212,48 @@ class Policy:
         da = self.dataset_access(dataset)
         if operation.lower() in WRITE_OPERATIONS:
             if p.custodian_of(dataset):
-                return Decision("allow", f"custodian of {dataset}", "custodians may load and edit their datasets",
-                                catalog="full")
-            return Decision("deny", key, "only admins and the dataset's custodians may change it",
-                            catalog="full" if level == "public" else da.catalog)
+                return Decision(
+                    "allow",
+                    f"custodian of {dataset}",
+                    "custodians may load and edit their datasets",
+                    catalog="full",
+                )
+            return Decision(
+                "deny",
+                key,
+                "only admins and the dataset's custodians may change it",
+                catalog="full" if level == "public" else da.catalog,
+            )
         if level == "public" or p.custodian_of(dataset):
-            return Decision("allow", key if level == "public" else f"custodian of {dataset}",
-                            "public data" if level == "public" else "custodians see their datasets", catalog="full")
+            return Decision(
+                "allow",
+                key if level == "public" else f"custodian of {dataset}",
+                "public data" if level == "public" else "custodians see their datasets",
+                catalog="full",
+            )
         if level == "officials":
             if p.has(Role.official):
                 return Decision("allow", key, "open to officials", catalog="full")
             return Decision("deny", key, "open to officials only", catalog=da.catalog)
         # restricted
         if p.organisation and p.organisation in da.organisations and not p.is_anonymous:
-            return Decision("allow", f"access.datasets.{dataset}.organisations", "the caller's organisation is listed",
-                            catalog="full")
+            return Decision(
+                "allow",
+                f"access.datasets.{dataset}.organisations",
+                "the caller's organisation is listed",
+                catalog="full",
+            )
         if p.roles & set(da.roles) and not p.is_anonymous:
-            return Decision("allow", f"access.datasets.{dataset}.roles", "the caller's role is listed", catalog="full")
+            return Decision(
+                "allow", f"access.datasets.{dataset}.roles", "the caller's role is listed", catalog="full"
+            )
         if p.name in da.users and p.issuer is None and not p.is_anonymous:
-            return Decision("allow", f"access.datasets.{dataset}.users", "the caller is listed", catalog="full")
-        return Decision("deny", key, "restricted to listed organisations, roles and users", catalog=da.catalog)
+            return Decision(
+                "allow", f"access.datasets.{dataset}.users", "the caller is listed", catalog="full"
+            )
+        return Decision(
+            "deny", key, "restricted to listed organisations, roles and users", catalog=da.catalog
+        )
 
     @staticmethod
     def _for_service(d: Decision, service: str) -> Decision:
@@ -191,8 +261,9 @@ class Policy:
         if service != "csw":
             return d
         if d.effect == "deny" and d.catalog == "metadata":
-            return Decision("limit", d.rule, d.reason + "; the record is shown without data links",
-                            catalog="metadata")
+            return Decision(
+                "limit", d.rule, d.reason + "; the record is shown without data links", catalog="metadata"
+            )
         if d.effect == "limit":
             return Decision("allow", d.rule, d.reason + "; the record is shown in full", catalog="full")
         return d
@@ -211,5 +282,11 @@ def _matches(r: Rule, p: Principal, dataset: str, service: str, operation: str) 
 
 
 def _specificity(r: Rule) -> tuple[int, int, int, int, int, int]:
-    return (r.dataset != "*", bool(r.users), bool(r.organisations), bool(r.roles),
-            r.service != "*", r.operation != "*")
+    return (
+        r.dataset != "*",
+        bool(r.users),
+        bool(r.organisations),
+        bool(r.roles),
+        r.service != "*",
+        r.operation != "*",
+    )

@@ -1,4 +1,5 @@
-"""The audit log: entries chained by hash; editing, removing or truncating is caught at the first broken entry."""
+"""The audit log: entries chained by hash; editing, removing or truncating is caught at the first broken
+entry."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from access.errors import AuditError
 def _filled(tmp_path: Path, n: int = 5) -> AuditLog:
     log = AuditLog(tmp_path / "audit.log")
     for i in range(n):
-        log.append("user.added", actor="cli:root", address="local", user=f"u{i}", outcome="ok", role="citizen")
+        log.append(
+            "user.added", actor="cli:root", address="local", user=f"u{i}", outcome="ok", role="citizen"
+        )
     return log
 
 
@@ -24,7 +27,7 @@ def test_entries_are_chained_and_private(tmp_path: Path) -> None:
     assert log.verify() == 5
     lines = [json.loads(x) for x in log.path.read_text(encoding="utf-8").splitlines()]
     assert [e["seq"] for e in lines] == [1, 2, 3, 4, 5]
-    assert all(b["prev"] == a["hash"] for a, b in zip(lines, lines[1:]))
+    assert all(b["prev"] == a["hash"] for a, b in zip(lines, lines[1:], strict=False))
     assert {"at", "actor", "action", "address", "user"} <= set(lines[0])
     assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(log.head.stat().st_mode) == 0o600
@@ -32,14 +35,16 @@ def test_entries_are_chained_and_private(tmp_path: Path) -> None:
 
 def _edit(path: Path, lineno: int, change) -> None:  # type: ignore[no-untyped-def]
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[lineno - 1:lineno] = change(lines[lineno - 1])
+    lines[lineno - 1 : lineno] = change(lines[lineno - 1])
     path.write_text("".join(lines), encoding="utf-8")
 
 
 def test_an_edited_line_is_named(tmp_path: Path) -> None:
     log = _filled(tmp_path)
     _edit(log.path, 3, lambda line: [line.replace('"user":"u2"', '"user":"mallory"')])
-    with pytest.raises(AuditError, match=r"line 3 \(entry 3, user.added .*\): its content does not match its hash"):
+    with pytest.raises(
+        AuditError, match=r"line 3 \(entry 3, user.added .*\): its content does not match its hash"
+    ):
         log.verify()
 
 
@@ -62,7 +67,9 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> 
 def test_a_removed_line_is_named(tmp_path: Path) -> None:
     log = _filled(tmp_path)
     _edit(log.path, 2, lambda line: [])
-    with pytest.raises(AuditError, match=r"line 2 \(entry 3.*does not follow entry 1 — an entry before it was removed"):
+    with pytest.raises(
+        AuditError, match=r"line 2 \(entry 3.*does not follow entry 1 — an entry before it was removed"
+    ):
         log.verify()
 
 

@@ -25,32 +25,53 @@ def node(tmp_path: Path) -> tuple[Path, Path]:
     return write_node(tmp_path / "node"), tmp_path / "ws"
 
 
-def _run(node: tuple[Path, Path], *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+def _run(
+    node: tuple[Path, Path], *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> Result:
     config, ws = node
-    return CliRunner().invoke(main, [*args, "--config", str(config), "--workdir", str(ws)], input=input, env=env)
+    return CliRunner().invoke(
+        main, [*args, "--config", str(config), "--workdir", str(ws)], input=input, env=env
+    )
 
 
 def test_the_admin_workflow(node: tuple[Path, Path]) -> None:
     config, ws = node
     r = _run(node, "users", "add", "ivan", "--role", "official", "--org", OVRUCH, input=PW1 + "\n")
     assert r.exit_code == 0, r.output
-    r = _run(node, "users", "add", "maria", "--role", "custodian", "--datasets", "wells,roads",
-             "--password-env", "GP_PW", env={"GP_PW": PW3})
+    r = _run(
+        node,
+        "users",
+        "add",
+        "maria",
+        "--role",
+        "custodian",
+        "--datasets",
+        "wells,roads",
+        "--password-env",
+        "GP_PW",
+        env={"GP_PW": PW3},
+    )
     assert r.exit_code == 0, r.output
     listed = json.loads(_run(node, "users", "list", "--json").output)
     assert [(u["name"], u["role"], u["organisation"], u["datasets"]) for u in listed] == [
-        ("ivan", "official", OVRUCH, []), ("maria", "custodian", None, ["wells", "roads"])]
+        ("ivan", "official", OVRUCH, []),
+        ("maria", "custodian", None, ["wells", "roads"]),
+    ]
     assert "hash" not in json.dumps(listed)
     assert stat_mode(ws / "access.db") == 0o600
 
     r = _run(node, "access", "check", "ivan", "cadastre")
-    assert r.exit_code == 0 and r.output.startswith("limit: ivan (official org UA18040190000090331) read cadastre "
-                                                    "via ogcapi — rule: access.rules[0]"), r.output
+    assert r.exit_code == 0 and r.output.startswith(
+        "limit: ivan (official org UA18040190000090331) read cadastre via ogcapi — rule: access.rules[0]"
+    ), r.output
     assert f"area: {OVRUCH}" in r.output and "hidden attributes: owner" in r.output
     assert _run(node, "access", "check", "ivan", "cadastre", "wfs").output.startswith("deny:")
     check = json.loads(_run(node, "access", "check", "anonymous", "cadastre", "csw", "--json").output)
-    assert (check["effect"], check["catalog"], check["rule"]) == ("limit", "metadata",
-                                                                   "datasets.cadastre.access: restricted")
+    assert (check["effect"], check["catalog"], check["rule"]) == (
+        "limit",
+        "metadata",
+        "datasets.cadastre.access: restricted",
+    )
     assert _run(node, "access", "check", "maria", "wells", "--operation", "write").output.startswith("allow:")
 
     token = _run(node, "token", "issue", "ivan", "--ttl", "120").output.strip()
@@ -67,12 +88,21 @@ def test_the_admin_workflow(node: tuple[Path, Path]) -> None:
     assert "disabled" in _run(node, "users", "list").output
 
     log = _run(node, "audit", "--user", "ivan").output.splitlines()
-    assert [line.split()[2] for line in log] == ["user.added", "access.decision", "access.decision",
-                                                 "token.issued", "user.password", "user.disabled"]
+    assert [line.split()[2] for line in log] == [
+        "user.added",
+        "access.decision",
+        "access.decision",
+        "token.issued",
+        "user.password",
+        "user.disabled",
+    ]
     assert all("@local" in line for line in log)
     decisions = json.loads(_run(node, "audit", "--dataset", "cadastre", "--json").output)
     assert [(e["actor"], e["outcome"], e["detail"]["service"]) for e in decisions] == [
-        ("ivan", "limit", "ogcapi"), ("ivan", "deny", "wfs"), ("anonymous", "limit", "csw")]
+        ("ivan", "limit", "ogcapi"),
+        ("ivan", "deny", "wfs"),
+        ("anonymous", "limit", "csw"),
+    ]
     assert _run(node, "audit", "--since", "2999-01-01").output == ""
     r = _run(node, "audit", "--verify")
     assert r.exit_code == 0 and "8 entries, the chain is intact" in r.output
@@ -89,16 +119,25 @@ def stat_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
 
-@pytest.mark.parametrize("args,message", [
-    (["users", "add", "x", "--role", "custodian", "--datasets", "parcels"], "--datasets: no dataset parcels"),
-    (["users", "add", "x", "--role", "official"], "give --org KATOTTH"),
-    (["users", "add", "x", "--role", "citizen"], "no password for 'x' on stdin"),
-    (["users", "add", "x", "--role", "citizen", "--password-env", "GP_NOPE"], "--password-env GP_NOPE: the variable"),
-    (["users", "passwd", "ghost"], "no user 'ghost'"),
-    (["token", "issue", "ghost"], "no user 'ghost'"),
-    (["access", "check", "anonymous", "parcels"], "no dataset 'parcels'"),
-    (["audit", "--since", "last week"], "--since 'last week'"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["users", "add", "x", "--role", "custodian", "--datasets", "parcels"],
+            "--datasets: no dataset parcels",
+        ),
+        (["users", "add", "x", "--role", "official"], "give --org KATOTTH"),
+        (["users", "add", "x", "--role", "citizen"], "no password for 'x' on stdin"),
+        (
+            ["users", "add", "x", "--role", "citizen", "--password-env", "GP_NOPE"],
+            "--password-env GP_NOPE: the variable",
+        ),
+        (["users", "passwd", "ghost"], "no user 'ghost'"),
+        (["token", "issue", "ghost"], "no user 'ghost'"),
+        (["access", "check", "anonymous", "parcels"], "no dataset 'parcels'"),
+        (["audit", "--since", "last week"], "--since 'last week'"),
+    ],
+)
 def test_mistakes_exit_9_with_one_line(node: tuple[Path, Path], args: list[str], message: str) -> None:
     r = _run(node, *args, input="")
     assert r.exit_code in (2, 9) and message in r.output, r.output
@@ -119,7 +158,9 @@ def test_an_edited_audit_log_fails_verify_naming_the_line(node: tuple[Path, Path
         assert _run(node, "users", "add", name, "--role", "citizen", input=PW1 + "\n").exit_code == 0
     log = ws / "audit.log"
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
-    log.write_text(lines[0] + lines[1].replace('"role":"citizen"', '"role":"admin"') + lines[2], encoding="utf-8")
+    log.write_text(
+        lines[0] + lines[1].replace('"role":"citizen"', '"role":"admin"') + lines[2], encoding="utf-8"
+    )
     r = subprocess.run([geoportal, "audit", "--verify", *common], text=True, capture_output=True)
     assert r.returncode == 9
     assert "audit.log: line 2 (entry 2, user.added" in r.stderr and "the entry was edited" in r.stderr
@@ -137,14 +178,23 @@ def test_a_postgis_node_keeps_its_users_in_its_schema(tmp_path: Path, postgis_ds
     schema = f"node_{uuid.uuid4().hex[:8]}"
     config = write_node(tmp_path / "node")
     text = config.read_text(encoding="utf-8").replace(
-        "\ndatasets:", f"\nstorage: {{backend: postgis, dsn: '{postgis_dsn}', schema: {schema}}}\ndatasets:", 1)
+        "\ndatasets:",
+        f"\nstorage: {{backend: postgis, dsn: '{postgis_dsn}', schema: {schema}}}\ndatasets:",
+        1,
+    )
     config.write_text(text, encoding="utf-8")
     node = (config, tmp_path / "ws")
-    assert _run(node, "users", "add", "ivan", "--role", "official", "--org", OVRUCH, input=PW1 + "\n").exit_code == 0
+    assert (
+        _run(node, "users", "add", "ivan", "--role", "official", "--org", OVRUCH, input=PW1 + "\n").exit_code
+        == 0
+    )
     assert _run(node, "users", "disable", "ivan").exit_code == 0
     with psycopg.connect(postgis_dsn) as conn:
-        rows = conn.execute(f'SELECT name, role, organisation, disabled, password_hash FROM "{schema}".access_users'
-                            ).fetchall()
-    assert [r[:4] for r in rows] == [("ivan", "official", OVRUCH, True)] and rows[0][4].startswith("$argon2id$")
+        rows = conn.execute(
+            f'SELECT name, role, organisation, disabled, password_hash FROM "{schema}".access_users'
+        ).fetchall()
+    assert [r[:4] for r in rows] == [("ivan", "official", OVRUCH, True)] and rows[0][4].startswith(
+        "$argon2id$"
+    )
     assert not (tmp_path / "ws" / "access.db").exists()
     assert "ivan\tofficial" in _run(node, "users", "list").output

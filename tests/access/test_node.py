@@ -22,7 +22,9 @@ PASSWORD = "довгий-пароль-посадовця"
 @pytest.fixture
 def acc(tmp_path: Path) -> NodeAccess:
     node = NodeAccess(load_config(write_node(tmp_path / "node")), tmp_path / "ws")
-    node.users.add(User(name="ivan", role=Role.official, organisation=OVRUCH, password_hash=hash_password(PASSWORD)))
+    node.users.add(
+        User(name="ivan", role=Role.official, organisation=OVRUCH, password_hash=hash_password(PASSWORD))
+    )
     return node
 
 
@@ -35,8 +37,11 @@ def test_login_then_bearer_then_decision(acc: NodeAccess) -> None:
     assert d.effect == "limit" and d.limits is not None and d.limits.area is not None
     assert d.limits.area.katotth == OVRUCH
     actions = [(e["action"], e["address"], e["outcome"]) for e in acc.audit.entries()]
-    assert actions == [("login", "192.0.2.7", "ok"), ("token.issued", "192.0.2.7", "ok"),
-                       ("access.decision", "192.0.2.7", "limit")]
+    assert actions == [
+        ("login", "192.0.2.7", "ok"),
+        ("token.issued", "192.0.2.7", "ok"),
+        ("access.decision", "192.0.2.7", "limit"),
+    ]
     assert token not in acc.audit.path.read_text(encoding="utf-8")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -14,10 +14,16 @@ from geoportal.config import NodeConfig
 from .conftest import OLEVSK, OVRUCH
 
 
-def P(name: str, *roles: str, org: str | None = None, datasets: tuple[str, ...] = (),
-      issuer: str | None = None) -> Principal:
-    return Principal(name=name, roles=frozenset(Role(r) for r in roles), organisation=org,
-                     datasets=frozenset(datasets), issuer=issuer)
+def P(
+    name: str, *roles: str, org: str | None = None, datasets: tuple[str, ...] = (), issuer: str | None = None
+) -> Principal:
+    return Principal(
+        name=name,
+        roles=frozenset(Role(r) for r in roles),
+        organisation=org,
+        datasets=frozenset(datasets),
+        issuer=issuer,
+    )
 
 
 CITIZEN = P("olena", "citizen")
@@ -57,7 +63,15 @@ CASES = [
     (OVRUCH_OFFICIAL, "cadastre", "csw", "read", "allow", "access.rules[0]", "full"),
     (NO_ORG_OFFICIAL, "cadastre", "ogcapi", "read", "deny", "access.rules[0]", "metadata"),
     (AUDITOR, "cadastre", "ogcapi", "read", "allow", "access.rules[4]", "full"),
-    (FOREIGN_AUDITOR, "cadastre", "ogcapi", "read", "deny", "datasets.cadastre.access: restricted", "metadata"),
+    (
+        FOREIGN_AUDITOR,
+        "cadastre",
+        "ogcapi",
+        "read",
+        "deny",
+        "datasets.cadastre.access: restricted",
+        "metadata",
+    ),
     (WELLS_CUSTODIAN, "wells", "ogcapi", "read", "allow", "custodian of wells", "full"),
     (WELLS_CUSTODIAN, "wells", "ogcapi", "write", "allow", "custodian of wells", "full"),
     (ROADS_CUSTODIAN, "wells", "ogcapi", "read", "allow", "access.datasets.wells.roles", "full"),
@@ -76,10 +90,21 @@ def policy(node_config: Callable[..., NodeConfig]) -> Policy:
     return Policy.from_config(node_config())
 
 
-@pytest.mark.parametrize("who,dataset,service,operation,effect,rule,catalog", CASES,
-                         ids=[f"{c[0].name}-{c[1]}-{c[2]}-{c[3]}" for c in CASES])
-def test_decision_table(policy: Policy, who: Principal, dataset: str, service: str, operation: str, effect: str,
-                        rule: str, catalog: str) -> None:
+@pytest.mark.parametrize(
+    "who,dataset,service,operation,effect,rule,catalog",
+    CASES,
+    ids=[f"{c[0].name}-{c[1]}-{c[2]}-{c[3]}" for c in CASES],
+)
+def test_decision_table(
+    policy: Policy,
+    who: Principal,
+    dataset: str,
+    service: str,
+    operation: str,
+    effect: str,
+    rule: str,
+    catalog: str,
+) -> None:
     d = policy.decide(who, dataset, service, operation)
     assert (d.effect, d.catalog) == (effect, catalog), d
     assert d.rule.startswith(rule), d
@@ -102,31 +127,39 @@ def _policy(*rules: dict[str, object], level: str = "restricted") -> Policy:
 
 
 def test_on_a_tie_deny_wins_then_the_earlier_rule() -> None:
-    p = _policy({"roles": ["citizen"], "dataset": "d", "effect": "allow"},
-                {"roles": ["citizen"], "dataset": "d", "effect": "deny"},
-                {"roles": ["citizen"], "dataset": "d", "effect": "allow", "note": "second allow"})
+    p = _policy(
+        {"roles": ["citizen"], "dataset": "d", "effect": "allow"},
+        {"roles": ["citizen"], "dataset": "d", "effect": "deny"},
+        {"roles": ["citizen"], "dataset": "d", "effect": "allow", "note": "second allow"},
+    )
     d = p.decide(CITIZEN, "d", "wms")
     assert (d.effect, d.rule) == ("deny", "access.rules[1]")
-    p = _policy({"roles": ["citizen"], "dataset": "d", "effect": "allow", "note": "first"},
-                {"roles": ["citizen"], "dataset": "d", "effect": "allow", "note": "second"})
+    p = _policy(
+        {"roles": ["citizen"], "dataset": "d", "effect": "allow", "note": "first"},
+        {"roles": ["citizen"], "dataset": "d", "effect": "allow", "note": "second"},
+    )
     assert p.decide(CITIZEN, "d", "wms").rule == "access.rules[0] (first)"
 
 
 def test_the_more_specific_rule_wins_whatever_its_place() -> None:
-    p = _policy({"dataset": "d", "service": "wms", "effect": "allow"},
-                {"roles": ["citizen"], "effect": "deny"},
-                {"roles": ["citizen"], "dataset": "d", "effect": "allow"},
-                {"users": ["olena"], "dataset": "d", "effect": "deny"})
-    assert p.decide(CITIZEN, "d", "wms").rule == "access.rules[3]"           # user > role > everyone
+    p = _policy(
+        {"dataset": "d", "service": "wms", "effect": "allow"},
+        {"roles": ["citizen"], "effect": "deny"},
+        {"roles": ["citizen"], "dataset": "d", "effect": "allow"},
+        {"users": ["olena"], "dataset": "d", "effect": "deny"},
+    )
+    assert p.decide(CITIZEN, "d", "wms").rule == "access.rules[3]"  # user > role > everyone
     assert p.decide(P("other", "citizen"), "d", "wms").rule == "access.rules[2]"
-    assert p.decide(P("other", "citizen"), "e", "wms").effect == "deny"       # unknown dataset
-    assert p.decide(ANONYMOUS, "d", "wms").rule == "access.rules[0]"          # names dataset and service
+    assert p.decide(P("other", "citizen"), "e", "wms").effect == "deny"  # unknown dataset
+    assert p.decide(ANONYMOUS, "d", "wms").rule == "access.rules[0]"  # names dataset and service
 
 
 def test_without_rules_non_public_data_is_denied_to_all_but_admins() -> None:
     for level in ("officials", "restricted"):
         p = _policy(level=level)
-        for who in (ANONYMOUS, CITIZEN, WELLS_CUSTODIAN) + ((OVRUCH_OFFICIAL,) if level == "restricted" else ()):
+        for who in (ANONYMOUS, CITIZEN, WELLS_CUSTODIAN) + (
+            (OVRUCH_OFFICIAL,) if level == "restricted" else ()
+        ):
             for service in ("ogcapi", "wms", "wfs", "downloads", "csw", "passport"):
                 assert p.decide(who, "d", service).effect == "deny", (level, who, service)
         assert p.decide(ADMIN, "d", "wfs").effect == "allow"

@@ -8,9 +8,10 @@ import json
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -26,10 +27,12 @@ from .conftest import OBLAST, OLEVSK, OVRUCH, write_node
 OBLAST_URL = "https://geo.zht.example"
 
 
-def _node(tmp_path: Path, node_id: str, level: str, katotth: str, access: str, url: str | None = None
-          ) -> tuple[NodeConfig, Path]:
-    cfg = load_config(write_node(tmp_path / node_id, node_id=node_id, level=level, katotth=katotth, url=url,
-                                 access=access))
+def _node(
+    tmp_path: Path, node_id: str, level: str, katotth: str, access: str, url: str | None = None
+) -> tuple[NodeConfig, Path]:
+    cfg = load_config(
+        write_node(tmp_path / node_id, node_id=node_id, level=level, katotth=katotth, url=url, access=access)
+    )
     return cfg, tmp_path / node_id / "ws"
 
 
@@ -46,7 +49,9 @@ access:
 
 @pytest.fixture
 def oblast(tmp_path: Path) -> tuple[NodeConfig, Path]:
-    return _node(tmp_path, "oblast", "oblast", OBLAST, "access: {audience: zhytomyr-network}\n", url=OBLAST_URL)
+    return _node(
+        tmp_path, "oblast", "oblast", OBLAST, "access: {audience: zhytomyr-network}\n", url=OBLAST_URL
+    )
 
 
 @pytest.fixture
@@ -81,8 +86,9 @@ def test_the_signing_key_is_private_and_the_jwks_public(tmp_path: Path) -> None:
     assert jwks(tmp_path) == doc  # generated once, then reused
 
 
-def test_single_sign_on_oblast_token_at_a_hromada(oblast: tuple[NodeConfig, Path],
-                                                   hromada: tuple[NodeConfig, Path]) -> None:
+def test_single_sign_on_oblast_token_at_a_hromada(
+    oblast: tuple[NodeConfig, Path], hromada: tuple[NodeConfig, Path]
+) -> None:
     token, _ = issue(*oblast, _user("ivan", Role.official, OVRUCH))
     p = Verifier(*hromada).verify(token)
     assert (p.name, p.roles, p.organisation, p.issuer) == ("ivan", {Role.official}, OVRUCH, OBLAST_URL)
@@ -92,10 +98,15 @@ def test_single_sign_on_oblast_token_at_a_hromada(oblast: tuple[NodeConfig, Path
     assert Verifier(*hromada).verify(admin).roles == {Role.anonymous}
     cust, _ = issue(*oblast, _user("maria", Role.custodian, datasets=("wells",)))
     assert Verifier(*hromada).verify(cust).datasets == frozenset()
-    assert Policy.from_config(hromada[0]).decide(Verifier(*hromada).verify(admin), "plans", "ogcapi").effect == "deny"
+    assert (
+        Policy.from_config(hromada[0]).decide(Verifier(*hromada).verify(admin), "plans", "ogcapi").effect
+        == "deny"
+    )
 
 
-def test_an_expired_token_is_refused(oblast: tuple[NodeConfig, Path], hromada: tuple[NodeConfig, Path]) -> None:
+def test_an_expired_token_is_refused(
+    oblast: tuple[NodeConfig, Path], hromada: tuple[NodeConfig, Path]
+) -> None:
     token, _ = issue(*oblast, _user("ivan", Role.official, OVRUCH), ttl=60, now=int(time.time()) - 3600)
     with pytest.raises(TokenExpired, match="token of 'ivan' expired") as ei:
         Verifier(*hromada).verify(token)
@@ -106,7 +117,9 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-def test_a_tampered_token_is_refused(oblast: tuple[NodeConfig, Path], hromada: tuple[NodeConfig, Path]) -> None:
+def test_a_tampered_token_is_refused(
+    oblast: tuple[NodeConfig, Path], hromada: tuple[NodeConfig, Path]
+) -> None:
     token, claims = issue(*oblast, _user("olena", Role.citizen))
     header, _, signature = token.split(".")
     forged = ".".join([header, _b64(claims | {"roles": ["official"], "org": OVRUCH}), signature])
@@ -122,9 +135,15 @@ def test_a_tampered_token_is_refused(oblast: tuple[NodeConfig, Path], hromada: t
 
 
 def test_a_token_signed_by_another_key_claiming_the_oblast_is_refused(
-        tmp_path: Path, hromada: tuple[NodeConfig, Path]) -> None:
-    impostor = _node(tmp_path, "impostor", "oblast", OBLAST, f"access: {{issuer: '{OBLAST_URL}', "
-                     "audience: zhytomyr-network}\n")
+    tmp_path: Path, hromada: tuple[NodeConfig, Path]
+) -> None:
+    impostor = _node(
+        tmp_path,
+        "impostor",
+        "oblast",
+        OBLAST,
+        f"access: {{issuer: '{OBLAST_URL}', audience: zhytomyr-network}}\n",
+    )
     token, claims = issue(*impostor, _user("ivan", Role.official, OVRUCH))
     assert claims["iss"] == OBLAST_URL
     with pytest.raises(TokenMalformed, match="not signed by that issuer"):
@@ -134,12 +153,15 @@ def test_a_token_signed_by_another_key_claiming_the_oblast_is_refused(
 def test_an_unknown_issuer_is_refused(tmp_path: Path, hromada: tuple[NodeConfig, Path]) -> None:
     olevsk = _node(tmp_path, "olevsk", "hromada", OLEVSK, "access: {audience: zhytomyr-network}\n")
     token, _ = issue(*olevsk, _user("petro", Role.official, OLEVSK))
-    with pytest.raises(UnknownIssuer, match="issued by 'urn:geoportal:olevsk', which this node does not trust"):
+    with pytest.raises(
+        UnknownIssuer, match="issued by 'urn:geoportal:olevsk', which this node does not trust"
+    ):
         Verifier(*hromada).verify(token)
 
 
-def test_a_token_for_another_audience_is_refused(oblast: tuple[NodeConfig, Path],
-                                                 hromada: tuple[NodeConfig, Path]) -> None:
+def test_a_token_for_another_audience_is_refused(
+    oblast: tuple[NodeConfig, Path], hromada: tuple[NodeConfig, Path]
+) -> None:
     token, _ = issue(*oblast, _user("ivan", Role.official, OVRUCH), audience="kyiv-network")
     with pytest.raises(WrongAudience, match="meant for 'kyiv-network'"):
         Verifier(*hromada).verify(token)
@@ -181,8 +203,9 @@ def jwks_server(oblast: tuple[NodeConfig, Path]) -> Iterator[tuple[str, list[str
         server.server_close()
 
 
-def test_the_issuers_jwks_is_read_over_http_and_cached(tmp_path: Path, oblast: tuple[NodeConfig, Path],
-                                                       jwks_server: tuple[str, list[str]]) -> None:
+def test_the_issuers_jwks_is_read_over_http_and_cached(
+    tmp_path: Path, oblast: tuple[NodeConfig, Path], jwks_server: tuple[str, list[str]]
+) -> None:
     url, hits = jwks_server
     hromada = _node(tmp_path, "ovruch", "hromada", OVRUCH, _trusting(f"jwks_url: {url}"))
     verifier = Verifier(*hromada)
@@ -190,7 +213,9 @@ def test_the_issuers_jwks_is_read_over_http_and_cached(tmp_path: Path, oblast: t
         token, _ = issue(*oblast, _user(name, Role.citizen))
         assert verifier.verify(token).roles == {Role.citizen}
     assert hits == ["/.well-known/jwks.json"]
-    broken = _node(tmp_path, "olevsk", "hromada", OLEVSK, _trusting(f"jwks_url: {url.replace('jwks', 'nothing')}"))
+    broken = _node(
+        tmp_path, "olevsk", "hromada", OLEVSK, _trusting(f"jwks_url: {url.replace('jwks', 'nothing')}")
+    )
     token, _ = issue(*oblast, _user("ivan", Role.citizen))
     with pytest.raises(TokenError, match="cannot read the JWKS of a trusted issuer"):
         Verifier(*broken).verify(token)

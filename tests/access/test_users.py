@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 import stat
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -37,12 +37,21 @@ def _official(name: str = "ivan") -> User:
 
 def test_add_get_list_disable_passwd(repo: UserRepository) -> None:
     repo.add(_official())
-    repo.add(User(name="maria", role=Role.custodian, datasets=("wells", "roads"), password_hash=hash_password(PASSWORD)))
+    repo.add(
+        User(
+            name="maria",
+            role=Role.custodian,
+            datasets=("wells", "roads"),
+            password_hash=hash_password(PASSWORD),
+        )
+    )
     with pytest.raises(UserError, match="user 'ivan' exists already"):
         repo.add(_official())
     ivan = repo.require("ivan")
     assert ivan.password_hash.startswith("$argon2id$") and PASSWORD not in ivan.password_hash
-    assert verify_password(ivan.password_hash, PASSWORD) and not verify_password(ivan.password_hash, "wrong-password")
+    assert verify_password(ivan.password_hash, PASSWORD) and not verify_password(
+        ivan.password_hash, "wrong-password"
+    )
     assert ivan.principal().organisation == OVRUCH and ivan.principal().roles == {Role.official}
     assert [u.name for u in repo.list()] == ["ivan", "maria"]
     assert repo.require("maria").datasets == ("wells", "roads")
@@ -60,7 +69,9 @@ def test_sqlite_database_is_private_and_holds_no_password(tmp_path: Path) -> Non
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert PASSWORD.encode() not in path.read_bytes()
     with sqlite3.connect(path) as conn:  # an independent read of what was stored
-        (role, org, pw), = conn.execute("SELECT role, organisation, password_hash FROM users WHERE name = 'ivan'")
+        ((role, org, pw),) = conn.execute(
+            "SELECT role, organisation, password_hash FROM users WHERE name = 'ivan'"
+        )
     assert (role, org) == ("official", OVRUCH) and pw.startswith("$argon2id$")
 
 
@@ -71,24 +82,29 @@ def test_postgis_tables_live_in_the_node_schema(postgis_dsn: str) -> None:
     schema = f"node_{uuid.uuid4().hex[:8]}"
     PostGISUsers(postgis_dsn, schema=schema).add(_official())
     with psycopg.connect(postgis_dsn) as conn:
-        rows = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
-                            (schema,)).fetchall()
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1", (schema,)
+        ).fetchall()
         assert rows == [("access_login_failures",), ("access_users",)]
-        (org,), = conn.execute(f'SELECT organisation FROM "{schema}".access_users').fetchall()
+        ((org,),) = conn.execute(f'SELECT organisation FROM "{schema}".access_users').fetchall()
     assert org == OVRUCH
 
 
-@pytest.mark.parametrize("name,role,org,datasets,message", [
-    ("ivan petrenko", Role.citizen, None, (), "user name 'ivan petrenko'"),
-    ("anonymous", Role.citizen, None, (), "'anonymous' is reserved"),
-    ("ivan", Role.anonymous, None, (), "not a stored role"),
-    ("ivan", Role.official, None, (), "give --org KATOTTH"),
-    ("ivan", Role.official, "UA123", (), "'UA123' is not a KATOTTH code"),
-    ("maria", Role.custodian, None, (), "give --datasets"),
-    ("olena", Role.citizen, None, ("roads",), "only custodians have datasets"),
-])
-def test_users_the_rules_cannot_reason_about_are_refused(name: str, role: Role, org: str | None,
-                                                         datasets: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    "name,role,org,datasets,message",
+    [
+        ("ivan petrenko", Role.citizen, None, (), "user name 'ivan petrenko'"),
+        ("anonymous", Role.citizen, None, (), "'anonymous' is reserved"),
+        ("ivan", Role.anonymous, None, (), "not a stored role"),
+        ("ivan", Role.official, None, (), "give --org KATOTTH"),
+        ("ivan", Role.official, "UA123", (), "'UA123' is not a KATOTTH code"),
+        ("maria", Role.custodian, None, (), "give --datasets"),
+        ("olena", Role.citizen, None, ("roads",), "only custodians have datasets"),
+    ],
+)
+def test_users_the_rules_cannot_reason_about_are_refused(
+    name: str, role: Role, org: str | None, datasets: tuple[str, ...], message: str
+) -> None:
     with pytest.raises(UserError, match=message):
         check_user(name, role, org, datasets)
 
@@ -130,7 +146,9 @@ def test_login_is_rate_limited_per_user_and_per_address(repo: UserRepository, tm
         login(repo, audit, limits, "petro", PASSWORD, "10.0.0.9", clock)
     outcomes = [(e["user"], e["address"], e["outcome"]) for e in audit.entries()]
     assert outcomes[:6] == [("ivan", "10.0.0.1", "ok")] + [("ivan", "10.0.0.1", "failed")] * 3 + [
-        ("ivan", "10.0.0.2", "locked"), ("ivan", "10.0.0.2", "ok")]
+        ("ivan", "10.0.0.2", "locked"),
+        ("ivan", "10.0.0.2", "ok"),
+    ]
     assert [e["detail"].get("reason") for e in audit.entries()][6:9] == ["unknown user"] * 3
     assert PASSWORD not in audit.path.read_text(encoding="utf-8")
     assert audit.verify() == 10
