@@ -257,7 +257,8 @@ class Policy:
 
     @staticmethod
     def _for_service(d: Decision, service: str) -> Decision:
-        """On the catalog the question is the record, not the data: 'metadata' becomes a limit there."""
+        """On the catalog the question is the record, not the data: 'metadata' becomes a limit there, and a
+        deny hides the record whatever the dataset's level."""
         if service != "csw":
             return d
         if d.effect == "deny" and d.catalog == "metadata":
@@ -266,6 +267,8 @@ class Policy:
             )
         if d.effect == "limit":
             return Decision("allow", d.rule, d.reason + "; the record is shown in full", catalog="full")
+        if d.effect == "deny":
+            return Decision("deny", d.rule, d.reason + "; the record is hidden", catalog="hide")
         return d
 
 
