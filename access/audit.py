@@ -114,6 +114,19 @@ class AuditLog:
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
             os.close(lock_fd)
 
+    def check_writable(self) -> "AuditLog":
+        """Fail before a change, not after it: a change that cannot be recorded is not made."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            for path in (self.path, self.lock):
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
+        except OSError as e:
+            raise AuditError(
+                f"{self.path}: the audit log cannot be written ({e.strerror}); nothing was changed — fix the "
+                "workspace's permissions first"
+            ) from None
+        return self
+
     def _last(self) -> tuple[int, str]:
         if self.head.exists():
             h = json.loads(self.head.read_text(encoding="utf-8"))

@@ -109,6 +109,7 @@ def users_add(
     from access.users import User, check_user, open_users
 
     cfg, root = _node(config, workdir)
+    audit = _audit(root).check_writable()
     ds = tuple(d.strip() for d in (datasets or "").split(",") if d.strip())
     known = {d.id for d in cfg.datasets}
     unknown = [d for d in ds if d not in known]
@@ -129,7 +130,7 @@ def users_add(
         password_hash=hash_password(_read_password(password_env, name)),
     )
     repo.add(user)
-    _audit(root).append(
+    audit.append(
         "user.added",
         actor=_actor(),
         address=ADDRESS,
@@ -195,8 +196,9 @@ def users_disable(name: str, enable: bool, config: Path | None, workdir: Path | 
     from access.users import open_users
 
     cfg, root = _node(config, workdir)
+    audit = _audit(root).check_writable()
     open_users(cfg, root).update(name, disabled=not enable)
-    _audit(root).append(
+    audit.append(
         "user.enabled" if enable else "user.disabled",
         actor=_actor(),
         address=ADDRESS,
@@ -217,11 +219,12 @@ def users_passwd(name: str, password_env: str | None, config: Path | None, workd
     from access.users import open_users
 
     cfg, root = _node(config, workdir)
+    audit = _audit(root).check_writable()
     repo = open_users(cfg, root)
     repo.require(name)
     repo.update(name, password_hash=hash_password(_read_password(password_env, name)))
     repo.clear_failures(f"user:{name}")
-    _audit(root).append("user.password", actor=_actor(), address=ADDRESS, user=name, outcome="ok")
+    audit.append("user.password", actor=_actor(), address=ADDRESS, user=name, outcome="ok")
     click.echo(f"{name}: password changed")
 
 
@@ -251,9 +254,10 @@ def token_issue(
     from access.users import open_users
 
     cfg, root = _node(config, workdir)
+    audit = _audit(root).check_writable()
     user = open_users(cfg, root).require(name)
     token, claims = issue(cfg, root, user, ttl=ttl, audience=audience)
-    _audit(root).append(
+    audit.append(
         "token.issued",
         actor=_actor(),
         address=ADDRESS,

@@ -198,3 +198,11 @@ def test_a_postgis_node_keeps_its_users_in_its_schema(tmp_path: Path, postgis_ds
     )
     assert not (tmp_path / "ws" / "access.db").exists()
     assert "ivan\tofficial" in _run(node, "users", "list").output
+
+
+def test_a_change_that_cannot_be_audited_is_not_made(node: tuple[Path, Path]) -> None:
+    _, ws = node
+    (ws / "audit.log").mkdir(parents=True)  # the log cannot be opened for writing
+    r = _run(node, "users", "add", "olena", "--role", "citizen", input=PW1 + "\n")
+    assert r.exit_code == 9 and "the audit log cannot be written" in r.output and "nothing was changed" in r.output
+    assert "olena" not in _run(node, "users", "list").output
