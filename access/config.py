@@ -136,7 +136,8 @@ class Limit(_Strict):
 class Rule(_Strict):
     """One rule: who (roles/organisations/users; none = everyone) × dataset × service × operation → effect.
 
-    When several rules match, the most specific wins (see :mod:`access.rules`)."""
+    When several rules match, the most specific wins (see :mod:`access.rules`). An ``allow`` or ``limit``
+    with ``operation: *`` covers reads only; to grant a write, name it (``operation: write``)."""
 
     roles: list[Role] = Field(default_factory=list)
     organisations: list[str] = Field(default_factory=list, description="KATOTTH codes of the caller's body")

@@ -7,7 +7,8 @@ Order of the decision (modelled on GeoFence's rule table, made deterministic by 
 3. of the ``access.rules`` that match (who × dataset × service × operation), the most specific wins:
    a rule naming the dataset beats one that does not, then naming users beats organisations beats roles
    beats everyone, then naming the service, then the operation. On a tie deny beats limit beats allow
-   (fail closed), then the earlier rule in the file;
+   (fail closed), then the earlier rule in the file. A rule that allows or limits without naming its
+   operation covers reads only: writing is granted by a rule naming the operation (or by custodianship);
 4. no rule matches: the dataset's level (``datasets[i].access``) decides — public data is readable by all;
    ``officials`` by officials; ``restricted`` by the organisations, roles and users listed in
    ``access.datasets.<id>``; writing only by the dataset's custodians. Anything else is denied.
@@ -277,6 +278,8 @@ def _matches(r: Rule, p: Principal, dataset: str, service: str, operation: str) 
         return False
     if r.operation != "*" and r.operation.lower() != operation.lower():
         return False
+    if r.operation == "*" and r.effect != "deny" and operation.lower() in WRITE_OPERATIONS:
+        return False  # granting a write takes a rule that names it; 'any operation' means any read
     if r.users and (p.issuer is not None or p.name not in r.users):
         return False  # user names are local: a token of another issuer never matches them
     if r.organisations and p.organisation not in r.organisations:
