@@ -47,6 +47,7 @@ from access.users import User, UserRepository
 ALGORITHMS = ["ES256", "ES384", "RS256", "PS256", "EdDSA"]  # asymmetric only: no shared secrets, no "none"
 LEEWAY = 30
 MAX_TOKEN = 8192
+MIN_REFRESH = 60.0
 
 
 def _access(cfg: Any) -> AccessConfig:
@@ -204,14 +205,21 @@ class Verifier:
         self._cache[where] = (self.clock(), keys)
         return keys
 
+    def _may_refresh(self, trusted: Issuer) -> bool:
+        """An unknown key id re-reads the issuer's JWKS (it may have rotated its key), but at most once a
+        minute, so tokens with made-up key ids cannot make this node hammer the issuer."""
+        cached = self._cache.get(trusted.jwks_location)
+        return cached is None or self.clock() - cached[0] >= MIN_REFRESH
+
     def verify(self, token: str) -> Principal:
         """The principal a token stands for, or a :class:`TokenError` subclass saying why not."""
+        token = token.strip()
         if len(token) > MAX_TOKEN:
             raise TokenMalformed(
                 f"the bearer token is {len(token)} characters long; this node accepts up to {MAX_TOKEN}"
             )
         try:
-            obj = jws.extract_compact(token.strip().encode("ascii"))
+            obj = jws.extract_compact(token.encode("ascii"))
             header, claims = obj.headers(), json.loads(obj.payload or b"")
         except (JoseError, ValueError, UnicodeError) as e:
             raise TokenMalformed(
@@ -235,7 +243,7 @@ class Verifier:
             try:
                 verified = jwt.decode(token, self._keys(iss, trusted), algorithms=ALGORITHMS)
             except JoseError as e:
-                if trusted is None or "kid" not in str(e).lower():
+                if trusted is None or "kid" not in str(e).lower() or not self._may_refresh(trusted):
                     raise
                 verified = jwt.decode(token, self._keys(iss, trusted, refresh=True), algorithms=ALGORITHMS)
         except (BadSignatureError, DecodeError, JoseError, ValueError) as e:

@@ -179,8 +179,8 @@ def test_a_disabled_users_token_stops_working_at_its_node(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def jwks_server(oblast: tuple[NodeConfig, Path]) -> Iterator[tuple[str, list[str]]]:
-    body = json.dumps(jwks(oblast[1])).encode()
+def jwks_server(oblast: tuple[NodeConfig, Path]) -> Iterator[tuple[str, list[str], list[bytes]]]:
+    body = [json.dumps(jwks(oblast[1])).encode()]
     hits: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -189,7 +189,7 @@ def jwks_server(oblast: tuple[NodeConfig, Path]) -> Iterator[tuple[str, list[str
             self.send_response(200 if self.path == "/.well-known/jwks.json" else 404)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(body[0])
 
         def log_message(self, *args: object) -> None:
             pass
@@ -197,16 +197,16 @@ def jwks_server(oblast: tuple[NodeConfig, Path]) -> Iterator[tuple[str, list[str
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json", hits
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json", hits, body
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_the_issuers_jwks_is_read_over_http_and_cached(
-    tmp_path: Path, oblast: tuple[NodeConfig, Path], jwks_server: tuple[str, list[str]]
+    tmp_path: Path, oblast: tuple[NodeConfig, Path], jwks_server: tuple[str, list[str], list[bytes]]
 ) -> None:
-    url, hits = jwks_server
+    url, hits, _ = jwks_server
     hromada = _node(tmp_path, "ovruch", "hromada", OVRUCH, _trusting(f"jwks_url: {url}"))
     verifier = Verifier(*hromada)
     for name in ("ivan", "olena"):
@@ -219,3 +219,34 @@ def test_the_issuers_jwks_is_read_over_http_and_cached(
     token, _ = issue(*oblast, _user("ivan", Role.citizen))
     with pytest.raises(TokenError, match="cannot read the JWKS of a trusted issuer"):
         Verifier(*broken).verify(token)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_rotated_issuer_key_is_fetched_again_but_not_on_every_unknown_kid(
+    tmp_path: Path,
+    oblast: tuple[NodeConfig, Path],
+    jwks_server: tuple[str, list[str], list[bytes]],
+) -> None:
+    url, hits, body = jwks_server
+    hromada = _node(tmp_path, "ovruch", "hromada", OVRUCH, _trusting(f"jwks_url: {url}"))
+    clock = Clock()
+    verifier = Verifier(*hromada, clock=clock)
+    old, _ = issue(*oblast, _user("ivan", Role.citizen))
+    assert verifier.verify(old).name == "ivan" and len(hits) == 1
+    NodeKey(oblast[1]).path.unlink()  # the oblast rotates its key and publishes the new JWKS
+    body[0] = json.dumps(jwks(oblast[1])).encode()
+    new, _ = issue(*oblast, _user("ivan", Role.citizen))
+    with pytest.raises(TokenMalformed):  # within a minute of the last read: not fetched again
+        verifier.verify(new)
+    assert len(hits) == 1
+    clock.t += 61
+    assert verifier.verify(new).name == "ivan" and len(hits) == 2
+    with pytest.raises(TokenMalformed):  # the old key is gone from the issuer's set
+        verifier.verify(old)
