@@ -105,6 +105,7 @@ def users_add(
 ) -> None:
     """Add user NAME with ROLE; the password comes from stdin or --password-env."""
     from access.config import Role
+    from access.organisations import check_organisation
     from access.passwords import hash_password
     from access.users import User, check_user, open_users
 
@@ -119,6 +120,7 @@ def users_add(
             f"(known: {', '.join(sorted(known)) or 'none'})"
         )
     check_user(name, Role(role), org, ds)
+    body = check_organisation(cfg, org) if org else None
     repo = open_users(cfg, root)
     if repo.get(name) is not None:
         raise UserError(f"user '{name}' exists already; use 'geoportal users passwd' to change the password")
@@ -140,7 +142,8 @@ def users_add(
         organisation=org,
         datasets=list(ds),
     )
-    click.echo(f"added {name} ({role}{' ' + org if org else ''}{' ' + ','.join(ds) if ds else ''})")
+    where = f" {org}" + (f" {body}" if body else "") if org else ""
+    click.echo(f"added {name} ({role}{where}{' ' + ','.join(ds) if ds else ''})")
 
 
 def _actor() -> str:

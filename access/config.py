@@ -49,7 +49,7 @@ CatalogMode = Literal["metadata", "hide"]
 def _katotth(v: str) -> str:
     if not KATOTTH_RE.match(v):
         raise ValueError(
-            f"'{v}' is not a KATOTTH code ('UA' followed by 17 digits, e.g. UA18040190000090331)"
+            f"'{v}' is not a KATOTTH code ('UA' followed by 17 digits, e.g. UA18060170000069581)"
         )
     return v
 

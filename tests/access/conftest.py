@@ -9,8 +9,8 @@ import pytest
 
 from geoportal.config import NodeConfig, load_config
 
-OVRUCH = "UA18040190000090331"  # Ovruch hromada
-OLEVSK = "UA18040150000043471"  # Olevsk hromada
+OVRUCH = "UA18060170000069581"  # Ovruch hromada
+OLEVSK = "UA18060190000071101"  # Olevsk hromada
 OBLAST = "UA18000000000041385"  # Zhytomyr oblast
 
 DATASETS = """

@@ -62,7 +62,7 @@ def test_the_admin_workflow(node: tuple[Path, Path]) -> None:
 
     r = _run(node, "access", "check", "ivan", "cadastre")
     assert r.exit_code == 0 and r.output.startswith(
-        "limit: ivan (official org UA18040190000090331) read cadastre via ogcapi — rule: access.rules[0]"
+        "limit: ivan (official org UA18060170000069581) read cadastre via ogcapi — rule: access.rules[0]"
     ), r.output
     assert f"area: {OVRUCH}" in r.output and "hidden attributes: owner" in r.output
     assert _run(node, "access", "check", "ivan", "cadastre", "wfs").output.startswith("deny:")
@@ -206,3 +206,18 @@ def test_a_change_that_cannot_be_audited_is_not_made(node: tuple[Path, Path]) ->
     r = _run(node, "users", "add", "olena", "--role", "citizen", input=PW1 + "\n")
     assert r.exit_code == 9 and "the audit log cannot be written" in r.output and "nothing was changed" in r.output
     assert "olena" not in _run(node, "users", "list").output
+
+
+def test_an_official_is_bound_to_a_body_of_the_codifier(tmp_path: Path) -> None:
+    codifier = Path(__file__).resolve().parents[2] / "data" / "katotth" / "kodifikator-16-05-2025_UA18_zhytomyr.csv"
+    config = write_node(tmp_path / "node")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("\ndatasets:", f"\nreference: {{codifier: '{codifier}'}}\ndatasets:", 1),
+                      encoding="utf-8")
+    node = (config, tmp_path / "ws")
+    r = _run(node, "users", "add", "ivan", "--role", "official", "--org", OVRUCH, input=PW1 + "\n")
+    assert r.exit_code == 0 and f"added ivan (official {OVRUCH} hromada Овруцька)" in r.output, r.output
+    village = "UA18060170020084258"  # Базарівка, a village of the Ovruch hromada: no council of its own
+    r = _run(node, "users", "add", "petro", "--role", "official", "--org", village, input=PW1 + "\n")
+    assert r.exit_code == 9 and f"--org {village}: not an oblast, raion or hromada" in r.output, r.output
+    assert "petro" not in _run(node, "users", "list").output
