@@ -204,16 +204,24 @@ def test_a_change_that_cannot_be_audited_is_not_made(node: tuple[Path, Path]) ->
     _, ws = node
     (ws / "audit.log").mkdir(parents=True)  # the log cannot be opened for writing
     r = _run(node, "users", "add", "olena", "--role", "citizen", input=PW1 + "\n")
-    assert r.exit_code == 9 and "the audit log cannot be written" in r.output and "nothing was changed" in r.output
+    assert (
+        r.exit_code == 9
+        and "the audit log cannot be written" in r.output
+        and "nothing was changed" in r.output
+    )
     assert "olena" not in _run(node, "users", "list").output
 
 
 def test_an_official_is_bound_to_a_body_of_the_codifier(tmp_path: Path) -> None:
-    codifier = Path(__file__).resolve().parents[2] / "data" / "katotth" / "kodifikator-16-05-2025_UA18_zhytomyr.csv"
+    codifier = (
+        Path(__file__).resolve().parents[2] / "data" / "katotth" / "kodifikator-16-05-2025_UA18_zhytomyr.csv"
+    )
     config = write_node(tmp_path / "node")
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("\ndatasets:", f"\nreference: {{codifier: '{codifier}'}}\ndatasets:", 1),
-                      encoding="utf-8")
+    config.write_text(
+        text.replace("\ndatasets:", f"\nreference: {{codifier: '{codifier}'}}\ndatasets:", 1),
+        encoding="utf-8",
+    )
     node = (config, tmp_path / "ws")
     r = _run(node, "users", "add", "ivan", "--role", "official", "--org", OVRUCH, input=PW1 + "\n")
     assert r.exit_code == 0 and f"added ivan (official {OVRUCH} hromada Овруцька)" in r.output, r.output

@@ -63,7 +63,15 @@ CASES = [
     (OVRUCH_OFFICIAL, "cadastre", "csw", "read", "allow", "access.rules[0]", "full"),
     (NO_ORG_OFFICIAL, "cadastre", "ogcapi", "read", "deny", "access.rules[0]", "metadata"),
     # a rule for any operation lets no one write: writing is granted only by naming the operation
-    (OLEVSK_OFFICIAL, "cadastre", "ogcapi", "write", "deny", "datasets.cadastre.access: restricted", "metadata"),
+    (
+        OLEVSK_OFFICIAL,
+        "cadastre",
+        "ogcapi",
+        "write",
+        "deny",
+        "datasets.cadastre.access: restricted",
+        "metadata",
+    ),
     (AUDITOR, "cadastre", "wfs", "Transaction", "deny", "datasets.cadastre.access: restricted", "metadata"),
     (AUDITOR, "cadastre", "ogcapi", "read", "allow", "access.rules[4]", "full"),
     (
@@ -171,7 +179,13 @@ def test_without_rules_non_public_data_is_denied_to_all_but_admins() -> None:
 def test_a_write_is_granted_only_by_a_rule_naming_it() -> None:
     p = _policy(
         {"roles": ["official"], "dataset": "d", "effect": "allow"},
-        {"organisations": [OVRUCH], "dataset": "d", "service": "ogcapi", "operation": "write", "effect": "allow"},
+        {
+            "organisations": [OVRUCH],
+            "dataset": "d",
+            "service": "ogcapi",
+            "operation": "write",
+            "effect": "allow",
+        },
     )
     assert p.decide(OVRUCH_OFFICIAL, "d", "ogcapi", "read").rule == "access.rules[0]"
     assert p.decide(OVRUCH_OFFICIAL, "d", "ogcapi", "write").rule == "access.rules[1]"

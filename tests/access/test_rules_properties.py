@@ -18,8 +18,12 @@ LEVELS = {"open": "public", "offic": "officials", "restr": "restricted"}
 
 principals = st.builds(
     lambda name, roles, org, ds, foreign: Principal(
-        name=name, roles=frozenset(roles), organisation=org, datasets=frozenset(ds),
-        issuer="https://other.example" if foreign else None),
+        name=name,
+        roles=frozenset(roles),
+        organisation=org,
+        datasets=frozenset(ds),
+        issuer="https://other.example" if foreign else None,
+    ),
     name=st.sampled_from(["ivan", "olena", "anonymous"]),
     roles=st.sets(ROLES, max_size=2),
     org=ORGS,
@@ -30,8 +34,16 @@ services = st.sampled_from([*SERVICES, "tms"])
 operations = st.sampled_from(["read", "write", "GetMap", "Transaction", "x"])
 rules = st.builds(
     lambda roles, orgs, users, ds, service, effect: Rule.model_validate(
-        {"roles": sorted(roles), "organisations": orgs, "users": users, "dataset": ds, "service": service,
-         "effect": effect, **({"limit": {"filter": "a1 = 1"}} if effect == "limit" else {})}),
+        {
+            "roles": sorted(roles),
+            "organisations": orgs,
+            "users": users,
+            "dataset": ds,
+            "service": service,
+            "effect": effect,
+            **({"limit": {"filter": "a1 = 1"}} if effect == "limit" else {}),
+        }
+    ),
     roles=st.one_of(st.just(set()), st.sets(ROLES, max_size=2)),
     orgs=st.one_of(st.just([]), st.lists(st.sampled_from([OVRUCH, OLEVSK]), max_size=1)),
     users=st.one_of(st.just([]), st.lists(st.sampled_from(["ivan", "olena"]), max_size=1)),
@@ -46,19 +58,28 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 @SETTINGS
 @given(principals, st.sampled_from(DATASETS), services, operations)
 def test_without_rules_only_public_reads_custodians_and_listed_callers_pass(
-        p: Principal, dataset: str, service: str, operation: str) -> None:
-    policy = Policy(levels=LEVELS, access=AccessConfig(datasets={"restr": DatasetAccess(organisations=[OVRUCH])}))
+    p: Principal, dataset: str, service: str, operation: str
+) -> None:
+    policy = Policy(
+        levels=LEVELS, access=AccessConfig(datasets={"restr": DatasetAccess(organisations=[OVRUCH])})
+    )
     d = policy.decide(p, dataset, service, operation)
     assert d.effect in ("allow", "deny", "limit") and d.rule
     if d.effect != "deny" and service != "csw":
         write = operation.lower() in ("write", "transaction")
         assert service in SERVICES
-        assert (p.custodian_of(dataset) or (not write and (
-            LEVELS[dataset] == "public"
-            or (LEVELS[dataset] == "officials" and Role.official in p.roles)
-            or (dataset == "restr" and p.organisation == OVRUCH and not p.is_anonymous)))), d
-    if service in SERVICES and (p.custodian_of(dataset) or (LEVELS[dataset] == "public"
-                                                            and operation.lower() not in ("write", "transaction"))):
+        assert p.custodian_of(dataset) or (
+            not write
+            and (
+                LEVELS[dataset] == "public"
+                or (LEVELS[dataset] == "officials" and Role.official in p.roles)
+                or (dataset == "restr" and p.organisation == OVRUCH and not p.is_anonymous)
+            )
+        ), d
+    if service in SERVICES and (
+        p.custodian_of(dataset)
+        or (LEVELS[dataset] == "public" and operation.lower() not in ("write", "transaction"))
+    ):
         assert d.effect == "allow", d
 
 
@@ -66,7 +87,8 @@ def test_without_rules_only_public_reads_custodians_and_listed_callers_pass(
 @given(principals, st.lists(rules, max_size=5), st.sampled_from(DATASETS), services, operations)
 @example(ANONYMOUS, [Rule(dataset="open", effect="deny")], "open", "csw", "read")
 def test_the_deciding_rule_matches_and_nothing_more_specific_contradicts_it(
-        p: Principal, rs: list[Rule], dataset: str, service: str, operation: str) -> None:
+    p: Principal, rs: list[Rule], dataset: str, service: str, operation: str
+) -> None:
     policy = Policy(levels=LEVELS, access=AccessConfig(rules=rs))
     d = policy.decide(p, dataset, service, operation)
     if not d.rule.startswith("access.rules["):
