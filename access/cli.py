@@ -273,6 +273,45 @@ def token_issue(
     click.echo(token)
 
 
+@token_cmd.command("verify")
+@click.option(
+    "--token-env",
+    default=None,
+    metavar="VAR",
+    help="Read the token from this environment variable instead of stdin.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@_config_opt
+@_workdir_opt
+def token_verify(token_env: str | None, as_json: bool, config: Path | None, workdir: Path | None) -> None:
+    """Check a token (from stdin or --token-env) as this node would, and print who it stands for here:
+    for single sign-on, the roles a trusted issuer's token maps to. Exit 9 with the reason when refused."""
+    from access.tokens import Verifier
+    from access.users import open_users
+
+    cfg, root = _node(config, workdir)
+    token = os.environ.get(token_env, "") if token_env else sys.stdin.readline()
+    if not token.strip():
+        raise UserError(f"no token {'in $' + token_env if token_env else 'on stdin'}")
+    p = Verifier(cfg, root, users=open_users(cfg, root)).verify(token)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "name": p.name,
+                    "roles": sorted(r.value for r in p.roles),
+                    "organisation": p.organisation,
+                    "datasets": sorted(p.datasets),
+                    "issuer": p.issuer,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"valid: {p.describe()}")
+
+
 @token_cmd.command("jwks")
 @_config_opt
 @_workdir_opt

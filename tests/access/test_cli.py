@@ -229,3 +229,37 @@ def test_an_official_is_bound_to_a_body_of_the_codifier(tmp_path: Path) -> None:
     r = _run(node, "users", "add", "petro", "--role", "official", "--org", village, input=PW1 + "\n")
     assert r.exit_code == 9 and f"--org {village}: not an oblast, raion or hromada" in r.output, r.output
     assert "petro" not in _run(node, "users", "list").output
+
+
+def test_token_verify_shows_who_a_token_is_here(tmp_path: Path) -> None:
+    oblast = (
+        write_node(tmp_path / "oblast", node_id="oblast", url="https://geo.zht.example"),
+        tmp_path / "ows",
+    )
+    assert (
+        _run(
+            oblast, "users", "add", "ivan", "--role", "official", "--org", OVRUCH, input=PW1 + "\n"
+        ).exit_code
+        == 0
+    )
+    assert _run(oblast, "users", "add", "boss", "--role", "admin", input=PW1 + "\n").exit_code == 0
+    (tmp_path / "oblast.jwks").write_text(_run(oblast, "token", "jwks").output, encoding="utf-8")
+    hromada_cfg = write_node(
+        tmp_path / "hromada",
+        access="access:\n  audience: zhytomyr-network\n  trusted_issuers:\n"
+        f"    - {{id: 'https://geo.zht.example', jwks_file: '{tmp_path}/oblast.jwks'}}\n",
+    )
+    hromada = (hromada_cfg, tmp_path / "hws")
+    token = _run(oblast, "token", "issue", "ivan").output.strip()
+    r = _run(hromada, "token", "verify", "--token-env", "GP_TOKEN", env={"GP_TOKEN": token})
+    assert (
+        r.exit_code == 0 and r.output == f"valid: ivan (official org {OVRUCH} via https://geo.zht.example)\n"
+    )
+    boss = json.loads(
+        _run(hromada, "token", "verify", "--json", input=_run(oblast, "token", "issue", "boss").output).output
+    )
+    assert boss["roles"] == ["anonymous"] and boss["issuer"] == "https://geo.zht.example"
+    r = _run(hromada, "token", "verify", input=token[:-4] + "AAAA\n")
+    assert r.exit_code == 9 and "signature does not verify" in r.output
+    r = _run(oblast, "token", "verify", input="x.y.z\n")
+    assert r.exit_code == 9 and "not a JWT" in r.output
