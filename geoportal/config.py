@@ -209,14 +209,6 @@ class NodeConfig(_Strict):
             seen.add(d.id)
         return self
 
-    @model_validator(mode="after")
-    def _access_names_datasets(self) -> "NodeConfig":
-        if self.access is not None:
-            problems = problems_with(self.access, {d.id: d.access.value for d in self.datasets})
-            if problems:
-                raise ValueError("; ".join(problems))
-        return self
-
     @property
     def base_dir(self) -> Path:
         return self.config_path.parent if self.config_path else Path.cwd()
@@ -308,6 +300,8 @@ def _check_files(cfg: NodeConfig) -> None:
         val = getattr(cfg.reference, key)
         if val and val not in ids:
             problems.append(f"  - reference.{key}: '{val}' is not a dataset id")
+    if cfg.access is not None:
+        problems += [f"  - {p}" for p in problems_with(cfg.access, {d.id: d.access.value for d in cfg.datasets})]
     if problems:
         raise ConfigError(f"{cfg.config_path}: the node configuration names missing things:\n" + "\n".join(problems))
 
