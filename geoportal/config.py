@@ -327,4 +327,8 @@ def absolutize(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
         out["passport"] = fix(raw["passport"])
     if (raw.get("storage") or {}).get("path"):
         out["storage"] = dict(raw["storage"], path=fix(raw["storage"]["path"]))
+    if (raw.get("access") or {}).get("trusted_issuers"):
+        issuers = raw["access"]["trusted_issuers"]
+        out["access"] = dict(raw["access"], trusted_issuers=[
+            dict(i, jwks_file=fix(i["jwks_file"])) if i.get("jwks_file") else i for i in issuers])
     return out

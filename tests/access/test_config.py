@@ -102,3 +102,20 @@ def test_the_readme_example_is_valid(tmp_path: Path) -> None:
         cfg.access is not None
         and cfg.access.trusted_issuers[0].jwks_location == "https://geo.zht.example/.well-known/jwks.json"
     )
+
+
+def test_a_derived_config_still_finds_the_issuers_jwks_file(tmp_path: Path) -> None:
+    import yaml
+
+    from geoportal.config import absolutize
+
+    access = "access:\n  trusted_issuers:\n    - {id: urn:geoportal:oblast, jwks_file: keys/oblast.jwks}\n"
+    config = write_node(tmp_path / "node", access=access)
+    raw = absolutize(yaml.safe_load(config.read_text(encoding="utf-8")), config.parent)
+    elsewhere = tmp_path / "derived" / "node.yaml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    cfg = load_config(elsewhere)
+    assert cfg.access is not None
+    jwks_file = cfg.access.trusted_issuers[0].jwks_file
+    assert jwks_file is not None and cfg.resolve(jwks_file) == tmp_path / "node" / "keys" / "oblast.jwks"
