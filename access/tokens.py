@@ -295,6 +295,7 @@ class Verifier:
                     raise TokenMalformed(
                         f"the token of '{name}' belongs to a user who is no longer active here"
                     )
+                return user.principal()  # today's role, organisation and datasets, not those at issue time
             roles = {Role(r) for r in raw_roles if r in Role.__members__ and r != Role.anonymous.value}
             datasets = frozenset(d for d in claims.get("datasets") or [] if isinstance(d, str))
         else:

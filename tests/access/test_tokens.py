@@ -167,12 +167,16 @@ def test_a_token_for_another_audience_is_refused(
         Verifier(*hromada).verify(token)
 
 
-def test_a_disabled_users_token_stops_working_at_its_node(tmp_path: Path) -> None:
+def test_a_token_carries_the_users_current_rights_and_stops_when_disabled(tmp_path: Path) -> None:
     cfg, ws = _node(tmp_path, "ovruch", "hromada", OVRUCH, "")
     users = SQLiteUsers(ws / "access.db")
     users.add(_user("olena", Role.citizen))
     token, _ = issue(cfg, ws, users.require("olena"))
     assert Verifier(cfg, ws, users=users).verify(token).name == "olena"
+    users.update("olena", role=Role.custodian, datasets=("wells",))  # what she may do now, not at issue time
+    assert Verifier(cfg, ws, users=users).verify(token).custodian_of("wells")
+    users.update("olena", role=Role.citizen, datasets=())
+    assert Verifier(cfg, ws, users=users).verify(token).roles == {Role.citizen}
     users.update("olena", disabled=True)
     with pytest.raises(TokenMalformed, match="no longer active"):
         Verifier(cfg, ws, users=users).verify(token)
