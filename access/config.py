@@ -21,7 +21,10 @@ DATASET_RE = r"^(\*|[a-z0-9][a-z0-9_-]{0,62})$"
 TOKEN_RE = r"^(\*|[A-Za-z][A-Za-z0-9_-]{0,62})$"
 
 #: services a rule can name; enforcement passes one of them to decide()
-SERVICES = ("ogcapi", "wms", "wfs", "downloads", "csw", "passport")
+SERVICES = ("ogcapi", "wms", "wfs", "downloads", "passport", "csw", "dcat", "landing")
+#: services that show records about datasets rather than their data: decide() answers "may the record be
+#: shown" there (allow: in full; limit: without data links; deny: hidden)
+CATALOG_SERVICES = frozenset({"csw", "dcat", "landing"})
 #: operations that change data (compared case-blind: WFS-T and CSW-T send 'Transaction', 'Harvest'); only
 #: admins and the dataset's custodians may do them by default
 WRITE_OPERATIONS = frozenset(

@@ -13,8 +13,9 @@ Order of the decision (modelled on GeoFence's rule table, made deterministic by 
    ``officials`` by officials; ``restricted`` by the organisations, roles and users listed in
    ``access.datasets.<id>``; writing only by the dataset's custodians. Anything else is denied.
 
-The catalog (service ``csw``) answers "may the record be shown": a caller denied the data still sees the
-record without data links when the dataset's (or the rule's) catalog mode is ``metadata``.
+The catalog services (``csw``, ``dcat``, ``landing``) answer "may the record be shown": a caller denied
+the data still sees the record without data links when the dataset's (or the rule's) catalog mode is
+``metadata``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from access.config import SERVICES, WRITE_OPERATIONS, AccessConfig, DatasetAccess, Role, Rule
+from access.config import (
+    CATALOG_SERVICES,
+    SERVICES,
+    WRITE_OPERATIONS,
+    AccessConfig,
+    DatasetAccess,
+    Role,
+    Rule,
+)
 from access.principal import Principal
 
 if TYPE_CHECKING:
@@ -63,7 +72,7 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
-        """Whether any data (or, on ``csw``, the record) may be returned; ``limit`` counts, with its
+        """Whether any data (or, on a catalog service, the record) may be returned; ``limit`` counts, with its
         limits."""
         return self.effect != "deny"
 
@@ -260,7 +269,7 @@ class Policy:
     def _for_service(d: Decision, service: str) -> Decision:
         """On the catalog the question is the record, not the data: 'metadata' becomes a limit there, and a
         deny hides the record whatever the dataset's level."""
-        if service != "csw":
+        if service not in CATALOG_SERVICES:
             return d
         if d.effect == "deny" and d.catalog == "metadata":
             return Decision(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from access.config import SERVICES, AccessConfig, DatasetAccess, Role, Rule
+from access.config import CATALOG_SERVICES, SERVICES, AccessConfig, DatasetAccess, Role, Rule
 from access.principal import ANONYMOUS, Principal
 from access.rules import Policy
 
@@ -65,7 +65,7 @@ def test_without_rules_only_public_reads_custodians_and_listed_callers_pass(
     )
     d = policy.decide(p, dataset, service, operation)
     assert d.effect in ("allow", "deny", "limit") and d.rule
-    if d.effect != "deny" and service != "csw":
+    if d.effect != "deny" and service not in CATALOG_SERVICES:
         write = operation.lower() in ("write", "transaction")
         assert service in SERVICES
         assert p.custodian_of(dataset) or (
@@ -102,7 +102,7 @@ def test_the_deciding_rule_matches_and_nothing_more_specific_contradicts_it(
     assert rule.dataset in ("*", dataset) and rule.service in ("*", service)
     assert not rule.users or (p.issuer is None and p.name in rule.users)
     assert not rule.roles or p.roles & set(rule.roles)
-    if service != "csw":
+    if service not in CATALOG_SERVICES:
         assert d.effect == rule.effect
     elif rule.effect == "deny":
         assert d.effect in ("deny", "limit") and d.catalog != "full"  # at most the record without data
