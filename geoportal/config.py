@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from geoportal import plugins
+from access.config import AccessConfig, problems_with
 from geoportal.errors import ConfigError
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
@@ -228,6 +229,8 @@ class NodeConfig(_Strict):
     reference: Reference = Field(default_factory=Reference)
     passport: Path | None = Field(default=None, description="passport.yaml with the hromada indicators")
     datasets: list[Dataset] = Field(default_factory=list)
+    access: AccessConfig | None = Field(default=None, description="who may see what beyond the dataset levels: "
+                                        "rules, trusted token issuers, login limits (see access/config.py)")
 
     # set by load_config; not part of the YAML
     config_path: Path | None = Field(default=None, exclude=True)
@@ -354,6 +357,8 @@ def _check_files(cfg: NodeConfig) -> None:
         val = getattr(cfg.reference, key)
         if val and val not in ids:
             problems.append(f"  - reference.{key}: '{val}' is not a dataset id")
+    if cfg.access is not None:
+        problems += [f"  - {p}" for p in problems_with(cfg.access, {d.id: d.access.value for d in cfg.datasets})]
     if problems:
         raise ConfigError(f"{cfg.config_path}: the node configuration names missing things:\n" + "\n".join(problems))
 
@@ -379,4 +384,8 @@ def absolutize(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
         out["passport"] = fix(raw["passport"])
     if (raw.get("storage") or {}).get("path"):
         out["storage"] = dict(raw["storage"], path=fix(raw["storage"]["path"]))
+    if (raw.get("access") or {}).get("trusted_issuers"):
+        issuers = raw["access"]["trusted_issuers"]
+        out["access"] = dict(raw["access"], trusted_issuers=[
+            dict(i, jwks_file=fix(i["jwks_file"])) if i.get("jwks_file") else i for i in issuers])
     return out
