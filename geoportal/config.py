@@ -141,6 +141,8 @@ class Dataset(_Strict):
     schema_: str | None = Field(default=None, alias="schema", description="target schema in config/schemas")
     label: str | None = Field(default=None, description="field used for labels and feature titles")
     date: str | None = Field(default=None, description="reference date of the data (YYYY-MM-DD)")
+    scale: int | None = Field(default=None, gt=0, description="equivalent scale of the source, the N of 1:N "
+                              "(the spatial resolution of the ISO/INSPIRE record)")
     record: Path | None = Field(default=None, description="an ISO 19139 record written by the custodian, "
                                 "validated and published instead of the generated one")
     services: list[Literal["ogcapi", "wms", "wfs", "downloads"]] = Field(

@@ -177,12 +177,12 @@ def _dataset(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ca
         "dcat:landingPage": _doc(f"{ep.base_url}/#{ds.id}"),
         "foaf:page": _doc(ep.record(rid)),
         "adms:identifier": {"@type": "adms:Identifier", "skos:notation": rid},
-        "dcat:distribution": [_distribution(ds, d, catalog) for d in distributions(ds.id, ep)],
+        "dcat:distribution": [_distribution(ds, d, catalog) for d in distributions(ds.id, ep, ds.services)],
     }
     return out
 
 
-def _services(cfg: NodeConfig, ep: Endpoints, catalog: str, served: list[str]) -> list[dict[str, Any]]:
+def _services(cfg: NodeConfig, ep: Endpoints, catalog: str, served: list[Dataset]) -> list[dict[str, Any]]:
     out = []
     for s in node_services(ep):
         svc: dict[str, Any] = {
@@ -204,7 +204,7 @@ def _services(cfg: NodeConfig, ep: Endpoints, catalog: str, served: list[str]) -
             "foaf:page": _doc(ep.record(record_id(cfg, f"service-{s.kind}"))),
         }
         if s.kind != "csw":
-            svc["dcat:servesDataset"] = [{"@id": f"{catalog}#{d}"} for d in served]
+            svc["dcat:servesDataset"] = [{"@id": f"{catalog}#{ds.id}"} for ds in served if s.kind in ds.services]
         out.append(svc)
     return out
 
@@ -235,7 +235,7 @@ def dcat_catalog(cfg: NodeConfig, items: list[tuple[Dataset, StoredLayer]], ep: 
         "dct:license": _licence_doc(LICENCES["CC-BY-4.0"], "CC-BY-4.0"),
         "dct:spatial": _location(cfg, _union(items)),
         "dcat:dataset": [_dataset(cfg, ds, layer, ep, catalog) for ds, layer in items],
-        "dcat:service": _services(cfg, ep, catalog, [ds.id for ds, _ in items]),
+        "dcat:service": _services(cfg, ep, catalog, [ds for ds, _ in items]),
     }
     if modified:
         out["dct:modified"] = {"@value": modified, "@type": "xsd:dateTime"}

@@ -36,10 +36,14 @@ THEMES: dict[str, str] = {
 LIMITATIONS_ON_PUBLIC_ACCESS = "http://inspire.ec.europa.eu/metadata-codelist/LimitationsOnPublicAccess"
 NO_LIMITATIONS = f"{LIMITATIONS_ON_PUBLIC_ACCESS}/noLimitations"
 #: Directive 2007/2/EC article 13(1) grounds, as the code list's values
-ACCESS_GROUNDS = {
-    "public": "noLimitations",
-    "restricted": "INSPIRE_Directive_Article13_1b",  # international relations, public security, defence
-    "internal": "INSPIRE_Directive_Article13_1a",  # confidentiality of public authorities' proceedings
+ACCESS_GROUNDS = {  # geoportal.config.Access → (code, English label)
+    "public": ("noLimitations", "No limitations to public access"),
+    # confidentiality of the proceedings of public authorities
+    "officials": ("INSPIRE_Directive_Article13_1a", "Public access limited according to Article 13(1)(a) "
+                                                    "of the INSPIRE Directive"),
+    # international relations, public security or national defence
+    "restricted": ("INSPIRE_Directive_Article13_1b", "Public access limited according to Article 13(1)(b) "
+                                                     "of the INSPIRE Directive"),
 }
 
 SPATIAL_DATA_SERVICE_CATEGORY = "http://inspire.ec.europa.eu/metadata-codelist/SpatialDataServiceCategory"

@@ -22,6 +22,9 @@ from pygeometa.schemas.iso19139 import ISO19139OutputSchema
 from geoportal.config import Access, Dataset, NodeConfig
 from geoportal.errors import MetadataError
 from geoportal.model import Endpoints, StoredLayer
+from metadata.inspire import GEMET_TITLE
+from metadata.inspire_encode import Inspire, complete
+from metadata.services import FORMAT_VERSIONS, distributions, node_services
 
 LANG, ALT = "ukr", "eng"
 NS = {
@@ -31,8 +34,7 @@ NS = {
     "gml": "http://www.opengis.net/gml",
     "xlink": "http://www.w3.org/1999/xlink",
 }
-INSPIRE_THEMES = {"name": {LANG: "GEMET - INSPIRE themes, version 1.0", ALT: "GEMET - INSPIRE themes, version 1.0"},
-                  "url": "http://inspire.ec.europa.eu/theme"}
+INSPIRE_THEMES = {"name": {LANG: GEMET_TITLE, ALT: GEMET_TITLE}, "url": "http://inspire.ec.europa.eu/theme"}
 LICENCES = {
     "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
     "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
@@ -110,21 +112,22 @@ def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
 
 
 def _distribution(ds: Dataset, ep: Endpoints) -> dict[str, Any]:
-    def link(url: str, type_: str, name: str, uk: str, en: str, function: str) -> dict[str, Any]:
-        return {"url": url, "type": type_, "name": name, "description": _ml(uk, en), "function": function}
+    """The record's online resources, from the one list of distributions (metadata.services)."""
+    return {d.key: {"url": d.url, "type": d.protocol, "name": d.name, "description": _ml(d.title_uk, d.title_en),
+                    "function": d.function} for d in distributions(ds.id, ep, ds.services)}
 
-    return {
-        "ogcapi": link(ep.collection(ds.id), "OGC API - Features", ds.id, "Колекція OGC API Features",
-                       "OGC API Features collection", "information"),
-        "wms": link(ep.ows, "OGC:WMS", ds.id, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "information"),
-        "wfs": link(ep.ows, "OGC:WFS", ds.id, "Тип об'єктів WFS 2.0", "WFS 2.0 feature type", "download"),
-        "gpkg": link(ep.download(ds.id, "gpkg"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.gpkg",
-                     "GeoPackage зі стилем і метаданими", "GeoPackage with style and metadata", "download"),
-        "geojson": link(ep.download(ds.id, "geojson"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.geojson",
-                        "GeoJSON", "GeoJSON", "download"),
-        "shp": link(ep.download(ds.id, "shp.zip"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.shp.zip",
-                    "Shapefile (zip, UTF-8)", "Shapefile (zip, UTF-8)", "download"),
-    }
+
+def _dataset_inspire(cfg: NodeConfig, ds: Dataset, ep: Endpoints) -> Inspire:
+    public = ds.access == Access.public
+    return Inspire(
+        code=ds.id, codespace=f"{cfg.node.katotth}.{cfg.node.id}", access=ds.access.value,
+        licence_name=ds.licence, licence_url=LICENCES.get(ds.licence, ""),
+        use_text_uk=(f"Ліцензія {ds.licence}. {ds.attribution or ''}".strip() if public
+                     else f"Доступ обмежено ({ds.access.value}). Ліцензія {ds.licence}."),
+        use_text_en=(f"Licence {ds.licence}. {ds.attribution or ''}".strip() if public
+                     else f"Restricted ({ds.access.value}). Licence {ds.licence}."),
+        scale=ds.scale,
+        formats=[FORMAT_VERSIONS[d.key] for d in distributions(ds.id, ep, ds.services) if d.key in FORMAT_VERSIONS])
 
 
 def dataset_mcf(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
@@ -186,6 +189,14 @@ def dataset_mcf(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints)
 
 
 def _render(mcf: dict[str, Any]) -> bytes:
+    return _serialise(_render_root(mcf))
+
+
+def _serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _render_root(mcf: dict[str, Any]) -> etree._Element:
     try:
         xml = ISO19139OutputSchema().write(mcf)
     except Exception as e:  # pygeometa raises plain exceptions on a bad MCF
@@ -193,7 +204,7 @@ def _render(mcf: dict[str, Any]) -> bytes:
     root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(remove_blank_text=True))
     _fix_geographic_description(root)
     _check_multilingual(root, mcf)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return root
 
 
 def _fix_geographic_description(root: etree._Element) -> None:
@@ -224,8 +235,10 @@ def _check_multilingual(root: etree._Element, mcf: dict[str, Any]) -> None:
 
 
 def dataset_record(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> bytes:
-    """The ISO 19139 record (UTF-8 XML) of one dataset."""
-    return _render(dataset_mcf(cfg, ds, layer, ep))
+    """The ISO 19139 record (UTF-8 XML) of one dataset, completed with what INSPIRE requires."""
+    root = _render_root(dataset_mcf(cfg, ds, layer, ep))
+    complete(root, _dataset_inspire(cfg, ds, ep))
+    return _serialise(root)
 
 
 def _union_bbox(layers: list[tuple[Dataset, StoredLayer]]) -> list[float]:
@@ -286,7 +299,7 @@ def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: End
         for el in data_id.findall(f"gmd:{name}", NS):
             svc.append(el)
     info.remove(data_id)
-    service_type = {"ogcapi": "other", "wms": "view", "wfs": "download", "csw": "discovery"}[kind]
+    service_type = next(s.inspire_type for s in node_services(ep) if s.kind == kind)
     st = etree.SubElement(svc, srv + "serviceType")
     etree.SubElement(st, gco + "LocalName").text = service_type
     stv = etree.SubElement(svc, srv + "serviceTypeVersion")
@@ -322,10 +335,14 @@ def service_record(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple
     if kind not in SERVICES:
         raise MetadataError(f"unknown service kind '{kind}' (known: {', '.join(SERVICES)})")
     mcf = service_mcf(cfg, kind, ep, layers)
-    root = etree.fromstring(_render(mcf), etree.XMLParser(remove_blank_text=True))
-    operates_on = [] if kind == "csw" else [record_id(cfg, ds.id) for ds, _ in layers]
+    root = _render_root(mcf)
+    operates_on = [] if kind == "csw" else [record_id(cfg, ds.id) for ds, _ in layers if kind in ds.services]
     _to_service(root, kind, operates_on, ep)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    svc = next(s for s in node_services(ep) if s.kind == kind)
+    complete(root, Inspire(access="public", licence_name="CC-BY-4.0", licence_url=LICENCES["CC-BY-4.0"],
+                           use_text_uk="Відкритий доступ.", use_text_en="Open access.",
+                           service_category=svc.iso_category, service_type=svc.inspire_type))
+    return _serialise(root)
 
 
 def restamp(new: bytes, previous: bytes | None) -> bytes:

@@ -72,10 +72,18 @@ def node_services(ep: Endpoints) -> list[Service]:
     ]
 
 
-def distributions(dataset_id: str, ep: Endpoints) -> list[Distribution]:
-    """Every distribution of one published dataset: its layer in each data service and its downloads."""
+DEFAULT_PUBLICATION = ("ogcapi", "wms", "wfs", "downloads")
+#: (format name, version) of each file distribution, for gmd:distributionFormat
+FORMAT_VERSIONS = {"gpkg": ("GeoPackage", "1.3"), "geojson": ("GeoJSON", "RFC 7946"), "csv": ("CSV", "RFC 4180"),
+                   "shp": ("ESRI Shapefile", "1998")}
+
+
+def distributions(dataset_id: str, ep: Endpoints,
+                  published_by: tuple[str, ...] | list[str] = DEFAULT_PUBLICATION) -> list[Distribution]:
+    """Every distribution of one published dataset: its layer in each service that publishes it
+    (``Dataset.services``) and, when ``downloads`` is among them, its files."""
     d = dataset_id
-    return [
+    every = [
         Distribution("ogcapi", ep.collection(d), d, "Колекція OGC API Features", "OGC API Features collection",
                      "OGC API - Features", "information", "application/geo+json", "GEOJSON", "GeoJSON",
                      service="ogcapi"),
@@ -94,6 +102,7 @@ def distributions(dataset_id: str, ep: Endpoints) -> list[Distribution]:
                      "Shapefile in zip (UTF-8)", "WWW:DOWNLOAD-1.0-http--download", "download",
                      "application/zip", "SHP", "ESRI Shapefile"),
     ]
+    return [x for x in every if (x.service or "downloads") in published_by]
 
 
 def media_type_iri(media_type: str) -> str:
