@@ -120,8 +120,9 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "ows_extent": " ".join(f"{b:.4f}" for b in padded(layer.bbox)),
             "wms_group_title": ds.theme,
             "gml_include_items": "all",
-            "gml_exclude_items": layer.geometry_column,
-            "gml_featureid": layer.id_column,
+            "gml_exclude_items": layer.geometry_column if layer.backend == "postgis"
+            else f"{layer.geometry_column},{OGR_FID}",
+            "gml_featureid": layer.id_column if layer.backend == "postgis" else OGR_FID,
             "gml_geometries": "geom",
             "gml_geom_type": kind if kind != "polygon" else "multipolygon",
             "gml_types": "auto",
@@ -134,7 +135,7 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "wfs_metadataurl_format": "text/xml",
             "wfs_metadataurl_type": "ISO19115:2003",
             "wms_attribution_title": ds.attribution or "",
-            "ows_featureid": layer.id_column,
+            "ows_featureid": layer.id_column if layer.backend == "postgis" else OGR_FID,
         },
     }
     if layer.backend == "postgis":
@@ -145,8 +146,14 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
     else:
         lyr["connectiontype"] = "ogr"
         lyr["connection"] = layer.path
-        lyr["data"] = layer.table
+        # OGR hides a GeoPackage's fid from MapServer: select it as an item, so WFS gml:ids are
+        # <typename>.<fid> — the OGC API ids — instead of none (GDAL keeps the R-tree for such a SELECT)
+        lyr["data"] = f'SELECT {layer.id_column} AS {OGR_FID}, * FROM \\"{layer.table}\\"'  # \" for the mapfile
+
     return lyr
+
+
+OGR_FID = "gp_fid"
 
 
 def _pg_connection(dsn: str) -> str:
@@ -216,6 +223,7 @@ def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
                 "wms_getfeatureinfo_formatlist": "text/plain,application/vnd.ogc.gml,application/json",
                 "wfs_getfeature_formatlist": "geojson,gml3",
                 "wfs_namespace_prefix": "gp",
+                "wfs_compute_number_matched": "true",
                 "wfs_namespace_uri": f"{ep.base_url}/ows/ns",
                 "wms_inspire_capabilities": None,
                 "ows_updatesequence": max(lyr.loaded_at for _, lyr in published),
