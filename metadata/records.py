@@ -24,7 +24,7 @@ from geoportal.errors import MetadataError
 from geoportal.model import Endpoints, StoredLayer
 from metadata.inspire import GEMET_TITLE
 from metadata.inspire_encode import Inspire, complete
-from metadata.services import FORMAT_VERSIONS, distributions, node_services
+from metadata.services import FORMAT_VERSIONS, Service, distributions, node_services
 
 LANG, ALT = "ukr", "eng"
 NS = {
@@ -286,7 +286,13 @@ def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Da
 
 
 def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: Endpoints) -> None:
-    """Turn pygeometa's MD_DataIdentification into srv:SV_ServiceIdentification (ISO 19119 in 19139)."""
+    svc = next(s for s in node_services(ep) if s.kind == kind)
+    to_service_identification(root, svc, [(rid, ep.record(rid)) for rid in operates_on])
+
+
+def to_service_identification(root: etree._Element, service: Service, operates_on: list[tuple[str, str]]) -> None:
+    """Turn pygeometa's MD_DataIdentification into srv:SV_ServiceIdentification (ISO 19119 in 19139);
+    ``operates_on`` is (record id, record URL) of each coupled dataset."""
     g, srv, gco = (f"{{{NS[p]}}}" for p in ("gmd", "srv", "gco"))
     info = root.find("gmd:identificationInfo", NS)
     data_id = info.find("gmd:MD_DataIdentification", NS)
@@ -299,11 +305,10 @@ def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: End
         for el in data_id.findall(f"gmd:{name}", NS):
             svc.append(el)
     info.remove(data_id)
-    service_type = next(s.inspire_type for s in node_services(ep) if s.kind == kind)
     st = etree.SubElement(svc, srv + "serviceType")
-    etree.SubElement(st, gco + "LocalName").text = service_type
+    etree.SubElement(st, gco + "LocalName").text = service.inspire_type
     stv = etree.SubElement(svc, srv + "serviceTypeVersion")
-    etree.SubElement(stv, gco + "CharacterString").text = SERVICES[kind][0]
+    etree.SubElement(stv, gco + "CharacterString").text = service.title
     if extent is not None:
         ext = etree.SubElement(svc, srv + "extent")
         for child in extent:
@@ -315,8 +320,7 @@ def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: End
     co = etree.SubElement(svc, srv + "containsOperations")
     op = etree.SubElement(co, srv + "SV_OperationMetadata")
     on = etree.SubElement(op, srv + "operationName")
-    etree.SubElement(on, gco + "CharacterString").text = {"ogcapi": "items", "wms": "GetMap", "wfs": "GetFeature",
-                                                          "csw": "GetRecords"}[kind]
+    etree.SubElement(on, gco + "CharacterString").text = service.operation
     dcp = etree.SubElement(op, srv + "DCP")
     etree.SubElement(dcp, srv + "DCPList",
                      codeList="http://www.isotc211.org/2005/iso19119/resources/Codelist/gmxCodelists.xml#DCPList",
@@ -324,10 +328,9 @@ def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: End
     cp = etree.SubElement(op, srv + "connectPoint")
     res = etree.SubElement(cp, g + "CI_OnlineResource")
     link = etree.SubElement(res, g + "linkage")
-    etree.SubElement(link, g + "URL").text = {"ogcapi": ep.ogcapi, "wms": ep.ows, "wfs": ep.ows, "csw": ep.csw}[kind]
-    for rid in operates_on:
-        etree.SubElement(svc, srv + "operatesOn", uuidref=rid,
-                         attrib={f"{{{NS['xlink']}}}href": ep.record(rid)})
+    etree.SubElement(link, g + "URL").text = service.endpoint
+    for rid, href in operates_on:
+        etree.SubElement(svc, srv + "operatesOn", uuidref=rid, attrib={f"{{{NS['xlink']}}}href": href})
 
 
 def service_record(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> bytes:
