@@ -154,3 +154,28 @@ def test_get_record_and_csw_still_pycsw(node: ServedNode) -> None:
     assert rec.header.identifier == rid
     r = requests.get(node.base_url + "/csw", params={"service": "CSW", "request": "GetCapabilities"}, timeout=60)
     assert r.status_code == 200 and b"Capabilities" in r.content
+
+
+def test_production_entry_point_in_the_pycsw_venv(node: ServedNode) -> None:
+    """docker-compose serves catalog.pycsw_wsgi with pycsw's own venv: the same OAI-PMH answers there."""
+    import signal
+    import subprocess
+
+    from catalog.pycsw import pycsw_venv
+    from geoportal.serve import free_port, wait_for
+    from tests.conftest import ROOT
+
+    port = free_port()
+    env = {"PYCSW_CONFIG": str(node.workdir / "services" / "pycsw.cfg"), "PATH": os.environ.get("PATH", ""),
+           "GEOPORTAL_OAI_PAGE_SIZE": str(PAGE)}
+    proc = subprocess.Popen([str(pycsw_venv() / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--chdir",
+                             str(ROOT), "catalog.pycsw_wsgi:application"], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for("127.0.0.1", port, "/?service=CSW&version=2.0.2&request=GetCapabilities", proc=proc)
+        ids = [h.identifier for h in Sickle(f"http://127.0.0.1:{port}/?mode=oaipmh", timeout=60)
+               .ListIdentifiers(metadataPrefix="iso19139")]
+        assert sorted(ids) == sorted(stored_ids(node, iso_only=True))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
