@@ -14,8 +14,9 @@ Choices a harvester can rely on:
 
 - datestamps are the records' own ``gmd:dateStamp`` (kept stable across rebuilds by
   :func:`metadata.records.restamp`) in UTC, second granularity; ``from``/``until`` accept both granularities;
-- lists are ordered by identifier and paged by an opaque resumption token; the last page carries an empty
-  token (the specification's end of list), a list that fits one page carries none;
+- lists are ordered by identifier and paged by an opaque resumption token that carries the last identifier
+  sent (so a record added or removed between pages never makes another repeat or vanish); the last page
+  carries an empty token (the specification's end of list), a list that fits one page carries none;
 - prefixes: ``oai_dc`` for every record (made from pycsw's parsed columns) and ``iso19139`` (pycsw's own
   name for it) for the records stored as ISO 19139; deleted records are not tracked (``deletedRecord=no``);
 - no sets: a ``set`` argument gets ``noSetHierarchy``.
@@ -150,7 +151,8 @@ def _token(state: dict[str, Any]) -> str:
 def _untoken(token: str) -> dict[str, Any]:
     try:
         state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(state, dict) or not isinstance(state.get("o"), int) or state.get("p") not in FORMATS:
+        if (not isinstance(state, dict) or not isinstance(state.get("c"), int) or not isinstance(state.get("a"), str)
+                or state.get("p") not in FORMATS):
             raise ValueError
         return state
     except ValueError:
@@ -288,10 +290,10 @@ class OaiPmh:
             state = _untoken(args["resumptionToken"])
         else:
             state = {"p": self._prefix(args["metadataPrefix"]), "f": args.get("from"), "u": args.get("until"),
-                     "o": 0}
+                     "a": "", "c": 0}
             if "set" in args:
                 raise OaiError("noSetHierarchy", "this repository does not organise its records in sets")
-        prefix, offset = state["p"], state["o"]
+        prefix, after, cursor = state["p"], state["a"], state["c"]
         lo = _bound(state["f"], "from", False) if state.get("f") else None
         hi = _bound(state["u"], "until", True) if state.get("u") else None
         if lo and hi:
@@ -303,10 +305,13 @@ class OaiPmh:
                     and (lo is None or h.datestamp >= lo[0]) and (hi is None or h.datestamp <= hi[0])]
         if not matching:
             raise OaiError("noRecordsMatch", f"no record in {prefix} matches the given dates")
-        if offset < 0 or offset >= len(matching):
-            raise OaiError("badResumptionToken", "the resumptionToken points past the end of the list (the "
-                                                 "catalog changed); start the list again")
-        page = matching[offset:offset + self.settings.page_size]
+        # keyset paging (after the last identifier sent): records added or removed meanwhile never make a
+        # page repeat or skip one that was there all along
+        rest = [h for h in matching if h.identifier > after]
+        if not rest:
+            raise OaiError("badResumptionToken", "nothing is left after this resumptionToken (the catalog "
+                                                 "changed); start the list again")
+        page = rest[:self.settings.page_size]
         el = etree.Element(f"{{{OAI}}}{verb}")
         if verb == "ListIdentifiers":
             for h in page:
@@ -316,11 +321,12 @@ class OaiPmh:
             for h in page:
                 if h.identifier in rows:
                     el.append(self._record(h, rows[h.identifier], prefix))
-        if offset > 0 or offset + len(page) < len(matching):
-            rt = etree.SubElement(el, f"{{{OAI}}}resumptionToken", completeListSize=str(len(matching)),
-                                  cursor=str(offset))
-            if offset + len(page) < len(matching):
-                rt.text = _token({**state, "o": offset + len(page)})
+        more = len(rest) > len(page)
+        if after or more:
+            rt = etree.SubElement(el, f"{{{OAI}}}resumptionToken", completeListSize=str(cursor + len(rest)),
+                                  cursor=str(cursor))
+            if more:
+                rt.text = _token({**state, "a": page[-1].identifier, "c": cursor + len(page)})
         return el
 
     @staticmethod

@@ -179,3 +179,31 @@ def test_production_entry_point_in_the_pycsw_venv(node: ServedNode) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_paging_survives_a_catalog_change_between_pages(node: ServedNode, tmp_path) -> None:  # noqa: ANN001
+    """A record added (sorting first) while a harvester pages: no original record repeats or goes missing."""
+    import shutil
+
+    from metadata.oaipmh import OaiPmh, Repository, Settings
+
+    db = tmp_path / "catalog.db"
+    shutil.copy(node.workdir / "catalog.db", db)
+    oai = OaiPmh(Repository(db), Settings("http://x/csw?mode=oaipmh", "test", "a@b.c", page_size=PAGE))
+
+    def page(**args: str) -> tuple[list[str], str | None]:
+        root = etree.fromstring(oai.respond(list(args.items())))
+        lst = root.find(OAI + "ListIdentifiers")
+        token = lst.find(OAI + "resumptionToken")
+        return [h.findtext(OAI + "identifier") for h in lst.findall(OAI + "header")], \
+            (token.text if token is not None else None)
+
+    seen, token = page(verb="ListIdentifiers", metadataPrefix="oai_dc")
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO records (identifier, typename, schema, mdsource, insert_date, xml, anytext, "
+                     "date_modified) SELECT '0-new', typename, schema, mdsource, insert_date, xml, anytext, "
+                     "date_modified FROM records LIMIT 1")
+    while token:
+        ids, token = page(verb="ListIdentifiers", resumptionToken=token)
+        seen += ids
+    assert sorted(seen) == sorted(stored_ids(node))
