@@ -63,6 +63,7 @@ def write_records(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
     """One ISO 19139 record per public dataset and per service, in ws.records (old ones removed)."""
     from metadata.dcat import dcat_catalog
     from metadata.records import dataset_record, record_id, restamp, service_record
+    from metadata.rules import warn_failures
     from metadata.validate import check_iso19139
 
     ws.records.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,7 @@ def write_records(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
         else:
             xml = restamp(dataset_record(cfg, ds, layer, ep), path.read_bytes() if path.exists() else None)
             check_iso19139(xml, f"generated record of dataset '{ds.id}'")
+        warn_failures(xml, f"record of dataset '{ds.id}'", log)  # INSPIRE/NSDI gaps, e.g. no 'scale:'
         write_atomic(path, xml)
         write_atomic(ws.downloads / f"{ds.id}.xml", path.read_bytes())
         written[rid] = path

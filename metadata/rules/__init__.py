@@ -9,6 +9,7 @@ geospatial data infrastructure). Adding a set is one module and one line in :dat
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -134,3 +135,13 @@ def check_record(data: bytes, rulesets: Iterable[str], source: str = "record") -
             raise ValueError(f"unknown rule set '{name}' (known: {', '.join(sets)})")
         out += [f for f in run(sets[name], rec) if f not in out]
     return out
+
+
+def warn_failures(data: bytes, source: str, log: "logging.Logger",
+                  rulesets: Iterable[str] = RULESETS) -> list[Failure]:
+    """Log (as warnings) every INSPIRE/NSDI rule a record the node publishes breaks; the build goes on —
+    the rules say what a record lacks, the XML schema says whether it can be published at all."""
+    failures = check_record(data, rulesets, source)
+    for f in failures:
+        log.warning("%s: %s", source, f)
+    return failures

@@ -180,3 +180,21 @@ def test_cli_reports_each_failure_and_exits_non_zero(tmp_path: Path) -> None:
                         capture_output=True, text=True, cwd=ROOT)
     assert ko.returncode == 6
     assert "[INSPIRE-1.5]" in ko.stderr and "gmd:citation/gmd:CI_Citation/gmd:identifier" in ko.stderr
+
+
+def test_build_warns_about_rule_gaps_without_failing(tmp_path: Path) -> None:
+    """A node config without 'scale:' still builds; the build names the INSPIRE rule the record misses."""
+    import yaml
+
+    from tests.conftest import derived_config
+
+    cfg = derived_config(tmp_path / "noscale.yaml", ROOT / "config" / "nodes" / "korostenskyi-raion.yaml",
+                         children=[])
+    raw = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    for ds in raw["datasets"]:
+        ds.pop("scale", None)
+    cfg.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "geoportal.cli", "build", str(cfg), "--workdir",
+                          str(tmp_path / "wd")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "[INSPIRE-6.2]" in run.stderr and "gmd:spatialResolution" in run.stderr
