@@ -43,12 +43,6 @@ LICENCES = {
 }
 GEOMTYPE = {"point": "point", "multipoint": "point", "linestring": "curve", "multilinestring": "curve",
             "polygon": "surface", "multipolygon": "surface"}
-SERVICES = {
-    "ogcapi": ("OGC API - Features", "OGC API Features", "view", "OGCAPI-Features"),
-    "wms": ("WMS 1.3.0", "Web Map Service", "view", "OGC:WMS"),
-    "wfs": ("WFS 2.0.0", "Web Feature Service", "download", "OGC:WFS"),
-    "csw": ("CSW 2.0.2", "Catalogue Service for the Web", "discovery", "OGC:CSW"),
-}
 
 
 def record_id(cfg: NodeConfig, dataset_id: str) -> str:
@@ -249,10 +243,18 @@ def _union_bbox(layers: list[tuple[Dataset, StoredLayer]]) -> list[float]:
             round(max(b[2] for b in bbs), 6), round(max(b[3] for b in bbs), 6)]
 
 
+def _service(kind: str, ep: Endpoints) -> Service:
+    for s in node_services(ep):
+        if s.kind == kind:
+            return s
+    raise MetadataError(f"unknown service kind '{kind}' (known: {', '.join(s.kind for s in node_services(ep))})")
+
+
 def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> dict[str, Any]:
-    title_en, long_en, _, protocol = SERVICES[kind]
-    url = {"ogcapi": ep.ogcapi, "wms": ep.wms, "wfs": ep.wfs,
-           "csw": f"{ep.csw}?service=CSW&version=2.0.2&request=GetCapabilities"}[kind]
+    svc = _service(kind, ep)
+    title_en, long_en, protocol = svc.title, svc.long_title, svc.protocol
+    url = svc.endpoint if kind == "ogcapi" else svc.description  # landing page / capabilities
+    layers = [(ds, lyr) for ds, lyr in layers if kind == "csw" or kind in ds.services]
     now = max((lyr.loaded_at for _, lyr in layers), default=dt.datetime.now(dt.timezone.utc).isoformat())
     return {
         "mcf": {"version": "1.0"},
@@ -286,8 +288,7 @@ def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Da
 
 
 def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: Endpoints) -> None:
-    svc = next(s for s in node_services(ep) if s.kind == kind)
-    to_service_identification(root, svc, [(rid, ep.record(rid)) for rid in operates_on])
+    to_service_identification(root, _service(kind, ep), [(rid, ep.record(rid)) for rid in operates_on])
 
 
 def to_service_identification(root: etree._Element, service: Service, operates_on: list[tuple[str, str]]) -> None:
@@ -335,13 +336,12 @@ def to_service_identification(root: etree._Element, service: Service, operates_o
 
 def service_record(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> bytes:
     """The ISO 19139 service record of one of the node's services (ogcapi, wms, wfs, csw)."""
-    if kind not in SERVICES:
-        raise MetadataError(f"unknown service kind '{kind}' (known: {', '.join(SERVICES)})")
+    _service(kind, ep)
     mcf = service_mcf(cfg, kind, ep, layers)
     root = _render_root(mcf)
     operates_on = [] if kind == "csw" else [record_id(cfg, ds.id) for ds, _ in layers if kind in ds.services]
     _to_service(root, kind, operates_on, ep)
-    svc = next(s for s in node_services(ep) if s.kind == kind)
+    svc = _service(kind, ep)
     complete(root, Inspire(access="public", licence_name="CC-BY-4.0", licence_url=LICENCES["CC-BY-4.0"],
                            use_text_uk="Відкритий доступ.", use_text_en="Open access.",
                            service_category=svc.iso_category, service_type=svc.inspire_type))
