@@ -207,3 +207,9 @@ def test_paging_survives_a_catalog_change_between_pages(node: ServedNode, tmp_pa
         ids, token = page(verb="ListIdentifiers", resumptionToken=token)
         seen += ids
     assert sorted(seen) == sorted(stored_ids(node))
+
+
+def test_post_requests(node: ServedNode) -> None:
+    ids = [h.identifier for h in Sickle(endpoint(node), http_method="POST", timeout=60)
+           .ListIdentifiers(metadataPrefix="oai_dc")]
+    assert sorted(ids) == sorted(stored_ids(node))
