@@ -27,7 +27,9 @@ def ogc_api_ids(node: ServedNode, typename: str) -> list[str]:
 
 
 @pytest.mark.parametrize("typename", TYPENAMES)
-def test_gml_ids_are_the_ogc_api_ids(demo_node: ServedNode, typename: str) -> None:
+@pytest.mark.parametrize("backend", ["demo_node", "postgis_node"])
+def test_gml_ids_are_the_ogc_api_ids(request: pytest.FixtureRequest, backend: str, typename: str) -> None:
+    demo_node: ServedNode = request.getfixturevalue(backend)
     r = requests.get(demo_node.base_url + "/ows", params={"SERVICE": "WFS", "VERSION": "2.0.0",
                                                           "REQUEST": "GetFeature", "TYPENAMES": typename},
                      timeout=60)
