@@ -13,8 +13,12 @@ What is encoded, and from where (only what could be established from the texts t
 - ДСТУ ISO 19115 (the national adoption of ISO 19115, on which the NSDI technical requirements rest) and
   Cabinet Resolution No. 1035 of 22.09.2004 (USK-2000 as the state coordinate system): a record states the
   coordinate reference system of its data → NSDI-CRS.
-The Order of 10 Nov 2021 No. 347 approving the technical requirements for NSDI metadata could not be read
-offline while this module was written: no rule here claims to encode it beyond the elements above.
+Order No. 347 of 10 Nov 2021 of the Ministry of Agrarian Policy and Food (registered with the Ministry of
+Justice on 12 Jan 2022, No. 21/37357) approves the "Technical requirements for metadata of geospatial data
+sets and geoinformation services of the NSDI" (with the requirements for data specifications, services and
+interoperability). Only its preamble could be read while this module was written — its list of metadata
+elements could not — so no rule here cites a clause of it; when its text is at hand, its elements belong
+here, each with its clause as ``source``.
 """
 
 from __future__ import annotations
