@@ -118,11 +118,13 @@ class Repository:
         conn.row_factory = sqlite3.Row
         return conn
 
-    def headers(self) -> list[Header]:
-        """Every record's header, ordered by identifier (the stable order of every list)."""
+    def headers(self, identifier: str | None = None) -> list[Header]:
+        """Every record's header (or the one of ``identifier``), ordered by identifier (the stable order of
+        every list)."""
+        sql = f'SELECT identifier, date_modified, insert_date, schema FROM "{self.table}"'
         with self._connect() as conn:
-            rows = conn.execute(f'SELECT identifier, date_modified, insert_date, schema FROM "{self.table}" '
-                                "ORDER BY identifier").fetchall()
+            rows = (conn.execute(sql + " WHERE identifier = ?", (identifier,)) if identifier is not None
+                    else conn.execute(sql + " ORDER BY identifier")).fetchall()
         out = []
         for r in rows:
             stamp = _utc(r["date_modified"]) or _utc(r["insert_date"]) or dt.datetime(1970, 1, 1,
@@ -280,9 +282,8 @@ class OaiPmh:
         return prefix
 
     def _header(self, identifier: str) -> Header:
-        for h in self.repo.headers():
-            if h.identifier == identifier:
-                return h
+        for h in self.repo.headers(identifier):
+            return h
         raise OaiError("idDoesNotExist", f"no record with identifier '{identifier}' in this repository")
 
     def _list(self, verb: str, args: dict[str, str]) -> etree._Element:
