@@ -152,6 +152,8 @@ class NodeApp:
     """The one WSGI application of a node: dispatches on the first path segment."""
 
     def __init__(self, ws: Workspace, csw_port: int, csw_secret: str = ""):
+        from catalog.pycsw import config_path as pycsw_config
+        from metadata.oaipmh import OaiPmhFront
         from publishers import mapserver, pygeoapi
         from publishers.ogcapi.cql2_front import Cql2Front
 
@@ -164,7 +166,9 @@ class NodeApp:
         self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
             "ogcapi": Cql2Front(APP.wsgi_app),
             "ows": MapServerCGI(mapserver.config_file_path(ws)),
-            "csw": CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens(), csw_secret),
+            # OAI-PMH (mode=oaipmh) is answered by the node over the same repository, see metadata.oaipmh
+            "csw": OaiPmhFront(CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens(), csw_secret),
+                               pycsw_config(ws)),
             "downloads": StaticFiles(ws.downloads, "Downloads"),
             "passport": StaticFiles(ws.root / "passport", "Hromada passports"),
         }

@@ -51,6 +51,8 @@ def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: di
 def passport_dataset(cfg: NodeConfig, gpkg: Path) -> Dataset:
     return Dataset.model_validate({
         "id": DATASET_ID, "source": gpkg, "theme": "passport", "topic_category": "society",
+        # hromadas as the units of these statistics; as fine as the coarsest source aggregated
+        "inspire_theme": "Statistical units", "scale": max((d.scale for d in cfg.datasets if d.scale), default=None),
         "title": {"uk": f"Паспорти ресурсного потенціалу громад: {cfg.node.name.uk}",
                   "en": f"Resource potential passports of the hromadas: {cfg.node.name.en}"},
         "abstract": {"uk": "Показники кожної територіальної громади (площа, населення, населені пункти, природно-"

@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from geoportal.config import Dataset, NodeConfig
@@ -38,31 +39,52 @@ SERVICES = (
             record=False),
 )
 
-#: extension → (media type, format, title uk, title en) of every file a vector dataset is offered as
-FORMATS: dict[str, tuple[str, str, str, str]] = {
-    "gpkg": ("application/geopackage+sqlite3", "GeoPackage", "GeoPackage зі стилем і метаданими",
-             "GeoPackage with style and metadata"),
-    "geojson": ("application/geo+json", "GeoJSON", "GeoJSON", "GeoJSON"),
-    "csv": ("text/csv", "CSV", "CSV з геометрією WKT, UTF-8", "CSV with WKT geometry, UTF-8"),
-    "shp.zip": ("application/zip", "ESRI Shapefile", "Shapefile у zip, UTF-8", "Shapefile in zip, UTF-8"),
-    "geojson.zip": ("application/zip", "GeoJSON", "GeoJSON і запис ISO 19139 у zip", "GeoJSON and ISO 19139 in zip"),
-    "csv.zip": ("application/zip", "CSV", "CSV і запис ISO 19139 у zip", "CSV and ISO 19139 in zip"),
+
+@dataclass(frozen=True)
+class FileFormat:
+    """One file a dataset is offered as. Titles have no commas: pycsw 2.6 keeps a record's links as one
+    comma-separated string and would split "Shapefile (zip, UTF-8)" into a broken title."""
+
+    key: str  # the distribution's key in records
+    media_type: str
+    format: str  # format name (ISO distributionFormat, DCAT format label)
+    version: str | None
+    file_type: str  # EU file-type authority code
+    title_uk: str
+    title_en: str
+    catalogued: bool = True  # listed in the ISO record and DCAT (the zips with the record inside are not)
+
+
+#: extension → the files a vector dataset is offered as (the GeoPackage first: the richest)
+FORMATS: dict[str, FileFormat] = {
+    "gpkg": FileFormat("gpkg", "application/geopackage+sqlite3", "GeoPackage", "1.3", "GPKG",
+                       "GeoPackage зі стилем і метаданими", "GeoPackage with style and metadata"),
+    "geojson": FileFormat("geojson", "application/geo+json", "GeoJSON", "RFC 7946", "GEOJSON", "GeoJSON", "GeoJSON"),
+    "csv": FileFormat("csv", "text/csv", "CSV", "RFC 4180", "CSV", "CSV з геометрією WKT", "CSV with WKT geometry"),
+    "shp.zip": FileFormat("shp", "application/zip", "ESRI Shapefile", "1998", "SHP", "Shapefile у zip (UTF-8)",
+                          "Shapefile in zip (UTF-8)"),
+    "geojson.zip": FileFormat("geojson_zip", "application/zip", "GeoJSON", "RFC 7946", "ZIP",
+                              "GeoJSON і запис ISO 19139 у zip", "GeoJSON and ISO 19139 in zip", catalogued=False),
+    "csv.zip": FileFormat("csv_zip", "application/zip", "CSV", "RFC 4180", "ZIP", "CSV і запис ISO 19139 у zip",
+                          "CSV and ISO 19139 in zip", catalogued=False),
 }
 #: a raster is offered as the Cloud-Optimised GeoTIFF it is stored as
-RASTER_FORMATS: dict[str, tuple[str, str, str, str]] = {
-    "tif": ("image/tiff; application=geotiff; profile=cloud-optimized", "GeoTIFF",
-            "Cloud-Optimised GeoTIFF", "Cloud-Optimised GeoTIFF"),
+RASTER_FORMATS: dict[str, FileFormat] = {
+    "tif": FileFormat("tif", "image/tiff; application=geotiff; profile=cloud-optimized", "GeoTIFF", "1.1", "TIFF",
+                      "Cloud-Optimised GeoTIFF", "Cloud-Optimised GeoTIFF"),
 }
 
 
-def formats(layer: StoredLayer) -> dict[str, tuple[str, str, str, str]]:
+def formats(layer: StoredLayer) -> dict[str, FileFormat]:
     return RASTER_FORMATS if layer.kind == "raster" else FORMATS
 
 
 def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
-    """Every file of a dataset (first the GeoPackage, the richest)."""
-    return [Distribution("downloads", ep.download(ds.id, ext), DOWNLOAD, f"{ds.id}.{ext}", uk, en, media, fmt,
-                         "download") for ext, (media, fmt, uk, en) in formats(layer).items()]
+    """Every catalogued file of a dataset (first the GeoPackage, the richest)."""
+    return [Distribution("downloads", ep.download(ds.id, ext), DOWNLOAD, f"{ds.id}.{ext}", f.title_uk, f.title_en,
+                         f.media_type, f.format, "download", key=f.key, file_type=f.file_type,
+                         format_version=f.version)
+            for ext, f in formats(layer).items() if f.catalogued]
 #: bumped when what a package holds changes (2: field titles in gpkg_data_columns and QML aliases), so the
 #: downloads of unchanged data are remade once
 PACKAGING = "2"

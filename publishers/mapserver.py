@@ -32,10 +32,13 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SERVICES = (
     Service(name="wms", title="WMS 1.3.0", long_title="Web Map Service", protocol="OGC:WMS", service_type="view",
             operation="GetMap", path="/ows", capabilities="?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0",
+            version="1.3.0", conforms_to="http://www.opengis.net/def/serviceType/ogc/wms",
+            iso_category="infoMapAccessService",
             media_types=("image/png", "application/json", "text/xml"), kinds=("vector", "raster")),
     Service(name="wfs", title="WFS 2.0.0", long_title="Web Feature Service", protocol="OGC:WFS",
             service_type="download", operation="GetFeature", path="/ows",
-            capabilities="?SERVICE=WFS&REQUEST=GetCapabilities&VERSION=2.0.0",
+            capabilities="?SERVICE=WFS&REQUEST=GetCapabilities&VERSION=2.0.0", version="2.0.0",
+            conforms_to="http://www.opengis.net/def/serviceType/ogc/wfs", iso_category="infoFeatureAccessService",
             media_types=("application/gml+xml; version=3.2", "application/json; subtype=geojson")),
 )
 MARKS = {"circle": ("ellipse", [[1, 1]], True), "square": ("vector", [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]], True),
@@ -159,6 +162,11 @@ def _raster_layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoint
 def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace) -> dict[str, Any]:
     if layer.kind == "raster":
         return _raster_layer(cfg, ds, layer, ep, ws)
+    # where MapServer reads the layer, and which item is the feature id (the OGC API id: WFS gml:ids are
+    # <typename>.<id>); "helper_items" are columns the location adds for that and no client should see
+    data = dict(layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid))
+    featureid = data.pop("featureid", layer.id_column)
+    helpers = data.pop("helper_items", [])
     style = load_style(style_name_for(ds.style, layer.geometry_type))
     fields = {f.name for f in layer.fields}
     rules = sorted(style.rules, key=lambda r: r.is_else)  # MapServer takes the first matching class
@@ -184,8 +192,8 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: 
             "ows_extent": " ".join(f"{b:.4f}" for b in padded(layer.bbox)),
             "wms_group_title": ds.theme,
             "gml_include_items": "all",
-            "gml_exclude_items": layer.geometry_column,
-            "gml_featureid": layer.id_column,
+            "gml_exclude_items": ",".join([layer.geometry_column, *helpers]),
+            "gml_featureid": featureid,
             "gml_geometries": "geom",
             "gml_geom_type": kind if kind != "polygon" else "multipolygon",
             "gml_types": "auto",
@@ -198,13 +206,12 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: 
             "wfs_metadataurl_format": "text/xml",
             "wfs_metadataurl_type": "ISO19115:2003",
             "wms_attribution_title": ds.attribution or "",
-            "ows_featureid": layer.id_column,
+            "ows_featureid": featureid,
             # only the services the dataset declares answer for it (links.wms_layer / links.wfs_typename)
             "wms_enable_request": "*" if wms_layer(ds) else "!*",
             "wfs_enable_request": "*" if wfs_typename(ds) else "!*",
         },
     }
-    data = layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid)
     lyr.update({k: (_escaped(v) if k == "data" else v) for k, v in data.items()})
     return lyr
 
@@ -274,6 +281,7 @@ def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
                 "wms_getfeatureinfo_formatlist": "text/html,text/plain,application/vnd.ogc.gml,application/json",
                 "wfs_getfeature_formatlist": "geojson,gml3",
                 "wfs_namespace_prefix": WFS_PREFIX,
+                "wfs_compute_number_matched": "true",
                 "wfs_namespace_uri": wfs_namespace_uri(ep),
                 "wms_inspire_capabilities": None,
                 "ows_updatesequence": max(lyr.loaded_at for _, lyr in published),
@@ -310,9 +318,9 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
 def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
     """A dataset is a WMS layer named by its id, and (vectors) a WFS feature type in the node's namespace."""
     wms, wfs = wms_layer(ds), wfs_typename(ds)  # names from geoportal/links.py, as in the mapfile
-    out = [Distribution("wms", ep.ows, "OGC:WMS", wms, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "image/png", "WMS")] \
-        if wms else []
+    out = [Distribution("wms", ep.ows, "OGC:WMS", wms, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "image/png", "PNG",
+                        file_type="PNG")] if wms else []
     if wfs and layer.kind == "vector":
         out.append(Distribution("wfs", ep.ows, "OGC:WFS", wfs, "Тип об’єктів WFS 2.0", "WFS 2.0 feature type",
-                                "application/gml+xml; version=3.2", "WFS", "download"))
+                                "application/gml+xml", "GML", "download", file_type="GML"))
     return out

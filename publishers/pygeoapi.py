@@ -24,7 +24,10 @@ from metadata.records import LICENCES, record_id
 
 SERVICES = (
     Service(name="ogcapi", title="OGC API - Features", long_title="OGC API Features", protocol="OGC API - Features",
-            service_type="other", operation="items", path="/ogcapi", capabilities="/",
+            service_type="download", operation="items", path="/ogcapi", capabilities="/",
+            description="/openapi?f=json", version="1.0",
+            conforms_to="http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+            iso_category="infoFeatureAccessService",
             media_types=("application/geo+json", "application/json", "text/html")),
 )
 
@@ -225,4 +228,5 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
 def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
     """A dataset is one collection of the node's OGC API."""
     return [Distribution("ogcapi", ep.collection(ds.id), "OGC API - Features", ds.id, "Колекція OGC API Features",
-                         "OGC API Features collection", "application/geo+json", "GeoJSON", "information")]
+                         "OGC API Features collection", "application/geo+json", "GeoJSON", "information",
+                         file_type="GEOJSON")]
