@@ -269,5 +269,13 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         doc = generate_openapi_document(path, "yaml", fail_on_invalid_collection=True)
     except Exception as e:  # pygeoapi raises plain exceptions for a bad collection
         raise PublishError(f"{path}: pygeoapi refused the generated config: {e}") from e
-    write_atomic(openapi_path(ws), doc)
+    from publishers.ogcapi.openapi_doc import UnresolvedReference, localize
+
+    resources = yaml.safe_load(path.read_text(encoding="utf-8"))["resources"]
+    feature_paths = {f"/collections/{cid}/items" for cid, r in resources.items() if r.get("itemType") != "record"}
+    try:
+        local = localize(yaml.safe_load(doc), feature_paths)
+    except UnresolvedReference as e:
+        raise PublishError(f"{openapi_path(ws)}: {e}; add it to publishers/ogcapi/openapi_doc.py REMOTE") from e
+    write_atomic(openapi_path(ws), yaml.safe_dump(local, allow_unicode=True, sort_keys=False))
     return path
