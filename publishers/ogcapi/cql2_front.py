@@ -27,11 +27,12 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CQL2_LANGS = {"cql2-text", "cql2-json"}
 
 
-def _error(start_response: Callable[..., Any], msg: str) -> list[bytes]:
-    body = json.dumps({"code": "InvalidParameterValue", "type": "InvalidParameterValue", "description": msg},
-                      ensure_ascii=False).encode()
-    start_response("400 Bad Request", [("Content-Type", "application/json; charset=utf-8"),
-                                       ("Content-Length", str(len(body)))])
+def _error(start_response: Callable[..., Any], msg: str, status: str = "400 Bad Request",
+           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+    code = "InvalidParameterValue" if status.startswith("400") else "InvalidRequest"
+    body = json.dumps({"code": code, "type": code, "description": msg}, ensure_ascii=False).encode()
+    start_response(status, [("Content-Type", "application/json; charset=utf-8"),
+                            ("Content-Length", str(len(body))), *(extra or [])])
     return [body]
 
 
@@ -98,7 +99,14 @@ class Cql2Front:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "GET":
+        method = environ.get("REQUEST_METHOD")
+        if method == "POST" and path.rstrip("/").endswith("/items") and not environ.get(
+                "CONTENT_TYPE", "").startswith("application/query-cql-json"):
+            # the collections are read-only; pygeoapi 0.21 answers such a POST with a 500
+            return _error(start_response, "POST to items takes a CQL2-JSON filter (Content-Type: "
+                          "application/query-cql-json); features cannot be created here, the collections are "
+                          "read-only", "405 Method Not Allowed", [("Allow", "GET, HEAD, OPTIONS")])
+        if method != "GET":
             return self.app(environ, start_response)
         params = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         msg = self._check(path, params)

@@ -36,7 +36,9 @@ _FEATURES = {"type": "object", "required": ["type", "features"],
                             "numberReturned": {"type": "integer", "minimum": 0}}}
 _LINKED = {"type": "object", "required": ["links"],
            "properties": {"links": {"type": "array", "items": {"$ref": "#/components/schemas/link"}}}}
-_HTML = {"text/html": {"schema": {"type": "string"}}}
+_HTML = {"text/html": {"schema": {"type": "string"}},
+         # f=jsonld: pygeoapi answers every page (and its errors) in JSON-LD too
+         "application/ld+json": {"schema": {"type": "object"}}}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -54,6 +56,11 @@ RESPONSES = {
         "application/geo+json": {"schema": {"$ref": "#/components/schemas/featureCollectionGeoJSON"}}, **_HTML}},
     "Feature": {"description": "One feature", "content": {
         "application/geo+json": {"schema": {"$ref": "#/components/schemas/featureGeoJSON"}}, **_HTML}},
+    "Collections": {"description": "The collections of the node", "content": {
+        "application/json": {"schema": {**_LINKED, "required": ["links", "collections"]}}, **_HTML}},
+    "Conformance": {"description": "The conformance classes the node implements", "content": {
+        "application/json": {"schema": {"type": "object", "required": ["conformsTo"], "properties": {
+            "conformsTo": {"type": "array", "items": {"type": "string"}}}}}, **_HTML}},
     "InvalidParameter": _error("A query parameter is unknown or has an invalid value"),
     "NotFound": _error("No such resource"),
     "ServerError": _error("A server error occurred"),
@@ -118,6 +125,18 @@ def localize(doc: dict[str, Any], feature_paths: set[str]) -> dict[str, Any]:
     for key, values in (("schemas", SCHEMAS), ("responses", RESPONSES), ("parameters", PARAMETERS)):
         comp.setdefault(key, {}).update(values)
     comp["parameters"].pop("vendorSpecificParameters", None)
+    # pygeoapi's "queryables" schema describes the pre-2022 draft; it serves a JSON Schema document
+    comp["schemas"]["queryables"] = {"type": "object", "required": ["type", "properties"], "properties": {
+        "type": {"type": "string", "enum": ["object"]}, "properties": {"type": "object"}}}
+    queryables = comp["responses"].get("Queryables", {}).get("content", {})
+    if "application/json" in queryables:  # pygeoapi serves queryables and schemas as JSON Schema
+        queryables["application/schema+json"] = queryables["application/json"]
+        queryables["text/html"] = _HTML["text/html"]
+    # pygeoapi documents /collections and /conformance with the landing page's response
+    for path, name in (("/collections", "Collections"), ("/conformance", "Conformance")):
+        ok = doc.get("paths", {}).get(path, {}).get("get", {}).get("responses", {})
+        if "200" in ok:
+            ok["200"] = {"$ref": f"#/components/responses/{name}"}
     for path, ops in doc.get("paths", {}).items():
         get = ops.get("get") if isinstance(ops, dict) else None
         if not get:
