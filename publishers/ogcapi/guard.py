@@ -17,7 +17,8 @@ from typing import Iterable
 # the parameters of GET /collections/{id}/items (OGC API Features Parts 1-3), besides property filters
 ITEMS_PARAMS = frozenset({"f", "lang", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "properties",
                           "sortby", "filter", "filter-lang", "filter-crs", "skipGeometry"})
-RECORDS_EXTRA = frozenset({"q"})  # OGC API Records free-text search, served by the CSW facade
+# OGC API Records over the CSW facade: free-text search, but no CQL filter (the facade would ignore it)
+RECORDS_PARAMS = (ITEMS_PARAMS - {"filter", "filter-lang", "filter-crs"}) | {"q"}
 ITEM_PARAMS = frozenset({"f", "lang", "crs"})
 QUERYABLES_PARAMS = frozenset({"f", "lang", "profile", "properties"})
 PAGE_PARAMS = frozenset({"f", "lang"})
@@ -91,7 +92,7 @@ def check_sortby(value: str, fields: Iterable[str]) -> str | None:
 def check_items(params: list[tuple[str, str]], fields: Iterable[str], record: bool = False) -> str | None:
     """The first problem with the query of an items request, or None."""
     fields = list(fields)
-    msg = unknown((k for k, _ in params), ITEMS_PARAMS | set(fields) | (RECORDS_EXTRA if record else set()))
+    msg = unknown((k for k, _ in params), (RECORDS_PARAMS if record else ITEMS_PARAMS) | set(fields))
     if msg:
         return msg
     for key, value in params:

@@ -170,7 +170,7 @@ class PostGISProvider(BaseProvider):
     def _run(self, query: sql.Composable, params: list[Any]) -> Any:
         try:
             return self._conn().execute(query, params).fetchone()[0]  # type: ignore[index]
-        except psycopg.errors.DataException as e:
+        except (psycopg.DataError, psycopg.errors.UndefinedFunction) as e:  # '2.5' > 'abc', numeric LIKE 'x'
             raise bad_query(f"the filter does not fit the data of {self.table}: {e.diag.message_primary}") from e
         except psycopg.errors.UndefinedColumn as e:  # the table was swapped for one with other columns
             _SCHEMAS.pop((self.dsn, self.schema, self.table), None)
