@@ -31,8 +31,9 @@ def _error(start_response: Callable[..., Any], msg: str, status: str = "400 Bad 
            extra: list[tuple[str, str]] | None = None) -> list[bytes]:
     code = "InvalidParameterValue" if status.startswith("400") else "InvalidRequest"
     body = json.dumps({"code": code, "type": code, "description": msg}, ensure_ascii=False).encode()
-    start_response(status, [("Content-Type", "application/json; charset=utf-8"),
-                            ("Content-Length", str(len(body))), *(extra or [])])
+    # CORS as pygeoapi's own answers (server.cors): a web page elsewhere must be able to read the message
+    start_response(status, [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
+                            ("Access-Control-Allow-Origin", "*"), *(extra or [])])
     return [body]
 
 

@@ -56,9 +56,10 @@ HOSTILE_ITEMS = [
 
 @pytest.mark.parametrize("query", HOSTILE_ITEMS)
 def test_bad_items_request_is_a_4xx_with_a_message(node, query: str) -> None:  # type: ignore[no-untyped-def]
-    status, _, body = get(node, "collections/hromadas/items", query)
+    status, headers, body = get(node, "collections/hromadas/items", query)
     assert 400 <= status < 500, (query, status, body[:300])
     assert json.loads(body)["description"], query
+    assert headers.get("Access-Control-Allow-Origin") == "*"  # a web page on another site can read why
 
 
 @pytest.mark.parametrize("path", ["collections/hromadas/items/99999999999999999999999",
