@@ -3,7 +3,8 @@
 Why a subclass: the facade maps ``created`` to ``dct:created``, which pycsw 2.6 does not know (it is not a
 queryable of csw:Record), so ``sortby=created`` or ``created=…`` came back as a 500. pycsw knows the
 creation date as ``apiso:CreationDate``. And a CSW exception caused by the request (an unknown property,
-a bad value, a control character lxml cannot put in the CSW request) is the client's error: a 400 with pycsw's own message, not a 500 "check logs".
+a bad value, a control character lxml cannot put in the CSW request) is the client's error: a 400 with
+pycsw's own message, not a 500 "check logs".
 The facade also turns a record's online resources into links with neither ``rel`` nor ``type`` (and the
 title "None" when the resource has no name); OGC API links need both, so they are filled in here.
 """
