@@ -100,6 +100,11 @@ REMOTE = {
 VENDOR = "#/components/parameters/vendorSpecificParameters"
 
 
+def _sortby(names: list[str]) -> dict[str, Any]:
+    return {**PARAMETERS["sortby"], "schema": {"type": "array", "minItems": 1, "items": {
+        "type": "string", "enum": [f"{sign}{n}" for n in names for sign in ("", "+", "-")]}}}
+
+
 class UnresolvedReference(ValueError):
     """pygeoapi wrote a remote $ref this module does not know (a newer pygeoapi): add it to REMOTE."""
 
@@ -142,6 +147,10 @@ def localize(doc: dict[str, Any], feature_paths: set[str]) -> dict[str, Any]:
         if not get:
             continue
         params = [p for p in get.get("parameters", []) if p.get("$ref") != VENDOR]
+        names = next((p["schema"]["items"].get("enum") for p in params if p.get("name") == "properties"
+                      and "items" in p.get("schema", {})), None)
+        if names:  # sortby names the collection's own properties, as the front checks
+            params = [_sortby(names) if p.get("$ref") == "#/components/parameters/sortby" else p for p in params]
         if path in feature_paths:
             have = {p.get("$ref") for p in params}
             params += [{"$ref": f"#/components/parameters/{n}"} for n in ("datetime", "filter", "filter-lang",

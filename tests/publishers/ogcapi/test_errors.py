@@ -148,6 +148,8 @@ def test_the_openapi_document_is_self_contained(demo_node) -> None:  # type: ign
     refs = {p.get("$ref") for p in params}
     assert "#/components/parameters/vendorSpecificParameters" not in refs
     assert "#/components/parameters/filter" in refs
+    sortby = next(p for p in params if p.get("name") == "sortby")
+    assert {"admin_3", "-admin_3", "+cod_3"} <= set(sortby["schema"]["items"]["enum"])
 
 
 # -- the catalog collection (OGC API Records over the CSW) -----------------------------------------
