@@ -141,7 +141,10 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str], placeholde
             return f"{col(n.lhs)} IS {'NOT ' if n.not_ else ''}NULL"
         raise bad_query(f"filter operation {type(n).__name__} is not supported on this collection")
 
-    sql = walk(node, True)
+    try:
+        sql = walk(node, True)
+    except RecursionError:  # e.g. a POSTed CQL2-JSON "and" of thousands of terms (a left-deep tree)
+        raise bad_query("the filter is nested too deeply: combine fewer terms, or use IN (...) for many values")
     return sql, params, tests
 
 

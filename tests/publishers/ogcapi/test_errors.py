@@ -100,6 +100,15 @@ def test_post_to_items_without_a_filter_is_refused(node) -> None:  # type: ignor
     assert status == 405 and "read-only" in json.loads(body)["description"]
 
 
+def test_a_huge_posted_filter_is_a_400(node) -> None:  # type: ignore[no-untyped-def]
+    flt = {"op": "and", "args": [{"op": "=", "args": [{"property": "admin_3"}, str(i)]} for i in range(3000)]}
+    req = urllib.request.Request(f"{node.base_url}/ogcapi/collections/hromadas/items?f=json", method="POST",
+                                 data=json.dumps(flt).encode(), headers={"Content-Type": "application/query-cql-json"})
+    with pytest.raises(urllib.error.HTTPError) as ei:
+        urllib.request.urlopen(req, timeout=60)
+    assert ei.value.code == 400 and json.loads(ei.value.read())["description"]
+
+
 def test_media_types(node) -> None:  # type: ignore[no-untyped-def]
     _, headers, _ = get(node, "collections/hromadas/items", "f=json")
     assert headers["Content-Type"] == "application/geo+json"

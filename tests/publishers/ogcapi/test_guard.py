@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from ingest.pipeline import _bbox_4326
 from publishers.ogcapi import guard
-from publishers.ogcapi.cql import bbox_2d
+from publishers.ogcapi.cql import bbox_2d, to_sql
+from publishers.ogcapi.gpkg import quote_ident
 from publishers.ogcapi.openapi_doc import UnresolvedReference, localize
 from publishers.pygeoapi import outward
 
@@ -69,3 +70,12 @@ def test_openapi_rewrite_refuses_a_remote_reference_it_does_not_know() -> None:
     doc = {"paths": {"/x": {"get": {"responses": {"200": {"$ref": "https://example.org/other.yaml#/x"}}}}}}
     with pytest.raises(UnresolvedReference, match="example.org"):
         localize(doc, set())
+
+
+def test_a_deeply_nested_filter_is_a_client_error() -> None:
+    from pygeoapi.provider.base import ProviderInvalidQueryError
+    from pygeofilter.parsers.cql2_json import parse
+
+    flt = parse({"op": "and", "args": [{"op": "=", "args": [{"property": "a"}, i]} for i in range(3000)]})
+    with pytest.raises(ProviderInvalidQueryError, match="nested too deeply"):
+        to_sql(flt, {"a"}, quote_ident)
