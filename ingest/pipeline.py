@@ -234,7 +234,10 @@ def _bbox_4326(bounds: list[float] | None, crs: str) -> tuple[float, float, floa
     if crs != "EPSG:4326":
         from ingest.crs import transformer
         bounds = list(transformer(crs, "EPSG:4326").transform_bounds(*bounds))
-    return tuple(round(float(b), 7) for b in bounds)  # type: ignore[return-value]
+    b = [float(v) for v in bounds]  # rounded outward: a client asking bbox=<extent> gets every feature
+    lo, hi = np.minimum(b[:2], np.floor(np.array(b[:2]) * 1e7) / 1e7), np.maximum(b[2:], np.ceil(
+        np.array(b[2:]) * 1e7) / 1e7)
+    return tuple(float(v) for v in (*lo, *hi))  # type: ignore[return-value]
 
 
 def ingest_file(

@@ -7,6 +7,7 @@ document next to it; nothing is edited by hand. GeoPackage layers are served by 
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ingest.text import field_name
 from geoportal.services import Distribution, Service
 from metadata.records import LICENCES, record_id
 
+RECORDS_PROVIDER = "publishers.ogcapi.records.CatalogProvider"
 
 SERVICES = (
     Service(name="ogcapi", title="OGC API - Features", long_title="OGC API Features", protocol="OGC API - Features",
@@ -40,6 +42,41 @@ VENDOR = {
     "https://unpkg.com/swagger-ui-dist/": "swagger-ui-dist/",
     "https://unpkg.com/bootstrap@5.1.3/dist/": "bootstrap/dist/",
 }
+
+
+# The conformance classes pygeoapi 0.21 declares that this node does NOT implement: no transactions
+# (Part 4; collections are not editable), and Part 5 (schemas, roles) is a draft pygeoapi follows only in
+# part. Each remaining class is exercised by tests/publishers/ogcapi (ogctests, schemathesis, own tests).
+NOT_IMPLEMENTED = frozenset({
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/core-roles-features",
+})
+
+
+def restrict_conformance() -> None:
+    """Drop the classes of NOT_IMPLEMENTED from the lists pygeoapi builds /conformance from.
+
+    pygeoapi has no setting for it: /conformance is the union of module-level lists per provider type,
+    so they are trimmed in place, once, in the process that serves (both the JSON and the HTML page follow).
+    """
+    import pygeoapi.api as api
+    from pygeoapi.api import itemtypes
+
+    for classes in (api.CONFORMANCE_CLASSES, itemtypes.CONFORMANCE_CLASSES_FEATURES,
+                    itemtypes.CONFORMANCE_CLASSES_RECORDS):
+        classes[:] = [c for c in classes if c not in NOT_IMPLEMENTED]
+
+
+def outward(bbox: tuple[float, ...] | list[float], step: float = 1e-6, margin: float = 1e-7) -> list[float]:
+    """An extent rounded outward to ``step`` so that it contains every feature.
+
+    A client asks ``items?bbox=<advertised extent>`` and must get every feature. Layers built before
+    ingest rounded outward carry a bbox rounded to 7 decimals, possibly inward: ``margin`` covers that.
+    """
+    lo = [math.floor((b - margin) / step) * step for b in bbox[:2]]
+    hi = [math.ceil((b + margin) / step) * step for b in bbox[2:4]]
+    return [round(v, 9) for v in lo + hi]
 
 
 def config_path(ws: Workspace) -> Path:
@@ -93,7 +130,7 @@ def _collection(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints)
         "keywords": {"uk": ds.keywords.uk or [ds.theme], "en": ds.keywords.en or [ds.theme]},
         "links": links,
         "extents": {
-            "spatial": {"bbox": list(layer.bbox), "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
+            "spatial": {"bbox": outward(layer.bbox), "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
             "temporal": temporal,
         },
         "providers": [_provider(ds, layer)],
@@ -147,10 +184,10 @@ def _records_collection(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: End
         "keywords": {"uk": ["каталог", "метадані"], "en": ["catalog", "metadata"]},
         "links": [{"type": "application/xml", "rel": "alternate", "title": "CSW 2.0.2", "href": ep.csw,
                    "hreflang": "uk"}],
-        "extents": {"spatial": {"bbox": [min(b[0] for b in bbs), min(b[1] for b in bbs), max(b[2] for b in bbs),
-                                         max(b[3] for b in bbs)],
+        "extents": {"spatial": {"bbox": outward([min(b[0] for b in bbs), min(b[1] for b in bbs),
+                                                 max(b[2] for b in bbs), max(b[3] for b in bbs)]),
                                 "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
-        "providers": [{"type": "record", "name": "CSWFacade", "data": ep.csw, "id_field": "identifier",
+        "providers": [{"type": "record", "name": RECORDS_PROVIDER, "data": ep.csw, "id_field": "identifier",
                        "time_field": "date", "title_field": "title"}],
     }
 
@@ -221,7 +258,15 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         doc = generate_openapi_document(path, "yaml", fail_on_invalid_collection=True)
     except Exception as e:  # pygeoapi raises plain exceptions for a bad collection
         raise PublishError(f"{path}: pygeoapi refused the generated config: {e}") from e
-    write_atomic(openapi_path(ws), doc)
+    from publishers.ogcapi.openapi_doc import UnresolvedReference, localize
+
+    resources = yaml.safe_load(path.read_text(encoding="utf-8"))["resources"]
+    feature_paths = {f"/collections/{cid}/items" for cid, r in resources.items() if r.get("itemType") != "record"}
+    try:
+        local = localize(yaml.safe_load(doc), feature_paths)
+    except UnresolvedReference as e:
+        raise PublishError(f"{openapi_path(ws)}: {e}; add it to publishers/ogcapi/openapi_doc.py REMOTE") from e
+    write_atomic(openapi_path(ws), yaml.safe_dump(local, allow_unicode=True, sort_keys=False))
     return path
 
 

@@ -17,13 +17,19 @@ from typing import Any, Callable
 import numpy as np
 import shapely
 from pygeofilter import ast, values
-from pygeoapi.provider.base import ProviderQueryError
+from pygeoapi.provider.base import ProviderInvalidQueryError
 
 _CMP = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=", ast.GreaterThan: ">",
         ast.GreaterEqual: ">="}
 _SPATIAL = {ast.GeometryIntersects: "intersects", ast.GeometryDisjoint: "disjoint",
             ast.GeometryContains: "contains", ast.GeometryWithin: "within", ast.GeometryTouches: "touches",
             ast.GeometryCrosses: "crosses", ast.GeometryOverlaps: "overlaps", ast.GeometryEquals: "equals"}
+
+
+def bad_query(msg: str) -> ProviderInvalidQueryError:
+    """The client's query cannot be answered: pygeoapi turns this into a 400 carrying ``msg``
+    (a ProviderQueryError would be a 500 saying only "check logs")."""
+    return ProviderInvalidQueryError(msg, user_msg=msg)
 
 
 @dataclass(frozen=True)
@@ -40,13 +46,19 @@ def _literal(node: Any) -> Any:
         return node
     if isinstance(node, (dt.datetime, dt.date)):
         return node.isoformat()
-    raise ProviderQueryError(f"unsupported value in filter: {node!r}")
+    raise bad_query(f"unsupported value in filter: {node!r}")
 
 
 def _geometry(node: Any) -> Any:
     if isinstance(node, (values.Geometry, values.Envelope)):
         return shapely.geometry.shape(node.geometry)
-    raise ProviderQueryError(f"a spatial predicate needs a literal geometry, got {node!r}")
+    raise bad_query(f"a spatial predicate needs a literal geometry, got {node!r}")
+
+
+def bbox_2d(bbox: list[float]) -> list[float]:
+    """minx, miny, maxx, maxy of a 4- or 6-number bbox (a 6-number one carries minz at 2 and maxz at 5)."""
+    b = [float(v) for v in bbox]
+    return [b[0], b[1], b[3], b[4]] if len(b) == 6 else b[:4]
 
 
 SpatialSQL = Callable[[str, Any], tuple[str, list[Any]]]
@@ -66,9 +78,9 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str], placeholde
 
     def col(n: Any) -> str:
         if not isinstance(n, ast.Attribute):
-            raise ProviderQueryError(f"expected a property name, got {n!r}")
+            raise bad_query(f"expected a property name, got {n!r}")
         if n.name not in columns:
-            raise ProviderQueryError(f"unknown property '{n.name}' in filter (known: {', '.join(sorted(columns))})")
+            raise bad_query(f"unknown property '{n.name}' in filter (known: {', '.join(sorted(columns))})")
         return "t." + quote(n.name)
 
     def spatial(n: Any) -> SpatialTest | None:
@@ -90,7 +102,7 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str], placeholde
             return frag
         if test is not None:
             if not top:
-                raise ProviderQueryError("spatial predicates are supported only combined with AND at the top "
+                raise bad_query("spatial predicates are supported only combined with AND at the top "
                                          "level of a filter on this collection")
             tests.append(test)
             return ""
@@ -127,9 +139,12 @@ def to_sql(node: Any, columns: set[str], quote: Callable[[str], str], placeholde
             return f"{col(n.lhs)} {'NOT BETWEEN' if n.not_ else 'BETWEEN'} {ph} AND {ph}"
         if isinstance(n, ast.IsNull):
             return f"{col(n.lhs)} IS {'NOT ' if n.not_ else ''}NULL"
-        raise ProviderQueryError(f"filter operation {type(n).__name__} is not supported on this collection")
+        raise bad_query(f"filter operation {type(n).__name__} is not supported on this collection")
 
-    sql = walk(node, True)
+    try:
+        sql = walk(node, True)
+    except RecursionError:  # e.g. a POSTed CQL2-JSON "and" of thousands of terms (a left-deep tree)
+        raise bad_query("the filter is nested too deeply: combine fewer terms, or use IN (...) for many values")
     return sql, params, tests
 
 
@@ -139,7 +154,7 @@ def order_by(sortby: list[dict[str, str]], columns: set[str] | list[str], id_fie
     parts = []
     for s in sortby or []:
         if s["property"] not in columns:
-            raise ProviderQueryError(f"cannot sort by unknown property '{s['property']}'")
+            raise bad_query(f"cannot sort by unknown property '{s['property']}'")
         parts.append(f"t.{quote(s['property'])} {'DESC' if s.get('order') == '-' else 'ASC'}")
     parts.append(f"t.{quote(id_field)}")
     return " ORDER BY " + ", ".join(parts)

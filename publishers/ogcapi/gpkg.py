@@ -30,16 +30,16 @@ from pygeoapi.provider.base import (
     BaseProvider,
     ProviderConnectionError,
     ProviderItemNotFoundError,
-    ProviderQueryError,
 )
 from pygeoapi.util import crs_transform
 
-from publishers.ogcapi.cql import SpatialTest, order_by, to_sql
+from publishers.ogcapi.cql import bad_query, bbox_2d, SpatialTest, order_by, to_sql
 
 _TYPES = {"INTEGER": "integer", "INT": "integer", "MEDIUMINT": "integer", "SMALLINT": "integer",
           "TINYINT": "integer", "BOOLEAN": "boolean", "REAL": "number", "DOUBLE": "number", "FLOAT": "number",
           "DATE": "string", "DATETIME": "string", "TEXT": "string"}
 _FORMATS = {"DATE": "date", "DATETIME": "date-time"}
+INT64_MAX = 2**63 - 1  # SQLite integers are 64-bit: a larger page offset is the same as the largest
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 # pygeoapi makes a new provider object for every request: connections (per server thread) and layer
 # schemas (per file version) are kept here, so a request costs its queries and nothing more
@@ -137,12 +137,12 @@ class GeoPackageProvider(BaseProvider):
         tests: list[SpatialTest] = []
         for name, value in properties or []:
             if name not in self.columns:
-                raise ProviderQueryError(f"unknown property '{name}'")
+                raise bad_query(f"unknown property '{name}'")
             clauses.append(f"t.{quote_ident(name)} = ?")
             params.append(value)
         boxes: list[tuple[float, float, float, float]] = []
         if bbox:
-            boxes.append(tuple(float(b) for b in bbox[:4]))  # type: ignore[arg-type]
+            boxes.append(tuple(bbox_2d(bbox)))  # type: ignore[arg-type]
             tests.append(SpatialTest("intersects", shapely.box(*boxes[-1])))
         if filterq is not None:
             sql, p, spatial = to_sql(filterq, set(self.columns), quote_ident)
@@ -185,7 +185,8 @@ class GeoPackageProvider(BaseProvider):
         cols = ", ".join(f"t.{quote_ident(c)}" for c in names) + f", t.{quote_ident(self.geom_col)}"
         sql = f"SELECT {cols} FROM {table} t{where}{self._order(sortby)}"
         if not tests:
-            rows = conn.execute(sql + " LIMIT ? OFFSET ?", params + [int(limit), int(offset)]).fetchall()
+            page = [min(int(limit), INT64_MAX), min(int(offset), INT64_MAX)]
+            rows = conn.execute(sql + " LIMIT ? OFFSET ?", params + page).fetchall()
             geoms = self._geoms(rows)
         else:  # exact spatial test in Python: page after testing
             rows, geoms, matched = self._filtered(conn.execute(sql, params), tests, int(offset), int(limit))
@@ -226,6 +227,8 @@ class GeoPackageProvider(BaseProvider):
             key: Any = int(identifier)
         except (TypeError, ValueError):
             key = identifier
+        if isinstance(key, int) and not -INT64_MAX - 1 <= key <= INT64_MAX:  # no such row; SQLite would overflow
+            raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
         row = conn.execute(f"SELECT {cols} FROM {quote_ident(self.table)} WHERE {quote_ident(self.id_field)} = ?",
                            (key,)).fetchone()
         if row is None:

@@ -7,8 +7,9 @@ returns the page as JSON text (``ST_AsGeoJSON`` + ``json_build_object`` + ``json
 JSON parser turns into the dicts pygeoapi expects; ``numberMatched`` is a COUNT with the same WHERE.
 
 Filters (CQL2 text/JSON via pygeofilter) become parameterised SQL with PostGIS spatial functions
-(:mod:`publishers.ogcapi.cql`); identifiers are quoted by one helper and checked against the table's
-columns; values are always parameters. One connection per server thread, reopened if it breaks.
+(:mod:`publishers.ogcapi.cql`). Every statement is composed with ``psycopg.sql``: identifiers (checked
+against the table's columns) and the property names used as JSON keys are quoted by psycopg, values are
+always bound parameters. One connection per server thread, reopened if it breaks.
 
 Config: ``{type: feature, name: publishers.ogcapi.postgis.PostGISProvider, data: {dsn: postgresql://…,
 search_path: [public]}, table: t, id_field: fid, geom_field: geom, storage_crs: …CRS84}``.
@@ -22,6 +23,7 @@ from typing import Any
 
 import psycopg
 import shapely
+from psycopg import sql
 from pygeoapi.provider.base import (
     BaseProvider,
     ProviderConnectionError,
@@ -30,7 +32,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
-from publishers.ogcapi.cql import order_by, to_sql
+from publishers.ogcapi.cql import bad_query, bbox_2d, order_by, to_sql
 
 _TYPES = {"integer": "integer", "bigint": "integer", "smallint": "integer", "numeric": "number",
           "double precision": "number", "real": "number", "boolean": "boolean", "date": "string",
@@ -45,11 +47,26 @@ _SPATIAL = {"intersects": "ST_Intersects", "disjoint": "ST_Disjoint", "contains"
 # per server thread and per (dsn, table), so a request costs its queries and nothing more
 _LOCAL = threading.local()
 _SCHEMAS: dict[tuple[str, str, str], dict[str, str]] = {}
+BIGINT_MAX = 2**63 - 1  # LIMIT/OFFSET are bigint: a larger page request is the same as the largest
+
+
+def _text(part: sql.Composable) -> str:
+    """A piece quoted by psycopg.sql, as text that can sit in a query with ``%s`` parameters.
+
+    psycopg reads every ``%`` of a query as a placeholder marker, including one inside a quoted identifier
+    or literal, so it is doubled here (a column may be called ``частка_%``).
+    """
+    return part.as_string(None).replace("%", "%%")
 
 
 def pg_ident(name: str) -> str:
-    """A PostgreSQL identifier, quoted, safe inside a psycopg query text ('%' doubled)."""
-    return '"' + name.replace('"', '""').replace("%", "%%") + '"'
+    """A PostgreSQL identifier quoted by psycopg.sql; the only way a column or table name enters SQL."""
+    return _text(sql.Identifier(name))
+
+
+def _q(*parts: str | sql.Composable) -> sql.Composed:
+    """A statement from fixed SQL text and pieces already quoted by psycopg.sql (never request strings)."""
+    return sql.Composed([p if isinstance(p, sql.Composable) else sql.SQL(p) for p in parts])
 
 
 class PostGISProvider(BaseProvider):
@@ -93,7 +110,7 @@ class PostGISProvider(BaseProvider):
             _SCHEMAS[key] = {name: dtype for name, dtype in rows}
         self.column_types = {n: t for n, t in _SCHEMAS[key].items() if n != self.geom}
         self.columns = list(self.column_types)
-        self.qtable = f"{pg_ident(self.schema)}.{pg_ident(self.table)}"
+        self.qtable = sql.SQL(_text(sql.Identifier(self.schema, self.table)))
 
     def get_fields(self) -> dict[str, dict[str, str]]:
         if not self._fields:
@@ -108,47 +125,56 @@ class PostGISProvider(BaseProvider):
         return self._fields
 
     # -- SQL pieces --------------------------------------------------------------------------------
+    def _col(self, name: str) -> sql.SQL:
+        return sql.SQL("t." + pg_ident(name))
+
     def _spatial_sql(self, op: str, geometry: Any) -> tuple[str, list[Any]]:
         return (f"{_SPATIAL[op]}(t.{pg_ident(self.geom)}, ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326))",
                 [shapely.to_geojson(geometry)])
 
-    def _where(self, bbox: list[float], properties: list[tuple[str, Any]], filterq: Any) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
+    def _where(self, bbox: list[float], properties: list[tuple[str, Any]], filterq: Any
+               ) -> tuple[sql.Composable, list[Any]]:
+        clauses: list[sql.Composable] = []
         params: list[Any] = []
         for name, value in properties or []:
             if name not in self.column_types:
-                raise ProviderQueryError(f"unknown property '{name}'")
-            clauses.append(f"t.{pg_ident(name)}::text = %s")
+                raise bad_query(f"unknown property '{name}'")
+            clauses.append(_q(self._col(name), "::text = %s"))
             params.append(str(value))
         if bbox:
-            clauses.append(f"t.{pg_ident(self.geom)} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
-            params.extend(float(b) for b in bbox[:4])
+            clauses.append(_q(self._col(self.geom), " && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"))
+            params.extend(bbox_2d(bbox))
         if filterq is not None:
+            # the CQL fragment holds only identifiers quoted by pg_ident (psycopg.sql) and %s placeholders
             frag, p, _ = to_sql(filterq, set(self.columns), pg_ident, placeholder="%s",
                                 spatial_sql=self._spatial_sql)
             if frag:
-                clauses.append(f"({frag})")
+                clauses.append(_q("(", sql.SQL(frag), ")"))
                 params.extend(p)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        if not clauses:
+            return sql.SQL(""), params
+        return _q(" WHERE ", sql.SQL(" AND ").join(clauses)), params
 
-    def _order(self, sortby: list[dict[str, str]]) -> str:
-        return order_by(sortby, self.column_types, self.id_field, pg_ident)
+    def _order(self, sortby: list[dict[str, str]]) -> sql.SQL:
+        return sql.SQL(order_by(sortby, self.column_types, self.id_field, pg_ident))
 
-    def _feature_sql(self, select_properties: list[str], skip_geometry: bool) -> str:
+    def _feature_sql(self, select_properties: list[str], skip_geometry: bool) -> sql.Composable:
         cols = [c for c in self.columns if c != self.id_field and (not select_properties or c in select_properties)]
         # jsonb_build_object takes at most 100 arguments: build the properties in chunks of 50 columns
         chunks = [cols[i:i + 50] for i in range(0, len(cols), 50)] or [[]]
-        props = " || ".join(
-            "jsonb_build_object(" + ", ".join(f"'{c}', t.{pg_ident(c)}" for c in chunk) + ")" for chunk in chunks)
-        geom = "NULL" if skip_geometry else f"ST_AsGeoJSON(t.{pg_ident(self.geom)}, 9)::json"
-        return (f"json_build_object('type', 'Feature', 'id', t.{pg_ident(self.id_field)}, "
-                f"'geometry', {geom}, 'properties', {props})")
+        props = sql.SQL(" || ").join(
+            _q("jsonb_build_object(",
+               sql.SQL(", ").join(_q(sql.SQL(_text(sql.Literal(c))), ", ", self._col(c)) for c in chunk), ")")
+            for chunk in chunks)
+        geom = sql.SQL("NULL") if skip_geometry else _q("ST_AsGeoJSON(", self._col(self.geom), ", 9)::json")
+        return _q("json_build_object('type', 'Feature', 'id', ", self._col(self.id_field), ", 'geometry', ", geom,
+                  ", 'properties', ", props, ")")
 
-    def _run(self, query: str, params: list[Any]) -> Any:
+    def _run(self, query: sql.Composable, params: list[Any]) -> Any:
         try:
-            return self._conn().execute(query, params).fetchone()[0]  # type: ignore[arg-type]
-        except psycopg.errors.DataException as e:
-            raise ProviderQueryError(f"the filter does not fit the data: {e}") from e
+            return self._conn().execute(query, params).fetchone()[0]  # type: ignore[index]
+        except (psycopg.DataError, psycopg.errors.UndefinedFunction) as e:  # '2.5' > 'abc', numeric LIKE 'x'
+            raise bad_query(f"the filter does not fit the data of {self.table}: {e.diag.message_primary}") from e
         except psycopg.errors.UndefinedColumn as e:  # the table was swapped for one with other columns
             _SCHEMAS.pop((self.dsn, self.schema, self.table), None)
             raise ProviderQueryError(f"the layer changed while querying; retry ({e})") from e
@@ -164,22 +190,24 @@ class PostGISProvider(BaseProvider):
               filterq: Any = None, **kwargs: Any) -> dict[str, Any]:
         for c in select_properties or []:
             if c not in self.column_types:
-                raise ProviderQueryError(f"unknown property '{c}'")
+                raise bad_query(f"unknown property '{c}'")
         where, params = self._where(bbox, properties, filterq)
-        matched = self._run(f"SELECT count(*) FROM {self.qtable} t{where}", params)
+        matched = self._run(_q("SELECT count(*) FROM ", self.qtable, " t", where), params)
         if resulttype == "hits":
             return {"type": "FeatureCollection", "features": [], "numberMatched": matched, "numberReturned": 0}
-        sql = (f"SELECT coalesce(json_agg(f.j), '[]')::text FROM (SELECT {self._feature_sql(select_properties, skip_geometry)}"
-               f" AS j FROM {self.qtable} t{where}{self._order(sortby)} LIMIT %s OFFSET %s) f")
-        features = json.loads(self._run(sql, params + [int(limit), int(offset)]))
+        stmt = _q("SELECT coalesce(json_agg(f.j), '[]')::text FROM (SELECT ",
+                  self._feature_sql(select_properties, skip_geometry), " AS j FROM ", self.qtable, " t", where,
+                  self._order(sortby), " LIMIT %s OFFSET %s) f")
+        page = [min(int(limit), BIGINT_MAX), min(int(offset), BIGINT_MAX)]
+        features = json.loads(self._run(stmt, params + page))
         return {"type": "FeatureCollection", "features": features, "numberMatched": matched,
                 "numberReturned": len(features)}
 
     @crs_transform
     def get(self, identifier: Any, **kwargs: Any) -> dict[str, Any]:
-        sql = (f"SELECT {self._feature_sql([], False)}::text FROM {self.qtable} t "
-               f"WHERE t.{pg_ident(self.id_field)}::text = %s")
-        row = self._conn().execute(sql, (str(identifier),)).fetchone()
+        stmt = _q("SELECT ", self._feature_sql([], False), "::text FROM ", self.qtable, " t WHERE ",
+                  self._col(self.id_field), "::text = %s")
+        row = self._conn().execute(stmt, (str(identifier),)).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
         return json.loads(row[0])
