@@ -33,6 +33,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
+from publishers.ogcapi.rows import row_filter, with_rows
 from publishers.ogcapi.cql import bad_query, bbox_2d, SpatialTest, order_by, to_sql
 
 _TYPES = {"INTEGER": "integer", "INT": "integer", "MEDIUMINT": "integer", "SMALLINT": "integer",
@@ -71,6 +72,7 @@ class GeoPackageProvider(BaseProvider):
         if not self.table:
             raise ProviderConnectionError("GeoPackage provider needs 'table' (the layer name)")
         self.id_field = self.id_field or "fid"
+        self.rows = row_filter(provider_def)
         self.get_fields()
 
     # -- connection & schema -----------------------------------------------------------------------
@@ -135,6 +137,7 @@ class GeoPackageProvider(BaseProvider):
         clauses: list[str] = []
         params: list[Any] = []
         tests: list[SpatialTest] = []
+        filterq = with_rows(self.rows, filterq)
         for name, value in properties or []:
             if name not in self.columns:
                 raise bad_query(f"unknown property '{name}'")
@@ -229,8 +232,10 @@ class GeoPackageProvider(BaseProvider):
             key = identifier
         if isinstance(key, int) and not -INT64_MAX - 1 <= key <= INT64_MAX:  # no such row; SQLite would overflow
             raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
-        row = conn.execute(f"SELECT {cols} FROM {quote_ident(self.table)} WHERE {quote_ident(self.id_field)} = ?",
-                           (key,)).fetchone()
+        where, params, _ = self._where([], [], None)  # the collection's row filter, if an access rule set one
+        where = f"{where} AND" if where else " WHERE"
+        row = conn.execute(f"SELECT {cols} FROM {quote_ident(self.table)} t{where} t.{quote_ident(self.id_field)} = ?",
+                           (*params, key)).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
         return self._feature(row[:-1], names, self._geoms([row])[0], False)

@@ -32,6 +32,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
+from publishers.ogcapi.rows import row_filter, with_rows
 from publishers.ogcapi.cql import bad_query, bbox_2d, order_by, to_sql
 
 _TYPES = {"integer": "integer", "bigint": "integer", "smallint": "integer", "numeric": "number",
@@ -81,6 +82,7 @@ class PostGISProvider(BaseProvider):
         self.table = provider_def["table"]
         self.id_field = provider_def.get("id_field") or "fid"
         self.geom = provider_def.get("geom_field") or "geom"
+        self.rows = row_filter(provider_def)
         self._load_schema()
         self.get_fields()
 
@@ -136,6 +138,7 @@ class PostGISProvider(BaseProvider):
                ) -> tuple[sql.Composable, list[Any]]:
         clauses: list[sql.Composable] = []
         params: list[Any] = []
+        filterq = with_rows(self.rows, filterq)
         for name, value in properties or []:
             if name not in self.column_types:
                 raise bad_query(f"unknown property '{name}'")
@@ -205,9 +208,11 @@ class PostGISProvider(BaseProvider):
 
     @crs_transform
     def get(self, identifier: Any, **kwargs: Any) -> dict[str, Any]:
-        stmt = _q("SELECT ", self._feature_sql([], False), "::text FROM ", self.qtable, " t WHERE ",
+        where, params = self._where([], [], None)  # the collection's row filter, if an access rule set one
+        stmt = _q("SELECT ", self._feature_sql([], False), "::text FROM ", self.qtable, " t",
+                  where, " AND " if self.rows is not None else " WHERE ",
                   self._col(self.id_field), "::text = %s")
-        row = self._conn().execute(stmt, (str(identifier),)).fetchone()
+        row = self._conn().execute(stmt, (*params, str(identifier))).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
         return json.loads(row[0])
