@@ -161,6 +161,9 @@ def vendor_templates(ws: Workspace) -> dict[str, str] | None:
         for cdn, local in VENDOR.items():
             new = new.replace(cdn, "{{ config['server']['url'] }}/static/vendor/" + local)
         new = new.replace('leaflet.markercluster-src.js', 'leaflet.markercluster.js')
+        # queryables by the field's original name, the column in code (publishers/ogcapi/queryables.py)
+        new = new.replace("<li>{{ qname }} (<code>{{ qinfo['type'] }}</code>)",
+                          "<li>{{ qinfo['title'] }} — <code>{{ qname }}</code> (<code>{{ qinfo['type'] }}</code>)")
         if new != text:
             page.write_text(new, encoding="utf-8")
     vendor = sdir / "vendor"

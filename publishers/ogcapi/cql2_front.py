@@ -71,9 +71,11 @@ class Cql2Front:
     def __init__(self, app: WSGIApp, config_path: str | os.PathLike[str] | None = None):
         self.app = app
         self.collections = Collections(config_path or os.environ.get("PYGEOAPI_CONFIG"))
+        from publishers.ogcapi import queryables
         from publishers.pygeoapi import restrict_conformance
 
         restrict_conformance()
+        queryables.install(config_path or os.environ.get("PYGEOAPI_CONFIG"))
 
     def _check(self, path: str, params: list[tuple[str, str]]) -> str | None:
         """The 400 message for a GET on ``path`` with ``params``, or None."""

@@ -155,3 +155,14 @@ def test_ogcapi_schema_gives_the_original_headers(demo_node) -> None:  # type: i
     page = requests.get(f"{demo_node.base_url}/ogcapi/collections/nature-protection/schema", params={"f": "html"},
                         timeout=60).content.decode("utf-8")
     assert "Реєстраційний номер" in page
+
+
+def test_ogc_api_queryables_carry_the_original_headers(demo_node) -> None:  # type: ignore[no-untyped-def]
+    """The queryables a client builds filters from, and the HTML page a person reads, name each property by
+    the source's header; the property key stays the column."""
+    url = demo_node.base_url + "/ogcapi/collections/nature-protection/queryables"
+    doc = requests.get(url, params={"f": "json"}, timeout=60).json()
+    prop = doc["properties"]["reiestratsiinyi_nomer"]
+    assert prop["title"] == "Реєстраційний номер", prop
+    page = requests.get(url, params={"f": "html"}, timeout=60).text
+    assert "Реєстраційний номер" in page and "reiestratsiinyi_nomer" in page
