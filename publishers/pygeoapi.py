@@ -164,6 +164,10 @@ def vendor_templates(ws: Workspace) -> dict[str, str] | None:
         # queryables by the field's original name, the column in code (publishers/ogcapi/queryables.py)
         new = new.replace("<li>{{ qname }} (<code>{{ qinfo['type'] }}</code>)",
                           "<li>{{ qinfo['title'] }} — <code>{{ qname }}</code> (<code>{{ qinfo['type'] }}</code>)")
+        # attribute tables headed by the original names (items page: <th>, item page: <td>)
+        for tag in ("th", "td"):
+            new = new.replace(f"<{tag}>{{{{ k | striptags }}}}</{tag}>",
+                              f"<{tag}>{{{{ (data.get('field_titles') or {{}}).get(k, k) | striptags }}}}</{tag}>")
         if new != text:
             page.write_text(new, encoding="utf-8")
     vendor = sdir / "vendor"

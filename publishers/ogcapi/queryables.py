@@ -1,11 +1,13 @@
-"""Queryables that a person can read: each property's ``title`` is the original field name of the source
-(``Реєстраційний номер``), not the transliterated column (``reiestratsiinyi_nomer``).
+"""OGC API pages that a person can read: queryables and attribute tables name each property by the
+source's original field name (``Реєстраційний номер``), not the transliterated column
+(``reiestratsiinyi_nomer``), which stays the key a program uses.
 
-pygeoapi 0.21 writes ``"title": <column>`` for every queryable and has no setting for it. The queryables
-document passes through two functions of its ``itemtypes`` module on the way out (``to_json`` for JSON,
-``render_j2_template`` for HTML); :func:`install` wraps those two, in the serving process, so that a
-queryables document gets the titles the publisher put in each collection's provider block
-(``field_titles``). Nothing else passing through them is touched.
+pygeoapi 0.21 writes ``"title": <column>`` for every queryable and heads its HTML tables with the column,
+and has no setting for either. These documents pass through two functions of its ``itemtypes`` module on
+the way out (``to_json`` for JSON, ``render_j2_template`` for HTML); :func:`install` wraps those two, in the
+serving process: a queryables document gets the titles the publisher put in each collection's provider
+block (``field_titles``), and the items and item pages get them as ``field_titles`` for the node's
+templates (``publishers.pygeoapi.vendor_templates``) to show. Nothing else passing through is touched.
 """
 
 from __future__ import annotations
@@ -29,18 +31,33 @@ def _titles(config_path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
     return out
 
 
+def _collection_of(url: str, after: str | None = None) -> str | None:
+    """The collection id in a URL ``…/collections/{id}[/after]``."""
+    parts = url.split("?", 1)[0].rstrip("/").split("/")
+    if after is not None:
+        if len(parts) < 3 or parts[-1] != after:
+            return None
+        parts = parts[:-1]
+    return parts[-1] if len(parts) >= 2 and parts[-2] == "collections" else None
+
+
 def titled(data: Any, titles: dict[str, dict[str, str]]) -> Any:
-    """A queryables document (recognised by its ``$id``) with the titles of its collection filled in."""
-    if not isinstance(data, dict) or not isinstance(data.get("properties"), dict):
+    """A queryables document (recognised by its ``$id``) with the titles of its collection filled in; an
+    items or item page (recognised by its collection path or link) with ``field_titles`` added."""
+    if not isinstance(data, dict):
         return data
-    ident = str(data.get("$id", "")).split("?", 1)[0].rstrip("/")
-    parts = ident.split("/")
-    if len(parts) < 3 or parts[-1] != "queryables" or parts[-3] != "collections":
+    if isinstance(data.get("properties"), dict) and "$id" in data:
+        known = titles.get(_collection_of(str(data["$id"]), "queryables") or "", {})
+        for name, prop in data["properties"].items():
+            if isinstance(prop, dict) and name in known:
+                prop["title"] = known[name]
         return data
-    known = titles.get(parts[-2], {})
-    for name, prop in data["properties"].items():
-        if isinstance(prop, dict) and name in known:
-            prop["title"] = known[name]
+    cid = _collection_of(str(data.get("dataset_path", "")))
+    if cid is None:
+        cid = next((_collection_of(str(link.get("href", ""))) for link in data.get("links") or []
+                    if isinstance(link, dict) and link.get("rel") == "collection"), None)
+    if cid in titles:
+        data["field_titles"] = titles[cid]
     return data
 
 

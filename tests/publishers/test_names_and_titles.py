@@ -166,3 +166,12 @@ def test_ogc_api_queryables_carry_the_original_headers(demo_node) -> None:  # ty
     assert prop["title"] == "Реєстраційний номер", prop
     page = requests.get(url, params={"f": "html"}, timeout=60).text
     assert "Реєстраційний номер" in page and "reiestratsiinyi_nomer" in page
+
+
+def test_ogc_api_html_tables_are_headed_by_the_original_names(demo_node) -> None:  # type: ignore[no-untyped-def]
+    base = demo_node.base_url + "/ogcapi/collections/nature-protection/items"
+    page = requests.get(base, params={"f": "html"}, timeout=60).text
+    assert "<th>Реєстраційний номер</th>" in page and "<th>reiestratsiinyi_nomer</th>" not in page
+    one = requests.get(base, params={"f": "json", "limit": 1}, timeout=60).json()["features"][0]["id"]
+    item = requests.get(f"{base}/{one}", params={"f": "html"}, timeout=60).text
+    assert "<td>Реєстраційний номер</td>" in item
