@@ -22,6 +22,7 @@ from passport.config import PassportConfig, load_passport_config
 from passport.publish import PAGES, publish
 from passport.store import LAYER
 from passport.tables import Tables
+from passport.withhold import restricted_sources, withhold
 
 DATASET_ID = "hromada-passports"
 
@@ -43,6 +44,7 @@ def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: di
     sources = {pcfg.hromadas.dataset} | {i.source for i in pcfg.indicators if i.source}
     for s in sorted(x for x in sources if x and x in layers):
         h.update(f"{s}:{layers[s].location.to_dict()}:{layers[s].version}:{layers[s].checksum}".encode())
+    h.update(f"restricted:{sorted(restricted_sources(cfg))}".encode())  # who may see what changes the output
     for name, path in sorted(Tables(cfg, pcfg).paths.items()):
         h.update(name.encode() + path.read_bytes())
     return h.hexdigest()
@@ -80,7 +82,7 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     gpkg = out / "passports.gpkg"
     if force or state.get("signature") != sig or not gpkg.exists():
-        res = compute(cfg, pcfg, layers, engine_for(cfg), progress=progress)
+        res = withhold(cfg, pcfg, compute(cfg, pcfg, layers, engine_for(cfg), progress=progress))
         res.signature = sig
         publish(res, pcfg, out, services=service_links(passport_dataset(cfg, gpkg)))
         state = {"signature": sig, "computed_at": res.computed_at, "version": state.get("version", 0) + 1,

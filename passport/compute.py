@@ -57,6 +57,7 @@ class Result:
     signature: str = ""
     engine: str = ""
     warnings: list[str] = field(default_factory=list)
+    withheld: set[str] = field(default_factory=set)  # indicators left out of the public passport (withhold.py)
 
 
 def node_hromadas(cfg: NodeConfig, codifier: list[dict[str, str]]) -> list[Hromada]:

@@ -85,6 +85,7 @@ def passport_documents(res: Result, pcfg: PassportConfig) -> list[dict[str, Any]
                 "unit": {"uk": ind.unit.uk, "en": ind.unit.en},
                 "average": None if st["average"] is None else round(st["average"], ind.decimals),
                 "rank": st["ranks"].get(h.katotth), "of": st["of"], "of_text": st["of_text"],
+                "withheld": ind.id in res.withheld,
                 "provenance": {"source": v.source, "version": v.version, "loaded_at": v.loaded_at},
             }
         docs.append({"katotth": h.katotth, "name": {"uk": h.name_uk, "en": h.name_en},
