@@ -136,6 +136,7 @@ def _distribution(ds: Dataset, d: Distribution, catalog: str) -> dict[str, Any]:
         "dct:title": _lit(d.title_uk, d.title_en),
         "dct:description": _lit(f"{ds.title.uk}: {d.title_uk}", f"{ds.title.en}: {d.title_en}"),
         "dcat:accessURL": {"@id": d.url},
+        "dct:identifier": d.name,  # the layer / feature type / file a client asks the service for (gp:roads)
         "dcatap:availability": {"@id": STABLE, "@type": "skos:Concept",
                                 "skos:prefLabel": {"@value": "stable", "@language": "en"}},
     }

@@ -88,13 +88,14 @@ def test_iso_records_name_served_layers(demo_node, served) -> None:  # type: ign
 
 def test_dcat_names_served_layers(demo_node, served) -> None:  # type: ignore[no-untyped-def]
     cat = requests.get(demo_node.base_url + "/dcat.jsonld", timeout=60).json()
-    seen = {"WMS": set(), "WFS": set()}
+    seen: dict[str, set[str]] = {"wms": set(), "wfs": set()}
     for ds in cat["dcat:dataset"]:
         for d in ds["dcat:distribution"]:
-            if d.get("dct:format") in seen:
-                seen[d["dct:format"]].add(d["@id"].rsplit("#", 1)[1])
-    assert seen["WMS"] == set(DATASETS) and seen["WMS"] <= served["wms"]
-    assert seen["WFS"] == {f"gp:{d}" for d in WFS_DATASETS} and seen["WFS"] <= served["wfs"]
+            service = d.get("dcat:accessService", {}).get("@id", "").rsplit("service-", 1)[-1]
+            if service in seen:
+                seen[service].add(d["dct:identifier"])
+    assert seen["wms"] == set(DATASETS) and seen["wms"] <= served["wms"]
+    assert seen["wfs"] == {f"gp:{d}" for d in WFS_DATASETS} and seen["wfs"] <= served["wfs"]
 
 
 def test_wfs_schema_keeps_valid_element_names(demo_node) -> None:  # type: ignore[no-untyped-def]
