@@ -8,7 +8,7 @@ how failures are kept apart — is :mod:`catalog.federation`'s job, the same for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,34 @@ def harvester_for(kind: str, url: str, timeout: float = 20.0) -> Harvester:
     except plugins.PluginError as e:
         raise KeyError(str(e)) from None
     return cls(url, timeout=timeout)
+
+
+def get_with_retry(get: Callable[..., Any], url: str, params: dict[str, Any], *, timeout: float, attempts: int,
+                   what: str) -> Any:
+    """GET ``url`` with ``params`` (through ``get``, e.g. a requests Session's) and return the 200 response.
+
+    A connection failure or a 5xx is retried with exponential backoff (0.5 s, 1 s, …); any other status is a
+    HarvestError at once (a 404 or 403 will not mend by asking again). ``what`` names the request in errors.
+    """
+    import time
+
+    import requests
+
+    from geoportal.errors import HarvestError
+
+    last: Exception | None = None
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(0.5 * 2 ** (attempt - 1))
+        try:
+            r = get(url, params=params, timeout=(5, timeout))
+        except requests.RequestException as e:
+            last = e
+            continue
+        if r.status_code >= 500:
+            last = HarvestError(f"{url}: HTTP {r.status_code}")
+            continue
+        if r.status_code != 200:
+            raise HarvestError(f"{url}: HTTP {r.status_code} for {what}")
+        return r
+    raise HarvestError(f"{url}: no answer after {attempts} attempts ({last})")

@@ -8,13 +8,12 @@ garbage does not help). XML is parsed with entities and network access off.
 
 from __future__ import annotations
 
-import time
 from typing import Iterator
 
 import requests
 from lxml import etree
 
-from catalog.harvest import RemoteRecord
+from catalog.harvest import RemoteRecord, get_with_retry
 from geoportal.errors import HarvestError
 
 NS = {"csw": "http://www.opengis.net/cat/csw/2.0.2", "dc": "http://purl.org/dc/elements/1.1/",
@@ -35,29 +34,16 @@ class CSWHarvester:
 
     def _get(self, params: dict[str, str | int]) -> etree._Element:
         base = {"service": "CSW", "version": "2.0.2"}
-        last: Exception | None = None
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(0.5 * 2 ** (attempt - 1))
-            try:
-                r = self.session.get(self.url, params={**base, **params}, timeout=(5, self.timeout))
-            except requests.RequestException as e:
-                last = e
-                continue
-            if r.status_code >= 500:
-                last = HarvestError(f"{self.url}: HTTP {r.status_code}")
-                continue
-            if r.status_code != 200:
-                raise HarvestError(f"{self.url}: HTTP {r.status_code} for {params.get('request')}")
-            try:
-                root = etree.fromstring(r.content, _PARSER)
-            except etree.XMLSyntaxError as e:
-                raise HarvestError(f"{self.url}: the answer to {params.get('request')} is not XML ({e.msg})") from None
-            if etree.QName(root).localname == "ExceptionReport":
-                text = " ".join(root.itertext()).strip()
-                raise HarvestError(f"{self.url}: the catalog refused {params.get('request')}: {text[:300]}")
-            return root
-        raise HarvestError(f"{self.url}: no answer after {self.attempts} attempts ({last})")
+        r = get_with_retry(self.session.get, self.url, {**base, **params}, timeout=self.timeout,
+                           attempts=self.attempts, what=str(params.get("request")))
+        try:
+            root = etree.fromstring(r.content, _PARSER)
+        except etree.XMLSyntaxError as e:
+            raise HarvestError(f"{self.url}: the answer to {params.get('request')} is not XML ({e.msg})") from None
+        if etree.QName(root).localname == "ExceptionReport":
+            text = " ".join(root.itertext()).strip()
+            raise HarvestError(f"{self.url}: the catalog refused {params.get('request')}: {text[:300]}")
+        return root
 
     def list_records(self) -> list[RemoteRecord]:
         out: list[RemoteRecord] = []

@@ -10,12 +10,11 @@ the record harvested before.
 
 from __future__ import annotations
 
-import time
 from typing import Callable, Iterator
 
 import requests
 
-from catalog.harvest import RemoteRecord
+from catalog.harvest import RemoteRecord, get_with_retry
 from geoportal.errors import HarvestError
 from metadata.remote import RemoteServiceInfo, capabilities_stamp
 
@@ -32,22 +31,8 @@ class OGCServiceHarvester:
         self._info: RemoteServiceInfo | None = None
 
     def _get(self, url: str, params: dict[str, str]) -> bytes:
-        last: Exception | None = None
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(0.5 * 2 ** (attempt - 1))
-            try:
-                r = requests.get(url, params=params, timeout=(5, self.timeout))
-            except requests.RequestException as e:
-                last = e
-                continue
-            if r.status_code >= 500:
-                last = HarvestError(f"{url}: HTTP {r.status_code}")
-                continue
-            if r.status_code != 200:
-                raise HarvestError(f"{url}: HTTP {r.status_code} for the {self.kind} capabilities")
-            return r.content
-        raise HarvestError(f"{url}: no answer after {self.attempts} attempts ({last})")
+        return get_with_retry(requests.get, url, params, timeout=self.timeout, attempts=self.attempts,
+                              what=f"the {self.kind} capabilities").content
 
     def list_records(self) -> list[RemoteRecord]:
         content = self._get(self.url, CAPABILITIES[self.kind])
