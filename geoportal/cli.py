@@ -196,6 +196,7 @@ _MOUNTS = {
     "ingest.cli": ("ingest_cmd", "ingest_file_cmd", "history_cmd", "rollback_cmd"),
     "catalog.cli": ("harvest_cmd",),
     "passport.cli": ("passport_cmd",),
+    "decisions.cli": ("decision_cmd",),
 }
 for _module, _names in _MOUNTS.items():
     try:
