@@ -36,8 +36,13 @@ def _gpkg(layer: StoredLayer, columns: list[str], fids: list[int] | None) -> Fea
     import pyogrio.raw
 
     loc = layer.location
+    where = loc.where  # type: ignore[attr-defined]
+    if fids is not None:  # integers only (typed), so the list is safe in SQL; pyogrio's fids= fails on a missing id
+        ids = ", ".join(str(int(f)) for f in fids) or "NULL"
+        col = '"' + layer.id_column.replace('"', '""') + '"'
+        where = f"({where}) AND {col} IN ({ids})" if where else f"{col} IN ({ids})"
     meta, fid, wkb, data = pyogrio.raw.read(loc.path, layer=loc.table, columns=columns,  # type: ignore[attr-defined]
-                                            where=loc.where, fids=fids, return_fids=True)  # type: ignore[attr-defined]
+                                            where=where, return_fids=True)
     geoms = _to_4326(shapely.from_wkb(wkb), meta.get("crs"))
     return Features([int(f) for f in fid], geoms, {c: list(v) for c, v in zip(meta["fields"], data)})
 

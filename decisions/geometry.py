@@ -55,5 +55,5 @@ def from_features(layer: StoredLayer, fids: list[int]) -> tuple[str, dict[str, A
         raise DecisionError(f"dataset {layer.dataset_id} (version {layer.version}) has no feature(s) "
                             f"{', '.join(map(str, missing))}; check the ids (ogrinfo lists them)")
     g = _check(shapely.union_all(shapely.make_valid(feats.geoms)), f"dataset {layer.dataset_id} features {fids}")
-    return shapely.to_wkt(g, rounding_precision=9), {"dataset": layer.dataset_id, "features": sorted(set(fids)),
+    return shapely.to_wkt(g, rounding_precision=-1), {"dataset": layer.dataset_id, "features": sorted(set(fids)),
                                                      "version": layer.version}
