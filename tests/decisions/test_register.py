@@ -1,0 +1,132 @@
+"""The Python API on the GeoPackage register: a crash inside a transaction leaves the previous state and
+history whole; every field keeps its history; the permission table refuses what it does not list; the
+rules of consultation and agreement."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from decisions import permissions
+from decisions.errors import DeadlineError, DecisionError, Forbidden, IllegalTransition
+from decisions.model import Actor, Text
+from decisions.repo_gpkg import GpkgRepository, _GpkgTx
+from decisions.service import Register, agreement_state
+
+OVRUCH = "UA18060170000069581"
+SLOVECHNE = "UA18060210000083283"
+OFFICIAL = Actor("Олена Коваль", "official", OVRUCH)
+HEAD = Actor("Іван Петренко", "head", OVRUCH)
+
+
+def t(s: str) -> datetime:
+    return datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
+
+
+@pytest.fixture()
+def reg(sample_node, tmp_path):  # type: ignore[no-untyped-def]
+    r = Register.for_node(sample_node.cfg, sample_node.ws)
+    r.repo = GpkgRepository(tmp_path / "decisions.gpkg")
+    return r
+
+
+def _draft(reg: Register, **kw):  # type: ignore[no-untyped-def]
+    return reg.create(OFFICIAL, title=Text("Програма розвитку", "Development programme"), summary=Text("s", "s"),
+                      kind="development-programme", issuer=OVRUCH, geometry="POINT (28.55 51.32)",
+                      parties=[SLOVECHNE], now=t("2026-03-01T09:00"), **kw)
+
+
+def test_a_crash_inside_the_transaction_keeps_the_previous_state(reg, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    d = _draft(reg)
+    before = (reg.get(d.id), reg.history(d.id))
+
+    def crash(self, rows):  # the process dies after the new state is written, before its history is
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(_GpkgTx, "log", crash)
+    with pytest.raises(KeyboardInterrupt):
+        reg.transition(OFFICIAL, d.id, "consultation", reason="обговорення", consultation_until="2026-04-01",
+                       now=t("2026-03-02T09:00"))
+    monkeypatch.undo()
+    assert (reg.get(d.id), reg.history(d.id)) == before
+    assert reg.get(d.id).status == "draft" and reg.get(d.id).justification is None
+    # and the register still works afterwards
+    assert reg.transition(OFFICIAL, d.id, "consultation", reason="обговорення", consultation_until="2026-04-01",
+                          now=t("2026-03-02T09:00")).status == "consultation"
+
+
+def test_every_field_keeps_its_history(reg) -> None:  # type: ignore[no-untyped-def]
+    d = _draft(reg)
+    reg.edit(OFFICIAL, d.id, reason="уточнено назву", title=Text("Програма розвитку 2026–2030", "Programme 2026–2030"),
+             now=t("2026-03-01T10:00"))
+    reg.edit(OFFICIAL, d.id, reason="ширша територія",
+             geometry="POLYGON ((28.5 51.3, 28.6 51.3, 28.6 51.4, 28.5 51.3))", now=t("2026-03-01T11:00"))
+    hist = reg.history(d.id)
+    titles = [(h.old, h.new, h.reason, h.at) for h in hist if h.field == "title"]
+    assert titles[-1] == ({"uk": "Програма розвитку", "en": "Development programme"},
+                          {"uk": "Програма розвитку 2026–2030", "en": "Programme 2026–2030"}, "уточнено назву",
+                          "2026-03-01T10:00:00Z")
+    geoms = [(h.old, h.new) for h in hist if h.field == "geometry"]
+    assert geoms[-1][0] == "POINT (28.55 51.32)" and geoms[-1][1].startswith("POLYGON")
+    assert all(h.actor == OFFICIAL.to_dict() for h in hist)
+
+
+def test_the_permission_table_fails_closed(reg) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Forbidden, match="roles allowed"):
+        reg.create(Actor("Марія", "citizen"), title=Text("x"), summary=Text(""), kind="other", issuer=OVRUCH)
+    with pytest.raises(Forbidden, match="only its own body"):
+        reg.create(Actor("Чужий", "official", SLOVECHNE), title=Text("x"), summary=Text(""), kind="other",
+                   issuer=OVRUCH)
+    with pytest.raises(Forbidden, match="not in the permission table"):
+        permissions.check(HEAD, "delete")
+    d = _draft(reg)
+    reg.transition(OFFICIAL, d.id, "consultation", reason="r", consultation_until="2026-03-10", now=t("2026-03-02T00:00"))
+    reg.transition(OFFICIAL, d.id, "agreement", reason="r", agreement_deadline="2026-03-20", now=t("2026-03-11T00:00"))
+    with pytest.raises(Forbidden, match="only that body"):  # the issuer cannot agree on a party's behalf
+        reg.answer(OFFICIAL, d.id, SLOVECHNE, "agree", now=t("2026-03-12T00:00"))
+    with pytest.raises(Forbidden):  # an official may not adopt: only the head
+        reg.transition(OFFICIAL, d.id, "adopted", reason="r", now=t("2026-03-21T00:00"))
+    assert reg.get(d.id).status == "agreement"
+    assert permissions.allowed(Actor("M", "moderator"), "moderate")
+
+
+def test_consultation_and_agreement_rules(reg, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    d = _draft(reg)
+    with pytest.raises(DeadlineError, match="already past"):
+        reg.transition(OFFICIAL, d.id, "consultation", reason="r", consultation_until="2026-02-01",
+                       now=t("2026-03-02T00:00"))
+    reg.transition(OFFICIAL, d.id, "consultation", reason="r", consultation_until="2026-03-10",
+                   now=t("2026-03-02T00:00"))
+    citizen = Actor("Марія", "citizen")
+    c1 = reg.comment(citizen, d.id, "Добре", now=t("2026-03-10T23:59"))  # the closing day is included
+    reg.comment(citizen, d.id, "Спам", now=t("2026-03-05T00:00"))
+    with pytest.raises(Forbidden):
+        reg.hide_comment(citizen, d.id, 2, reason="не подобається")
+    reg.hide_comment(Actor("Мод", "moderator"), d.id, 2, reason="спам", now=t("2026-03-06T00:00"))
+    got = reg.get(d.id)
+    assert [c.text for c in got.visible_comments()] == ["Добре"] and len(got.comments) == 2  # hidden, kept
+    assert got.comments[1].hidden_by == "Мод" and c1.id == 1
+    with pytest.raises(DeadlineError, match="closed"):
+        reg.comment(citizen, d.id, "Пізно", now=t("2026-03-11T00:00"))
+    with pytest.raises(DeadlineError, match="open until"):
+        reg.transition(OFFICIAL, d.id, "agreement", reason="r", agreement_deadline="2026-03-20",
+                       now=t("2026-03-09T00:00"))
+    reg.transition(OFFICIAL, d.id, "agreement", reason="r", agreement_deadline="2026-03-20", now=t("2026-03-11T00:00"))
+    party = Actor("Петро", "official", SLOVECHNE)
+    with pytest.raises(DecisionError, match="reasons"):
+        reg.answer(party, d.id, SLOVECHNE, "object", now=t("2026-03-12T00:00"))
+    assert agreement_state(reg.get(d.id), t("2026-03-12T00:00")) == {SLOVECHNE: "pending"}
+    assert agreement_state(reg.get(d.id), t("2026-03-21T00:00")) == {SLOVECHNE: "silence"}
+    a = reg.answer(party, d.id, SLOVECHNE, "object", reasons="зачіпає водоохоронну зону", now=t("2026-03-12T00:00"))
+    with pytest.raises(DecisionError, match="never changed"):
+        reg.answer(party, d.id, SLOVECHNE, "agree", now=t("2026-03-13T00:00"))
+    assert reg.get(d.id).answers == [a]
+    with pytest.raises(DecisionError, match="adopted text"):
+        reg.transition(HEAD, d.id, "adopted", reason="сесія", now=t("2026-03-14T00:00"))
+    text = tmp_path / "text.pdf"
+    text.write_bytes(b"adopted")
+    assert reg.transition(HEAD, d.id, "adopted", reason="сесія", adopted_text=text,
+                          now=t("2026-03-14T00:00")).status == "adopted"
+    with pytest.raises(IllegalTransition, match="'adopted'; it can move to: implementation, cancelled"):
+        reg.transition(HEAD, d.id, "completed", reason="r")
