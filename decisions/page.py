@@ -25,7 +25,7 @@ def _svg(wkt: str | None) -> str:
     x0, y0, x1, y1 = g.bounds
     pad = max(x1 - x0, y1 - y0, 0.01) * 0.1
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-    body = g.svg(scale_factor=max(x1 - x0, y1 - y0) / 100, fill_color="#1f5fa8")
+    body = g.svg(scale_factor=max(x1 - x0, y1 - y0) / 100)  # colour keywords differ by geometry type
     return (f'<svg role="img" aria-label="територія рішення / area of the decision" viewBox="{x0} {y0} '
             f'{x1 - x0} {y1 - y0}" preserveAspectRatio="xMidYMid meet" width="480" height="300">'
             f'<g transform="matrix(1,0,0,-1,0,{y0 + y1})">{body}</g></svg>')
