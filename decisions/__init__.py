@@ -10,7 +10,8 @@ exported as OCDS release packages.
     permissions.py  who may do what: ONE table, ONE function (later backed by the access rules)
     geometry.py     a decision's geometry: drawn (WKT/GeoJSON) or taken from features of a stored layer
     justification.py  overlays with the node's layers (equal-area measures) + frozen passport indicators
-    repository.py   the storage interface; repo_gpkg.py (decisions.gpkg) and repo_postgis.py (node schema)
+    repository.py   the storage interface; repo_gpkg.py (decisions.gpkg) and repo_postgis.py (node schema);
+                    stores.py picks one for a node
     service.py      the actions (create, transition, comment, answer, milestones, projects), transactional
     ocds.py         OCDS 1.1 release packages of the projects, validated against a local schema subset
     page.py         the static HTML page of each decision; export.py the register as a GeoPackage layer

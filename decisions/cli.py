@@ -242,6 +242,40 @@ def milestone_report(c: Ctx, id: str, milestone_id: int, progress: int, text: st
     click.echo(f"{id}: milestone {m.id} {progress} %{' — done' if m.done_at else ''}")
 
 
+@decision_cmd.group("target")
+def target() -> None:
+    """Target indicators "from X to Y" of a hromada, with their actual value from the passport."""
+
+
+@target.command("add")
+@click.argument("id")
+@click.argument("indicator")
+@click.argument("katotth")
+@click.argument("from_value", type=float)
+@click.argument("to_value", type=float)
+@as_opt
+@click.pass_obj
+def target_add(c: Ctx, id: str, indicator: str, katotth: str, from_value: float, to_value: float,
+               who: str | None) -> None:
+    c.reg.add_target(_actor(who), id, indicator, katotth, from_value, to_value, now=c.now)
+    c.page(id)
+    click.echo(f"{id}: target {indicator} ({katotth}) {from_value:g} → {to_value:g}")
+
+
+@target.command("recompute")
+@click.argument("id")
+@as_opt
+@json_opt
+@click.pass_obj
+def target_recompute(c: Ctx, id: str, who: str | None, as_json: bool) -> None:
+    """Read each target's actual value again from the node's latest passport."""
+    d = c.reg.recompute_targets(_actor(who), id, now=c.now)
+    c.page(id)
+    _print([asdict(t) for t in d.targets], as_json,
+           "\n".join(f"{t.indicator} ({t.katotth}): {t.from_value:g} → {t.to_value:g}, actual {t.actual}"
+                     for t in d.targets))
+
+
 @decision_cmd.command("overdue")
 @click.option("--as-of", default=None, help="YYYY-MM-DD (default: today, or --now).")
 @json_opt

@@ -10,12 +10,10 @@ JSON), ``decision_projects``, ``decision_history`` (append-only: who, when, acti
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Iterator, Protocol
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from decisions.model import Decision, HistoryRow, Project
-from geoportal.config import NodeConfig
 
 DECISIONS, PROJECTS, HISTORY = "decisions", "decision_projects", "decision_history"
 FLAT = ("title_uk", "title_en", "kind", "issuer", "status", "updated_at")
@@ -44,22 +42,7 @@ class Tx(Protocol):
 
 
 class Repository(Protocol):
-    def transaction(self) -> "contextmanager[Tx]": ...  # type: ignore[valid-type]
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """One transaction: committed when the block ends, rolled back when anything is raised in it."""
+
     def describe(self) -> str: ...
-
-
-@contextmanager
-def reading(repo: Repository) -> Iterator[Tx]:
-    """A transaction used only to read (no locks wanted, nothing written)."""
-    with repo.transaction() as tx:
-        yield tx
-
-
-def open_repository(cfg: NodeConfig, workspace_root: Path) -> Repository:
-    """The register of a node, where its layers are: a PostGIS node keeps it in its schema, any other in
-    ``<workspace>/decisions.gpkg``."""
-    from decisions.repo_gpkg import GpkgRepository
-    from decisions.repo_postgis import PostgisRepository
-
-    makers = {"postgis": lambda: PostgisRepository(cfg.storage.dsn or "", cfg.storage.schema_)}
-    return makers.get(cfg.storage.backend, lambda: GpkgRepository(workspace_root / "decisions.gpkg"))()

@@ -80,7 +80,7 @@ class Register:
 
     @classmethod
     def for_node(cls, cfg: Any, ws: Any) -> "Register":
-        from decisions.repository import open_repository
+        from decisions.stores import open_repository
 
         area_crs = DEFAULT_AREA_CRS
         if cfg.passport:

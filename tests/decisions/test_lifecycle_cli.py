@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pyogrio
@@ -84,6 +85,9 @@ def test_full_lifecycle_through_the_cli(sample_node, tmp_path: Path) -> None:  #
         "--as", OFFICIAL, now="2026-05-01T10:01:00Z")
     run(n, "milestone", "report", did, "2", "--progress", "40", "--text", "фундамент", "--as", OFFICIAL,
         now="2026-08-01T10:00:00Z")
+    run(n, "target", "add", did, "nature_sites", OVRUCH, "3", "5", "--as", OFFICIAL, now="2026-05-01T10:02:00Z")
+    targets = json.loads(run(n, "target", "recompute", did, "--as", OFFICIAL, "--json", now="2026-05-02T10:00:00Z"))
+    assert targets[0]["actual"] is not None and targets[0]["actual_source_version"]
     overdue = json.loads(run(n, "overdue", "--as-of", "2026-06-15", "--json", now="2026-06-15T00:00:00Z"))
     assert [(o["decision"], o["milestone"]) for o in overdue] == [(did, 1)]
     assert json.loads(run(n, "overdue", "--as-of", "2026-05-15", "--json", now="2026-05-15T00:00:00Z")) == []
@@ -122,6 +126,12 @@ def test_full_lifecycle_through_the_cli(sample_node, tmp_path: Path) -> None:  #
     assert "Підтримую, але збережіть лісосмугу" in page and "купуйте цеглу" not in page
     assert "коментарів / comments: <strong>1</strong>" in page
     assert "Овруцька" in page and "мовчання" in page and "<svg" in page
+
+    # the register itself is a GeoPackage Debian's GDAL opens (what QGIS would read)
+    info = subprocess.run(["ogrinfo", "-ro", "-al", "-q", str(n.ws.root / "decisions.gpkg"), "decisions",
+                           "-where", f"id = '{did}'"], capture_output=True, text=True, check=True)
+    assert "status (String) = completed" in info.stdout and "POLYGON ((28.4 51.2" in info.stdout
+    assert "ERROR" not in info.stderr and "Warning" not in info.stderr, info.stderr
 
     # the register as a GeoPackage layer, read back with pyogrio
     out = run(n, "export", "--out", str(tmp_path / "decisions.gpkg"), now="2026-10-02T00:00:00Z").strip()

@@ -130,3 +130,17 @@ def test_consultation_and_agreement_rules(reg, tmp_path) -> None:  # type: ignor
                           now=t("2026-03-14T00:00")).status == "adopted"
     with pytest.raises(IllegalTransition, match="'adopted'; it can move to: implementation, cancelled"):
         reg.transition(HEAD, d.id, "completed", reason="r")
+
+
+def test_target_indicators_are_recomputed_from_the_passport(sample_node, reg) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    d = _draft(reg)
+    reg.add_target(OFFICIAL, d.id, "nature_sites", OVRUCH, 3, 5, now=t("2026-03-01T12:00"))
+    assert reg.get(d.id).targets[0].actual is None
+    got = reg.recompute_targets(OFFICIAL, d.id, now=t("2026-03-02T12:00")).targets[0]
+    with sqlite3.connect(sample_node.ws.root / "passport" / "passports.gpkg") as db:
+        value, version = db.execute("SELECT value, source_version FROM passport_history WHERE katotth = ? AND "
+                                    "indicator = 'nature_sites' ORDER BY computed_at DESC", (OVRUCH,)).fetchone()
+    assert (got.from_value, got.to_value, got.actual, got.actual_source_version) == (3, 5, value, version)
+    assert [h.field for h in reg.history(d.id) if h.action == "recompute-targets"] == ["targets[0]"]
