@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from decisions.errors import DecisionError
-from decisions.model import Actor, Budget, Text, parse_time
+from decisions.model import Actor, Budget, Kind, Stage, Status, Text, parse_time
 
 
 class Ctx:
@@ -31,9 +31,10 @@ class Ctx:
         self.now: datetime | None = parse_time(now) if now else None
 
     def page(self, id: str) -> None:
-        from decisions.page import write_pages
+        from decisions.page import write_index, write_pages
 
         write_pages([self.reg.get(id)], self.ws.root / "decisions")
+        write_index(self.reg.list(), self.ws.root / "decisions")
 
 
 def _actor(text: str | None) -> Actor:
@@ -74,8 +75,7 @@ def decision_cmd(ctx: click.Context, config: Path, workdir: Path | None, now: st
 @click.option("--title-en", default="")
 @click.option("--summary-uk", default="")
 @click.option("--summary-en", default="")
-@click.option("--kind", required=True, help="council-decision | administration-order | development-programme | "
-              "land-use-change | detailed-plan | other")
+@click.option("--kind", required=True, type=click.Choice([x.value for x in Kind]))
 @click.option("--issuer", required=True, help="KATOTTH code of the issuing body.")
 @click.option("--geometry", default=None, help="WKT or GeoJSON (lon/lat), or @FILE holding one.")
 @click.option("--features", default=None, metavar="DATASET:FID,FID", help="Take the geometry from these features.")
@@ -138,8 +138,8 @@ def show(c: Ctx, id: str, with_history: bool, as_json: bool) -> None:
 
 
 @decision_cmd.command("list")
-@click.option("--status", default=None)
-@click.option("--kind", default=None)
+@click.option("--status", default=None, type=click.Choice([x.value for x in Status]))
+@click.option("--kind", default=None, type=click.Choice([x.value for x in Kind]))
 @json_opt
 @click.pass_obj
 def list_cmd(c: Ctx, status: str | None, kind: str | None, as_json: bool) -> None:
@@ -152,7 +152,7 @@ def list_cmd(c: Ctx, status: str | None, kind: str | None, as_json: bool) -> Non
 
 @decision_cmd.command("transition")
 @click.argument("id")
-@click.argument("to")
+@click.argument("to", type=click.Choice([x.value for x in Status if x is not Status.DRAFT]))
 @as_opt
 @reason_opt
 @click.option("--until", default=None, help="consultation: the date comments close (YYYY-MM-DD or ISO time).")
@@ -293,10 +293,12 @@ def overdue(c: Ctx, as_of: str | None, as_json: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.pass_obj
 def pages(c: Ctx, out: Path | None) -> None:
-    """(Re)write the HTML page of every decision."""
-    from decisions.page import write_pages
+    """(Re)write the HTML page of every decision and the index of the register."""
+    from decisions.page import write_index, write_pages
 
-    written = write_pages(c.reg.list(), out or c.ws.root / "decisions")
+    ds = c.reg.list()
+    written = write_pages(ds, out or c.ws.root / "decisions")
+    write_index(ds, out or c.ws.root / "decisions")
     click.echo(f"{len(written)} pages → {out or c.ws.root / 'decisions'}")
 
 
@@ -342,7 +344,7 @@ def project_create(c: Ctx, who: str | None, title_uk: str, title_en: str, issuer
 
 @project.command("transition")
 @click.argument("id")
-@click.argument("to")
+@click.argument("to", type=click.Choice([x.value for x in Stage if x is not Stage.IDEA]))
 @as_opt
 @reason_opt
 @click.option("--tender-id", default=None, help="procurement: the tender id (e.g. UA-2026-05-12-000123-a).")

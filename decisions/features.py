@@ -25,14 +25,19 @@ class Features:
     attrs: dict[str, list[Any]]
 
 
-def _to_4326(geoms: np.ndarray, crs: str | None) -> np.ndarray:
-    if not crs or CRS.from_user_input(crs).equals(CRS.from_epsg(4326), ignore_axis_order=True):
+def _is_4326(crs: str | None) -> bool:
+    return not crs or CRS.from_user_input(crs).equals(CRS.from_epsg(4326), ignore_axis_order=True)
+
+
+def _to_4326(geoms: Any, crs: str | None) -> Any:
+    if _is_4326(crs):
         return geoms
     tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
-def _gpkg(layer: StoredLayer, columns: list[str], fids: list[int] | None) -> Features:
+def _gpkg(layer: StoredLayer, columns: list[str], fids: list[int] | None,
+          bbox: tuple[float, float, float, float] | None) -> Features:
     import pyogrio.raw
 
     loc = layer.location
@@ -41,13 +46,17 @@ def _gpkg(layer: StoredLayer, columns: list[str], fids: list[int] | None) -> Fea
         ids = ", ".join(str(int(f)) for f in fids) or "NULL"
         col = '"' + layer.id_column.replace('"', '""') + '"'
         where = f"({where}) AND {col} IN ({ids})" if where else f"{col} IN ({ids})"
+    crs = pyogrio.read_info(loc.path, layer=loc.table)["crs"]  # type: ignore[attr-defined]
+    if bbox is not None and not _is_4326(crs):
+        bbox = None  # a box in lon/lat means nothing to a layer stored in another CRS: read it all
     meta, fid, wkb, data = pyogrio.raw.read(loc.path, layer=loc.table, columns=columns,  # type: ignore[attr-defined]
-                                            where=where, return_fids=True)
-    geoms = _to_4326(shapely.from_wkb(wkb), meta.get("crs"))
+                                            where=where, bbox=bbox, return_fids=True)
+    geoms = _to_4326(shapely.from_wkb(wkb), crs)
     return Features([int(f) for f in fid], geoms, {c: list(v) for c, v in zip(meta["fields"], data)})
 
 
-def _postgis(layer: StoredLayer, columns: list[str], fids: list[int] | None) -> Features:
+def _postgis(layer: StoredLayer, columns: list[str], fids: list[int] | None,
+             bbox: tuple[float, float, float, float] | None) -> Features:
     import psycopg
     from psycopg import sql
 
@@ -57,6 +66,10 @@ def _postgis(layer: StoredLayer, columns: list[str], fids: list[int] | None) -> 
     if fids is not None:
         conds.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(layer.id_column)))
         params.append(fids)
+    if bbox is not None:  # the index does the first cut; the exact test is the caller's
+        conds.append(sql.SQL("{} && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4326), ST_SRID({}))").format(
+            sql.Identifier(layer.geometry_column), sql.Identifier(layer.geometry_column)))
+        params.extend(bbox)
     q = sql.SQL("SELECT {id}, ST_AsBinary(ST_Transform({g}, 4326)){cols} FROM {s}.{t}{w} ORDER BY {id}").format(
         id=sql.Identifier(layer.id_column), g=sql.Identifier(layer.geometry_column),
         cols=sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c)) for c in columns),
@@ -68,20 +81,25 @@ def _postgis(layer: StoredLayer, columns: list[str], fids: list[int] | None) -> 
                     {c: [r[2 + i] for r in rows] for i, c in enumerate(columns)})
 
 
-def _readers() -> dict[type, Callable[[StoredLayer, list[str], list[int] | None], Features]]:
+Reader = Callable[[StoredLayer, list[str], "list[int] | None", "tuple[float, float, float, float] | None"], Features]
+
+
+def _readers() -> dict[type, Reader]:
     from ingest.store.gpkg import GpkgTable
     from ingest.store.postgis import PostgisTable
 
     return {GpkgTable: _gpkg, PostgisTable: _postgis}
 
 
-def read_features(layer: StoredLayer, columns: list[str] | None = None, fids: list[int] | None = None) -> Features:
-    """Features of a vector layer (all, or those with the given feature ids), geometries in EPSG:4326."""
+def read_features(layer: StoredLayer, columns: list[str] | None = None, fids: list[int] | None = None,
+                  bbox: tuple[float, float, float, float] | None = None) -> Features:
+    """Features of a vector layer (all, those with the given feature ids, or those whose box meets ``bbox``
+    in lon/lat — a first cut only), geometries in EPSG:4326."""
     reader = _readers().get(type(layer.location))
     if reader is None or layer.kind != "vector":
         raise DecisionError(f"dataset {layer.dataset_id}: {layer.location.describe()} is not a vector layer the "
                             "decision register can read; use a GeoPackage or PostGIS layer")
-    return reader(layer, columns or [], fids)
+    return reader(layer, columns or [], fids, bbox)
 
 
 def label_column(layer: StoredLayer, label: str | None) -> str | None:

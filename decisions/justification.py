@@ -48,7 +48,7 @@ def overlaps(geometry_wkt: str, layers: dict[str, StoredLayer], labels: dict[str
         if layer.kind != "vector" or ds_id in skip:
             continue
         col = label_column(layer, (labels or {}).get(ds_id))
-        feats = read_features(layer, [col] if col else [])
+        feats = read_features(layer, [col] if col else [], bbox=geom.bounds)
         hit = np.flatnonzero(shapely.intersects(feats.geoms, geom))
         if not len(hit):
             continue

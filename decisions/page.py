@@ -51,3 +51,11 @@ def write_pages(decisions: list[Decision], folder: Path) -> list[Path]:
         write_atomic(p, render(d))
         out.append(p)
     return out
+
+
+def write_index(decisions: list[Decision], folder: Path) -> Path:
+    """``index.html``: the register as a list (newest first) linking each decision's page."""
+    p = folder / "index.html"
+    write_atomic(p, _env().get_template("index.html").render(
+        decisions=list(reversed(decisions)), status_uk=STATUS_UK, kind_uk=KIND_UK))
+    return p

@@ -97,12 +97,22 @@ class GpkgRepository:
             self._ensure(db)
             yield _GpkgTx(db)
             db.execute("COMMIT")
+        except sqlite3.Error as e:
+            _rollback(db)
+            self._ready = False
+            raise StoreError(f"{self.path}: the decision register refused the change ({e}); nothing was "
+                             "written, the previous state is kept") from e
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             self._ready = False
             raise
         finally:
             db.close()
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 class _GpkgTx:

@@ -61,6 +61,10 @@ class PostgisRepository:
             with conn.transaction():
                 self._ensure(conn)
                 yield _PgTx(conn, self.schema)
+        except psycopg.Error as e:
+            self._ready = False
+            raise StoreError(f"{self.describe()}: the decision register refused the change ({e}); the "
+                             "transaction was rolled back, the previous state is kept") from e
         except BaseException:
             self._ready = False
             raise
@@ -128,5 +132,7 @@ class _PgTx:
         return [HistoryRow(*r) for r in self.conn.execute(q, (entity, entity_id))]
 
     def count_ids(self, table: str, prefix: str) -> int:
+        # one allocation of ids at a time (held to the end of the transaction), so two creations never race
+        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.schema}.{table}",))
         q = sql.SQL("SELECT count(*) FROM {} WHERE id LIKE %s").format(self._t(table))
         return int(self.conn.execute(q, (prefix.replace("%", r"\%").replace("_", r"\_") + "%",)).fetchone()[0])

@@ -126,6 +126,8 @@ def test_full_lifecycle_through_the_cli(sample_node, tmp_path: Path) -> None:  #
     assert "Підтримую, але збережіть лісосмугу" in page and "купуйте цеглу" not in page
     assert "коментарів / comments: <strong>1</strong>" in page
     assert "Овруцька" in page and "мовчання" in page and "<svg" in page
+    index = (n.ws.root / "decisions" / "index.html").read_text(encoding="utf-8")
+    assert f'href="{did}.html"' in index and "виконано" in index
 
     # the register itself is a GeoPackage Debian's GDAL opens (what QGIS would read)
     info = subprocess.run(["ogrinfo", "-ro", "-al", "-q", str(n.ws.root / "decisions.gpkg"), "decisions",

@@ -144,3 +144,23 @@ def test_target_indicators_are_recomputed_from_the_passport(sample_node, reg) ->
                                     "indicator = 'nature_sites' ORDER BY computed_at DESC", (OVRUCH,)).fetchone()
     assert (got.from_value, got.to_value, got.actual, got.actual_source_version) == (3, 5, value, version)
     assert [h.field for h in reg.history(d.id) if h.action == "recompute-targets"] == ["targets[0]"]
+
+
+def test_the_page_escapes_what_people_type(reg) -> None:  # type: ignore[no-untyped-def]
+    from decisions.page import render
+
+    d = _draft(reg)
+    reg.transition(OFFICIAL, d.id, "consultation", reason="r", consultation_until="2026-03-10",
+                   now=t("2026-03-02T00:00"))
+    reg.comment(Actor("X", "citizen"), d.id, "<script>alert(1)</script>", now=t("2026-03-03T00:00"))
+    html = render(reg.get(d.id))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_broken_register_file_is_a_storage_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from geoportal.errors import StoreError
+
+    bad = tmp_path / "decisions.gpkg"
+    bad.write_bytes(b"this is not a database at all, but it is long enough to look like a header" * 10)
+    with pytest.raises(StoreError, match="decisions.gpkg.*nothing was written"):
+        Register(GpkgRepository(bad)).list()
