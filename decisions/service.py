@@ -120,9 +120,7 @@ class Register:
         wkt, source = self._geometry(geometry, features)
         for p in parties:
             _katotth(p, "party")
-        for c in cites:
-            if set(c) != {"katotth", "indicator"}:
-                raise DecisionError(f"cites: each entry is {{katotth, indicator}}, got {c}")
+        _check_cites(cites)
         docs = [self._document(Path(p), "draft-text", now) for p in documents]
         with self.repo.transaction() as tx:
             n = tx.count_ids(DECISIONS, f"D-{now.year}-") + 1
@@ -184,7 +182,7 @@ class Register:
             if parties is not None:
                 d.parties = [_katotth(p, "party") for p in parties]
             if cites is not None:
-                d.cites = [dict(c) for c in cites]
+                d.cites = [dict(c) for c in _check_cites(cites)]
         return self._change(actor, id, "edit", _reason(reason), now, change)
 
     def add_document(self, actor: Actor, id: str, path: Path, role: str = "draft-text", *, reason: str = "document added",
@@ -453,6 +451,14 @@ class Register:
             if actual is not None:
                 b.actual = float(actual)
         return self._change_project(actor, id, "budget", reason, now, change)
+
+
+def _check_cites(cites: Any) -> Any:
+    for c in cites:
+        if set(c) != {"katotth", "indicator"} or not c["indicator"]:
+            raise DecisionError(f"cites: each entry is {{katotth, indicator}} (KATOTTH:INDICATOR), got {c}")
+        _katotth(c["katotth"], "cited hromada")
+    return cites
 
 
 def _reason(reason: str | None) -> str:

@@ -164,3 +164,27 @@ def test_a_broken_register_file_is_a_storage_error(tmp_path) -> None:  # type: i
     bad.write_bytes(b"this is not a database at all, but it is long enough to look like a header" * 10)
     with pytest.raises(StoreError, match="decisions.gpkg.*nothing was written"):
         Register(GpkgRepository(bad)).list()
+
+
+def test_a_process_killed_inside_the_transaction_leaves_the_previous_state(reg, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A real SIGKILL (no exception handler runs): SQLite's journal rolls the half-done transaction back."""
+    import subprocess
+    import sys
+    import textwrap
+
+    d = _draft(reg)
+    before = (reg.get(d.id), reg.history(d.id))
+    script = textwrap.dedent(f"""
+        import os, signal
+        from datetime import datetime, timezone
+        from decisions.model import Actor
+        from decisions.repo_gpkg import GpkgRepository, _GpkgTx
+        from decisions.service import Register
+        _GpkgTx.log = lambda self, rows: os.kill(os.getpid(), signal.SIGKILL)
+        Register(GpkgRepository({str(reg.repo.path)!r})).transition(
+            Actor("Іван Петренко", "head", {OVRUCH!r}), {d.id!r}, "cancelled", reason="killed",
+            now=datetime(2026, 3, 2, tzinfo=timezone.utc))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    assert (reg.get(d.id), reg.history(d.id)) == before
