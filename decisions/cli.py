@@ -211,6 +211,16 @@ def answer(c: Ctx, id: str, party: str, answer: str, reasons: str | None, who: s
     _print(answer_document(a), as_json, f"{id}: {party} {answer} ({a.id})")
 
 
+@decision_cmd.command("answers")
+@click.argument("id")
+@click.pass_obj
+def answers(c: Ctx, id: str) -> None:
+    """The parties' answers as the JSON documents nodes exchange (immutable, each with its own id)."""
+    from decisions.service import answer_document
+
+    click.echo(json.dumps([answer_document(a) for a in c.reg.get(id).answers], ensure_ascii=False, indent=1))
+
+
 @decision_cmd.group("milestone")
 def milestone() -> None:
     """Milestones of implementation: add, report progress."""

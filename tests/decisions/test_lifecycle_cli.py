@@ -105,6 +105,9 @@ def test_full_lifecycle_through_the_cli(sample_node, tmp_path: Path) -> None:  #
     assert shown["agreement"] == {SLOVECHNE: "agree", OLEVSK: "silence"}
     silence = next(a for a in shown["answers"] if a["party"] == OLEVSK)
     assert silence["answer"] == "silence" and silence["at"] == "2026-04-21T09:00:00Z"
+    docs = json.loads(run(n, "answers", did, now="2026-10-02T00:00:00Z"))
+    assert [(x["type"], x["party"], x["answer"], x["id"]) for x in docs] == [
+        ("decision-answer", SLOVECHNE, "agree", doc["id"]), ("decision-answer", OLEVSK, "silence", silence["id"])]
     adopted = next(d for d in shown["documents"] if d["role"] == "adopted-text")
     assert adopted["sha256"] == hashlib.sha256(text.read_bytes()).hexdigest()
     moves = [(h["old"], h["new"], h["actor"]["name"], h["at"], h["reason"]) for h in shown["history"]
