@@ -96,3 +96,33 @@ def test_lifecycle_and_justification_on_postgis(pg_register, sample_node, tmp_pa
     assert status == "agreement" and wkt.startswith("POLYGON((28.4 51.2") and comments == 1
     assert moves == [(None, "draft", "Олена Коваль"), ("draft", "consultation", "Олена Коваль"),
                      ("consultation", "agreement", "Олена Коваль")]
+
+
+def test_projects_filters_and_errors_on_postgis(pg_register) -> None:  # type: ignore[no-untyped-def]
+    from decisions.errors import IllegalTransition, NotFound
+    from decisions.model import Budget
+    from decisions.ocds import release_package
+
+    reg = pg_register
+    d = reg.create(OFFICIAL, title=Text("Наказ"), summary=Text(""), kind="administration-order", issuer=OVRUCH,
+                   geometry={"type": "Feature", "properties": {}, "geometry": {"type": "Point",
+                                                                             "coordinates": [28.55, 51.32]}})
+    assert d.geometry == "POINT (28.55 51.32)" and d.geometry_source == {"drawn": "geojson"}
+    assert [x.id for x in reg.list(kind="administration-order")] == [d.id]
+    assert d.id not in [x.id for x in reg.list(status="consultation")]
+    p = reg.create_project(OFFICIAL, title=Text("Школа", "School"), issuer=OVRUCH, decisions=[d.id],
+                           budget=[Budget("місцевий бюджет", 500000)])
+    p2 = reg.create_project(OFFICIAL, title=Text("Міст"), issuer=OVRUCH, decisions=[d.id])
+    assert p2.id != p.id
+    reg.transition_project(OFFICIAL, p.id, "preparation", reason="ТЕО")
+    with pytest.raises(IllegalTransition, match="'preparation'; it can move to: funding, cancelled"):
+        reg.transition_project(OFFICIAL, p.id, "works", reason="поспіх")
+    reg.set_budget(OFFICIAL, p.id, "державний бюджет", planned=1e6)
+    got = reg.get_project(p.id)
+    assert got.stage == "preparation" and [(b.source, b.planned) for b in got.budget] == [
+        ("місцевий бюджет", 500000.0), ("державний бюджет", 1e6)]
+    assert [h.field for h in reg.history(p.id, "project") if h.action == "budget"] == ["budget[1]"]
+    assert {x.id for x in reg.list_projects()} >= {p.id, p2.id}
+    release_package(reg.list_projects(), uri="http://127.0.0.1:8000/decisions/ocds.json", publisher="Житомирська ОДА")
+    with pytest.raises(NotFound, match="D-1999-001"):
+        reg.create_project(OFFICIAL, title=Text("x"), issuer=OVRUCH, decisions=["D-1999-001"])
