@@ -15,6 +15,8 @@ from enum import Enum
 from typing import Any
 
 KATOTTH = re.compile(r"^UA\d{17}$")
+#: a party that must agree: a body by its KATOTTH code, or one unit of it (an oblast department) as CODE/unit
+PARTY = re.compile(r"^UA\d{17}(/[a-z0-9][a-z0-9-]*)?$")
 
 
 def utcnow() -> datetime:
@@ -107,7 +109,7 @@ class Actor:
 
     name: str
     role: str
-    org: str | None = None
+    org: str | None = None  # KATOTTH code of the body, or CODE/unit for a unit of it (an oblast department)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "role": self.role, "org": self.org}

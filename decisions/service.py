@@ -21,7 +21,7 @@ from decisions import permissions
 from decisions.errors import DeadlineError, DecisionError, IllegalTransition, NotFound
 from decisions.geometry import drawn, from_features
 from decisions.justification import DEFAULT_AREA_CRS, cited_indicators, justify
-from decisions.model import (KATOTTH, NEXT, STAGE_NEXT, Actor, Answer, Budget, Comment, Decision, Document,
+from decisions.model import (KATOTTH, NEXT, PARTY, STAGE_NEXT, Actor, Answer, Budget, Comment, Decision, Document,
                              HistoryRow, Kind, Milestone, Project, Stage, Status, Target, Text, iso, parse_time,
                              utcnow)
 from decisions.repository import DECISIONS, PROJECTS, Repository
@@ -59,6 +59,13 @@ def sha256_file(path: Path) -> Document:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return Document(name=path.name, sha256=h.hexdigest(), size=path.stat().st_size)
+
+
+def _party(code: str) -> str:
+    if not PARTY.match(code or ""):
+        raise DecisionError(f"party '{code}' is neither a KATOTTH code (UA + 17 digits) nor a unit of a body as "
+                            "CODE/unit (e.g. UA18000000000041385/ecology for an oblast department)")
+    return code
 
 
 def _katotth(code: str, what: str) -> str:
@@ -119,7 +126,7 @@ class Register:
             raise DecisionError("title: the Ukrainian title is required")
         wkt, source = self._geometry(geometry, features)
         for p in parties:
-            _katotth(p, "party")
+            _party(p)
         _check_cites(cites)
         docs = [self._document(Path(p), "draft-text", now) for p in documents]
         with self.repo.transaction() as tx:
@@ -180,7 +187,7 @@ class Register:
             if geometry is not None or features is not None:
                 d.geometry, d.geometry_source = self._geometry(geometry, features)
             if parties is not None:
-                d.parties = [_katotth(p, "party") for p in parties]
+                d.parties = [_party(p) for p in parties]
             if cites is not None:
                 d.cites = [dict(c) for c in _check_cites(cites)]
         return self._change(actor, id, "edit", _reason(reason), now, change)

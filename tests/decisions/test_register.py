@@ -188,3 +188,19 @@ def test_a_process_killed_inside_the_transaction_leaves_the_previous_state(reg, 
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == -9, proc.stderr
     assert (reg.get(d.id), reg.history(d.id)) == before
+
+
+def test_an_oblast_department_answers_for_itself(reg) -> None:  # type: ignore[no-untyped-def]
+    ecology = "UA18000000000041385/ecology"
+    d = reg.create(OFFICIAL, title=Text("Т"), summary=Text(""), kind="land-use-change", issuer=OVRUCH,
+                   geometry="POINT (28.55 51.32)", parties=[ecology, SLOVECHNE], now=t("2026-03-01T00:00"))
+    with pytest.raises(DecisionError, match="neither a KATOTTH code"):
+        reg.edit(OFFICIAL, d.id, reason="r", parties=["ecology department"])
+    reg.transition(OFFICIAL, d.id, "consultation", reason="r", consultation_until="2026-03-05", now=t("2026-03-02T00:00"))
+    reg.transition(OFFICIAL, d.id, "agreement", reason="r", agreement_deadline="2026-03-20", now=t("2026-03-06T00:00"))
+    with pytest.raises(Forbidden):  # the oblast administration as a whole is not its ecology department
+        reg.answer(Actor("Голова ОДА", "head", "UA18000000000041385"), d.id, ecology, "agree")
+    a = reg.answer(Actor("Еколог", "official", ecology), d.id, ecology, "object", reasons="водоохоронна зона",
+                   now=t("2026-03-07T00:00"))
+    assert a.party == ecology and agreement_state(reg.get(d.id), t("2026-03-08T00:00")) == {
+        ecology: "object", SLOVECHNE: "pending"}
