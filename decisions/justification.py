@@ -64,13 +64,13 @@ def overlaps(geometry_wkt: str, layers: dict[str, StoredLayer], labels: dict[str
     return out
 
 
-def cited_indicators(passports_gpkg: Path, cites: list[dict[str, str]]) -> list[dict[str, Any]]:
+def cited_indicators(passports_gpkg: Path | None, cites: list[dict[str, str]]) -> list[dict[str, Any]]:
     """The latest kept value of each cited passport indicator with its provenance; an indicator the passport
     does not have is an error (a decision may not cite a number nobody computed)."""
     if not cites:
         return []
-    if not passports_gpkg.exists():
-        raise DecisionError(f"{passports_gpkg}: no passports yet, but the decision cites indicators; run "
+    if passports_gpkg is None or not passports_gpkg.exists():
+        raise DecisionError(f"{passports_gpkg or 'the node'}: no passports yet, but the decision cites indicators; run "
                             "`geoportal passport CONFIG` first")
     out = []
     with sqlite3.connect(f"file:{passports_gpkg}?mode=ro", uri=True) as db:
@@ -88,7 +88,7 @@ def cited_indicators(passports_gpkg: Path, cites: list[dict[str, str]]) -> list[
     return out
 
 
-def justify(geometry_wkt: str | None, layers: dict[str, StoredLayer], passports_gpkg: Path,
+def justify(geometry_wkt: str | None, layers: dict[str, StoredLayer], passports_gpkg: Path | None,
             cites: list[dict[str, str]], *, labels: dict[str, str | None] | None = None,
             area_crs: str = DEFAULT_AREA_CRS, at: str = "") -> dict[str, Any]:
     """The whole justification, as frozen into the decision."""

@@ -11,7 +11,7 @@ import sqlite3
 import struct
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import shapely
 

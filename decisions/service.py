@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import uuid
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,6 @@ from decisions.repository import DECISIONS, PROJECTS, Repository
 from geoportal.model import StoredLayer
 
 OPEN = {s.value for s, nxt in NEXT.items() if nxt}
-
-
-def _plain(v: Any) -> Any:
-    return asdict(v) if is_dataclass(v) else v
 
 
 def diff(entity: str, old: dict[str, Any] | None, new: dict[str, Any], actor: Actor, action: str, at: str,
@@ -81,7 +77,7 @@ class Register:
 
     repo: Repository
     layers: dict[str, StoredLayer] = field(default_factory=dict)
-    passports_gpkg: Path = Path("/nonexistent/passports.gpkg")
+    passports_gpkg: Path | None = None  # the node's passports.gpkg; needed only when a decision cites indicators
     labels: dict[str, str | None] = field(default_factory=dict)
     area_crs: str = DEFAULT_AREA_CRS
 
