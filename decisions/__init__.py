@@ -12,7 +12,8 @@ exported as OCDS release packages.
     justification.py  overlays with the node's layers (equal-area measures) + frozen passport indicators
     repository.py   the storage interface; repo_gpkg.py (decisions.gpkg) and repo_postgis.py (node schema);
                     stores.py picks one for a node
-    service.py      the actions (create, transition, comment, answer, milestones, projects), transactional
+    service.py      the actions on decisions (create, transition, comment, answer, milestones), transactional;
+                    projects.py those on projects; history.py the per-field history rows; checks.py input checks
     ocds.py         OCDS 1.1 release packages of the projects, validated against a local schema subset
     page.py         the static HTML page of each decision; export.py the register as a GeoPackage layer
     cli.py          ``geoportal decision …``

@@ -17,36 +17,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from decisions import permissions
+from decisions import checks, permissions
 from decisions.errors import DeadlineError, DecisionError, IllegalTransition, NotFound
 from decisions.geometry import drawn, from_features
+from decisions.history import diff
 from decisions.justification import DEFAULT_AREA_CRS, cited_indicators, justify
-from decisions.model import (KATOTTH, NEXT, PARTY, STAGE_NEXT, Actor, Answer, Budget, Comment, Decision, Document,
-                             HistoryRow, Kind, Milestone, Project, Stage, Status, Target, Text, iso, parse_time,
-                             utcnow)
-from decisions.repository import DECISIONS, PROJECTS, Repository
+from decisions.model import (NEXT, Actor, Answer, Comment, Decision, Document, HistoryRow, Kind, Milestone,
+                             Status, Target, Text, iso, parse_time, utcnow)
+from decisions.projects import ProjectActions
+from decisions.repository import DECISIONS, Repository
 from geoportal.model import StoredLayer
 
 OPEN = {s.value for s, nxt in NEXT.items() if nxt}
-
-
-def diff(entity: str, old: dict[str, Any] | None, new: dict[str, Any], actor: Actor, action: str, at: str,
-         reason: str | None) -> list[HistoryRow]:
-    """One history row per changed field; list fields (comments, answers, milestones, …) per changed item."""
-    rows = []
-    skip = {"updated_at"}
-    for k, v in new.items():
-        o = (old or {}).get(k)
-        if k in skip or o == v:
-            continue
-        if isinstance(v, list) and isinstance(o, list) and old is not None:
-            for i in range(max(len(o), len(v))):
-                a, b = (o[i] if i < len(o) else None), (v[i] if i < len(v) else None)
-                if a != b:
-                    rows.append(HistoryRow(entity, new["id"], at, actor.to_dict(), action, f"{k}[{i}]", a, b, reason))
-            continue
-        rows.append(HistoryRow(entity, new["id"], at, actor.to_dict(), action, k, o, v, reason))
-    return rows
 
 
 def sha256_file(path: Path) -> Document:
@@ -57,21 +39,8 @@ def sha256_file(path: Path) -> Document:
     return Document(name=path.name, sha256=h.hexdigest(), size=path.stat().st_size)
 
 
-def _party(code: str) -> str:
-    if not PARTY.match(code or ""):
-        raise DecisionError(f"party '{code}' is neither a KATOTTH code (UA + 17 digits) nor a unit of a body as "
-                            "CODE/unit (e.g. UA18000000000041385/ecology for an oblast department)")
-    return code
-
-
-def _katotth(code: str, what: str) -> str:
-    if not KATOTTH.match(code or ""):
-        raise DecisionError(f"{what} '{code}' is not a KATOTTH code (UA + 17 digits, e.g. UA18060170000069581)")
-    return code
-
-
 @dataclass
-class Register:
+class Register(ProjectActions):
     """The decision register of one node: its repository and what justification needs from the node (its
     stored layers, the passports, the dataset labels, the equal-area CRS)."""
 
@@ -114,7 +83,7 @@ class Register:
                reason: str = "drafted", now: datetime | None = None) -> Decision:
         """A new decision in ``draft``. Geometry is drawn (WKT/GeoJSON) or ``features=(dataset, ids)``."""
         now = now or utcnow()
-        _katotth(issuer, "issuer")
+        checks.katotth(issuer, "issuer")
         permissions.check(actor, "draft", owner=issuer)
         if kind not in {k.value for k in Kind}:
             raise DecisionError(f"kind '{kind}' is not one of: {', '.join(k.value for k in Kind)}")
@@ -122,8 +91,8 @@ class Register:
             raise DecisionError("title: the Ukrainian title is required")
         wkt, source = self._geometry(geometry, features)
         for p in parties:
-            _party(p)
-        _check_cites(cites)
+            checks.party(p)
+        checks.check_cites(cites)
         docs = [self._document(Path(p), "draft-text", now) for p in documents]
         with self.repo.transaction() as tx:
             n = tx.count_ids(DECISIONS, f"D-{now.year}-") + 1
@@ -183,10 +152,10 @@ class Register:
             if geometry is not None or features is not None:
                 d.geometry, d.geometry_source = self._geometry(geometry, features)
             if parties is not None:
-                d.parties = [_party(p) for p in parties]
+                d.parties = [checks.party(p) for p in parties]
             if cites is not None:
-                d.cites = [dict(c) for c in _check_cites(cites)]
-        return self._change(actor, id, "edit", _reason(reason), now, change)
+                d.cites = [dict(c) for c in checks.check_cites(cites)]
+        return self._change(actor, id, "edit", checks.reason(reason), now, change)
 
     def add_document(self, actor: Actor, id: str, path: Path, role: str = "draft-text", *, reason: str = "document added",
                      now: datetime | None = None) -> Decision:
@@ -206,7 +175,7 @@ class Register:
         justification; to agreement needs the consultation over and a deadline for the parties; to adopted
         needs the adopted text (a file, kept by its sha256) and records the silence of parties who did not
         answer by the deadline."""
-        reason = _reason(reason)
+        reason = checks.reason(reason)
         doc = self._document(Path(adopted_text), "adopted-text", now or utcnow()) if adopted_text else None
 
         def change(tx: Any, d: Decision, now: datetime) -> None:
@@ -288,7 +257,7 @@ class Register:
     def hide_comment(self, actor: Actor, id: str, comment_id: int, *, reason: str,
                      now: datetime | None = None) -> Decision:
         """Hide (never delete) a comment; the text stays in the register and its history."""
-        reason = _reason(reason)
+        reason = checks.reason(reason)
 
         def change(tx: Any, d: Decision, now: datetime) -> None:
             permissions.check(actor, "moderate")
@@ -330,8 +299,8 @@ class Register:
     # -- implementation --------------------------------------------------------------------------------
     def add_milestone(self, actor: Actor, id: str, title: str, due: str, responsible: str, *,
                       reason: str = "milestone planned", now: datetime | None = None) -> Milestone:
-        date.fromisoformat(_date(due))
-        _katotth(responsible, "responsible body")
+        date.fromisoformat(checks.day(due))
+        checks.katotth(responsible, "responsible body")
         made: list[Milestone] = []
 
         def change(tx: Any, d: Decision, now: datetime) -> None:
@@ -367,7 +336,7 @@ class Register:
 
     def add_target(self, actor: Actor, id: str, indicator: str, katotth: str, from_value: float, to_value: float, *,
                    now: datetime | None = None) -> Decision:
-        _katotth(katotth, "target hromada")
+        checks.katotth(katotth, "target hromada")
 
         def change(tx: Any, d: Decision, now: datetime) -> None:
             permissions.check(actor, "milestone", owner=d.issuer)
@@ -386,96 +355,9 @@ class Register:
 
     def overdue(self, as_of: date | str) -> list[tuple[Decision, Milestone]]:
         """Milestones of open decisions due before ``as_of`` and not done."""
-        day = date.fromisoformat(_date(str(as_of)))
+        day = date.fromisoformat(checks.day(str(as_of)))
         return [(d, m) for d in self.list() if d.status in OPEN for m in d.milestones
                 if m.done_at is None and date.fromisoformat(m.due) < day]
-
-    # -- development projects --------------------------------------------------------------------------
-    def create_project(self, actor: Actor, *, title: Text, issuer: str, decisions: list[str],
-                       budget: list[Budget] = (), now: datetime | None = None) -> Project:  # type: ignore[assignment]
-        now = now or utcnow()
-        _katotth(issuer, "issuer")
-        permissions.check(actor, "project", owner=issuer)
-        with self.repo.transaction() as tx:
-            for did in decisions:
-                tx.get_decision(did, lock=False)  # NotFound names it
-            n = tx.count_ids(PROJECTS, f"P-{now.year}-") + 1
-            p = Project(id=f"P-{now.year}-{n:03d}", title=title, issuer=issuer, decisions=list(decisions),
-                        budget=list(budget), created_at=iso(now), updated_at=iso(now))
-            tx.put_project(p, new=True)
-            tx.log(diff("project", None, p.to_dict(), actor, "create", iso(now), "project created"))
-        return p
-
-    def get_project(self, id: str) -> Project:
-        with self.repo.transaction() as tx:
-            return tx.get_project(id, lock=False)
-
-    def list_projects(self) -> list[Project]:
-        with self.repo.transaction() as tx:
-            return tx.list_projects()
-
-    def _change_project(self, actor: Actor, id: str, action: str, reason: str, now: datetime | None,
-                        change: Any) -> Project:
-        now = now or utcnow()
-        with self.repo.transaction() as tx:
-            old = tx.get_project(id)
-            new = copy.deepcopy(old)
-            permissions.check(actor, "project", owner=old.issuer)
-            change(new)
-            new.updated_at = iso(now)
-            tx.put_project(new)
-            tx.log(diff("project", old.to_dict(), new.to_dict(), actor, action, iso(now), reason))
-        return new
-
-    def transition_project(self, actor: Actor, id: str, to: str, *, reason: str, tender_id: str | None = None,
-                           now: datetime | None = None) -> Project:
-        def change(p: Project) -> None:
-            nxt = [s.value for s in STAGE_NEXT[Stage(p.stage)]]
-            if to not in nxt:
-                raise IllegalTransition(f"project {p.id} is at '{p.stage}'; it can move to: "
-                                        f"{', '.join(nxt) or 'nothing (final stage)'} — not to '{to}'")
-            if to == Stage.PROCUREMENT.value:
-                if not tender_id:
-                    raise DecisionError(f"project {p.id}: procurement needs the tender id (--tender-id)")
-                p.tender_id = tender_id
-            p.stage = to
-        return self._change_project(actor, id, "transition", _reason(reason), now, change)
-
-    def set_budget(self, actor: Actor, id: str, source: str, *, planned: float | None = None,
-                   actual: float | None = None, currency: str = "UAH", reason: str = "budget updated",
-                   now: datetime | None = None) -> Project:
-        def change(p: Project) -> None:
-            b = next((b for b in p.budget if b.source == source), None)
-            if b is None:
-                b = Budget(source, 0.0, 0.0, currency)
-                p.budget.append(b)
-            if planned is not None:
-                b.planned = float(planned)
-            if actual is not None:
-                b.actual = float(actual)
-        return self._change_project(actor, id, "budget", reason, now, change)
-
-
-def _check_cites(cites: Any) -> Any:
-    for c in cites:
-        if set(c) != {"katotth", "indicator"} or not c["indicator"]:
-            raise DecisionError(f"cites: each entry is {{katotth, indicator}} (KATOTTH:INDICATOR), got {c}")
-        _katotth(c["katotth"], "cited hromada")
-    return cites
-
-
-def _reason(reason: str | None) -> str:
-    if not (reason or "").strip():
-        raise DecisionError("say why (--reason): every change of a decision records its reason")
-    return reason.strip()  # type: ignore[union-attr]
-
-
-def _date(s: str) -> str:
-    try:
-        date.fromisoformat(s)
-    except ValueError:
-        raise DecisionError(f"date '{s}': give YYYY-MM-DD") from None
-    return s
 
 
 def agreement_state(d: Decision, now: datetime | None = None) -> dict[str, str]:
