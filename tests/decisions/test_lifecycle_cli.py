@@ -144,6 +144,13 @@ def test_full_lifecycle_through_the_cli(sample_node, tmp_path: Path) -> None:  #
     assert info["features"] == 1 and "status" in list(info["fields"])
     _, _, wkb, fields = pyogrio.raw.read(out, layer="decisions", columns=["id", "status", "comments_visible"])
     assert list(fields[0]) == [did] and list(fields[1]) == ["completed"] and list(fields[2]) == [1]
+    # ... and as the node's own OGC API provider would serve it (collection `decisions`, item id = decision id)
+    from publishers.ogcapi.gpkg import GeoPackageProvider
+
+    prov = GeoPackageProvider({"name": "decisions", "type": "feature", "data": out, "table": "decisions",
+                               "id_field": "id"})
+    item = prov.get(did)
+    assert item["properties"]["status"] == "completed" and item["geometry"]["type"] == "Polygon"
 
 
 def test_illegal_transition_names_the_state_and_the_way_on(sample_node) -> None:  # type: ignore[no-untyped-def]
