@@ -33,11 +33,11 @@ class ProjectActions:
         return p
 
     def get_project(self, id: str) -> Project:
-        with self.repo.transaction() as tx:
+        with self.repo.transaction(write=False) as tx:
             return tx.get_project(id, lock=False)
 
     def list_projects(self) -> list[Project]:
-        with self.repo.transaction() as tx:
+        with self.repo.transaction(write=False) as tx:
             return tx.list_projects()
 
     def _change_project(self, actor: Actor, id: str, action: str, reason: str, now: datetime | None,

@@ -86,7 +86,10 @@ class GpkgRepository:
         self._ready = True
 
     @contextmanager
-    def transaction(self) -> Iterator["_GpkgTx"]:
+    def transaction(self, write: bool = True) -> Iterator["_GpkgTx"]:
+        if not write and self.path.exists():
+            yield from self._read()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -107,6 +110,19 @@ class GpkgRepository:
             self._ready = False
             raise
         finally:
+            db.close()
+
+
+    def _read(self) -> Iterator["_GpkgTx"]:
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30)
+        try:
+            db.execute("BEGIN")  # one consistent snapshot for the whole read
+            yield _GpkgTx(db)
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot read the decision register ({e}); nothing was written — is "
+                             "it a GeoPackage this node wrote?") from e
+        finally:
+            _rollback(db)
             db.close()
 
 

@@ -51,7 +51,7 @@ class PostgisRepository:
         self._ready = True
 
     @contextmanager
-    def transaction(self) -> Iterator["_PgTx"]:
+    def transaction(self, write: bool = True) -> Iterator["_PgTx"]:
         try:
             conn = psycopg.connect(self.dsn)
         except psycopg.Error as e:
@@ -59,7 +59,10 @@ class PostgisRepository:
                              "runs") from e
         try:
             with conn.transaction():
-                self._ensure(conn)
+                if not write and self._ready:
+                    conn.execute("SET TRANSACTION READ ONLY")
+                else:
+                    self._ensure(conn)
                 yield _PgTx(conn, self.schema)
         except psycopg.Error as e:
             self._ready = False

@@ -42,7 +42,8 @@ class Tx(Protocol):
 
 
 class Repository(Protocol):
-    def transaction(self) -> AbstractContextManager[Tx]:
-        """One transaction: committed when the block ends, rolled back when anything is raised in it."""
+    def transaction(self, write: bool = True) -> AbstractContextManager[Tx]:
+        """One transaction: committed when the block ends, rolled back when anything is raised in it.
+        ``write=False`` only reads (no write lock; a reader without write access to the file can use it)."""
 
     def describe(self) -> str: ...

@@ -64,15 +64,15 @@ class Register(ProjectActions):
 
     # -- reading ---------------------------------------------------------------------------------------
     def get(self, id: str) -> Decision:
-        with self.repo.transaction() as tx:
+        with self.repo.transaction(write=False) as tx:
             return tx.get_decision(id, lock=False)
 
     def list(self, status: str | None = None, kind: str | None = None) -> list[Decision]:
-        with self.repo.transaction() as tx:
+        with self.repo.transaction(write=False) as tx:
             return tx.list_decisions(status, kind)
 
     def history(self, id: str, entity: str = "decision") -> list[HistoryRow]:
-        with self.repo.transaction() as tx:
+        with self.repo.transaction(write=False) as tx:
             (tx.get_decision if entity == "decision" else tx.get_project)(id, lock=False)
             return tx.history(entity, id)
 
