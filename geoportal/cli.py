@@ -2,7 +2,7 @@
 
 Every error the node raises on purpose is a :class:`~geoportal.errors.GeoportalError`; here it becomes
 one readable message on stderr and a non-zero exit code (2 config, 3 ingest, 4 storage, 5 publish,
-6 metadata, 7 catalog, 8 serve, 9 access).
+6 metadata, 7 catalog, 8 serve, 9 access, 10 decisions).
 """
 
 from __future__ import annotations
@@ -209,6 +209,7 @@ _MOUNTS = {
     "catalog.cli": ("harvest_cmd",),
     "passport.cli": ("passport_cmd",),
     "access.cli": ("users_cmd", "token_cmd", "access_cmd", "audit_cmd"),
+    "decisions.cli": ("decision_cmd",),
 }
 for _module, _names in _MOUNTS.items():
     try:
