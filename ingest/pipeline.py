@@ -380,15 +380,18 @@ def load_dataset(cfg: NodeConfig, ds: Dataset, ws: Workspace, *, force: bool = F
     else:
         target = ws.data_dir(cfg) / (f"{ds.id}.tif" if source.suffix.lower() in RASTER_SUFFIXES else f"{ds.id}.gpkg")
     previous = ws.read_layers().get(ds.id)
-    if (previous and not force and previous.checksum == checksum and previous.backend == cfg.storage.backend
+    raster = source.suffix.lower() in RASTER_SUFFIXES
+    if (raster and previous and not force and previous.checksum == checksum
             and previous.report.get("fingerprint", plan.fingerprint) == plan.fingerprint
-            and (previous.backend == "postgis" or Path(str(previous.path)).exists())):
+            and Path(str(previous.path)).exists()):
         log.info("%s: source unchanged (sha256 %s…), nothing to do", ds.id, checksum[:12])
         return previous
+    # vector layers: the store's history decides (ingest_file skips an unchanged source against the store's
+    # current version), so the manifest written below always says what the store holds — also after a
+    # rollback done on the store directly
     layer = ingest_file(
         source, target, ds.id, layer=ds.layer, where=ds.where, encoding=ds.encoding,
         storage_crs=cfg.storage.crs, checksum=checksum, plan=plan, force=force, pg_schema=cfg.storage.schema_,
-        version=(previous.version + 1 if previous else None),
     )
     layer.report["fingerprint"] = plan.fingerprint
     write_atomic(ws.reports / f"{ds.id}.json", json.dumps(layer.report, ensure_ascii=False, indent=2))

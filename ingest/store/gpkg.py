@@ -1,19 +1,30 @@
 """GeoPackage storage: each version is a complete file written aside and moved into place
 (``os.replace``), so a reader opens the old file or the new one, never half of one.
 
-Versions are kept beside the file in ``.versions/<name>/vN.gpkg`` (hard links, so the current one costs
-no space) with ``history.json``; the provenance of a load is also inside the GeoPackage, in the
-``ingest_provenance`` table, so it travels with the data.
+Versions are kept beside the file in ``.versions/<name>/<table>.vN.gpkg`` (hard links, so the current one
+costs no space) with ``history-<table>.json``; the provenance of a load is also inside the GeoPackage, in
+the ``<table>__provenance`` table, so it travels with the data — and it decides which version is current
+when history.json and the file disagree (a load killed between the two).
+
+One load at a time per file (an fcntl lock beside it, released by the kernel even on kill -9); the next
+load removes what a dead one left (the file written aside, SQLite journals, GDAL's spatial-index scratch
+files, version files no record points to).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
+import re
 import shutil
+import sqlite3
 import tempfile
+import time
+from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pyarrow as pa
 import pyogrio
@@ -24,6 +35,8 @@ from ingest.store import GEOM, CapturingIterator, LayerStream
 
 KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
 PROVENANCE = "__provenance"  # the layer "<table>__provenance"
+LOCK_WAIT = float(os.environ.get("GEOPORTAL_LOCK_WAIT", 600))  # seconds a load waits for another one
+log = logging.getLogger(__name__)
 
 
 class GpkgStore:
@@ -50,11 +63,55 @@ class GpkgStore:
     def location(self) -> dict[str, Any]:
         return {"path": str(self.path)}
 
-    def history(self, table: str) -> list[dict[str, Any]]:
+    # -- history: one record per version; the file itself says which version it holds --------------
+
+    def _saved_history(self, table: str) -> list[dict[str, Any]]:
         self.table = table
         if not self.history_file.exists():
             return []
         return list(json.loads(self.history_file.read_text(encoding="utf-8")))
+
+    def history(self, table: str) -> list[dict[str, Any]]:
+        """The versions of ``table``, the current one marked — as the served file says.
+
+        A load killed between moving its file into place and saving history.json would leave the two
+        disagreeing; the file's own provenance table decides, so history never lies about the data.
+        """
+        return self._reconciled(table, self._saved_history(table))
+
+    def _file_version(self, table: str) -> tuple[int, dict[str, Any]] | None:
+        """(version, provenance) of the layer in the current file, read from its provenance table."""
+        if not self.path.exists():
+            return None
+        ident = '"' + f"{table}{PROVENANCE}".replace('"', '""') + '"'
+        try:
+            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as c:
+                row = c.execute(f"SELECT version, report FROM {ident} ORDER BY rowid DESC LIMIT 1").fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None:
+            return None
+        try:
+            prov = json.loads(row[1]) if row[1] else {}
+        except ValueError:
+            prov = {}
+        return int(row[0]), prov
+
+    def _reconciled(self, table: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = self._file_version(table)
+        if found is None:
+            return records
+        version, prov = found
+        if any(r.get("current") and r["version"] == version for r in records):
+            return records
+        records = [dict(r, current=r["version"] == version) for r in records]
+        if not any(r["version"] == version for r in records):
+            vfile = self.versions_dir / f"{table}.v{version}.gpkg"
+            records.append({"version": version, "current": True, "file": vfile.name if vfile.exists() else None,
+                            "checksum": prov.get("checksum"), "loaded_at": prov.get("loaded_at"),
+                            "provenance": prov})
+            records.sort(key=lambda r: int(r["version"]))
+        return records
 
     def _save_history(self, records: list[dict[str, Any]]) -> None:
         write_atomic(self.history_file, json.dumps(records, ensure_ascii=False, indent=1))
@@ -67,10 +124,77 @@ class GpkgStore:
     def next_version(self, table: str) -> int:
         return max((r["version"] for r in self.history(table)), default=0) + 1
 
-    def write(self, layer: LayerStream) -> None:
+    # -- one writer at a time; what a dead writer left behind is removed --------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on the target (fcntl: released by the kernel when the holder dies, even by
+        kill -9). Holding it means every temporary file of this target belongs to a dead load."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.path.parent / f".{self.path.name}.lock"
+        with open(lock, "a+") as fh:
+            deadline = time.monotonic() + LOCK_WAIT
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        fh.seek(0)
+                        raise StoreError(f"{self.path}: another load (pid {fh.read().strip() or '?'}) is still "
+                                         f"writing it after {LOCK_WAIT} s; try again when it has finished") from None
+                    time.sleep(0.2)
+            try:
+                fh.seek(0)
+                fh.truncate()
+                fh.write(str(os.getpid()))
+                fh.flush()
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _clean_leftovers(self, table: str) -> list[dict[str, Any]]:
+        """Under the lock: remove the temporary files of killed loads (the file written aside, SQLite
+        journals, GDAL's spatial-index scratch database, half-saved history), make history.json agree
+        with the served file, and drop version files that no record points to. Returns the history."""
+        tmp = re.compile(rf"\.{re.escape(self.path.stem)}\.[a-z0-9_]{{8}}\.gpkg(-journal|-wal|-shm|\..*)?")
+        for p in self.path.parent.iterdir():
+            if tmp.fullmatch(p.name):
+                log.info("%s: removing %s, left by a load that did not finish", self.path, p.name)
+                p.unlink(missing_ok=True)
+        if not self.versions_dir.exists():
+            return self._saved_history(table)
+        for p in self.versions_dir.glob(".history-*.tmp"):
+            p.unlink(missing_ok=True)
+        saved = self._saved_history(table)
+        records = self._reconciled(table, saved)
+        if records != saved:
+            log.warning("%s: history of '%s' did not match the file (a load was killed); repaired",
+                        self.path, table)
+            self._save_history(records)
+        used = {r["file"] for r in records if r.get("file")}
+        vfile = re.compile(rf"{re.escape(table)}\.v\d+\.gpkg")
+        for p in self.versions_dir.iterdir():
+            if vfile.fullmatch(p.name) and p.name not in used:
+                p.unlink(missing_ok=True)
+        return records
+
+    def _tmp(self) -> str:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".gpkg")
         os.close(fd)
+        return tmp
+
+    def write(self, layer: LayerStream) -> None:
+        with self._locked():
+            records = self._clean_leftovers(layer.table)
+            newest = max((r["version"] for r in records), default=0)
+            if layer.version <= newest:
+                raise StoreError(f"{self.path}: version {newest} of '{layer.table}' was stored by another load "
+                                 f"meanwhile; run the load again")
+            self._write(layer)
+
+    def _write(self, layer: LayerStream) -> None:
+        tmp = self._tmp()
         os.unlink(tmp)
         self.table = layer.table
         others = self._others(layer.table)
@@ -115,6 +239,8 @@ class GpkgStore:
             raise
 
     def _commit(self, tmp: Path, table: str, version: int, prov: dict[str, Any]) -> None:
+        """Keep the new file as a version (hard link), move it into place, then record it. Nothing that
+        can fail comes after the move: if the process dies there, the next load repairs history."""
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         vfile = self.versions_dir / f"{table}.v{version}.gpkg"
         vfile.unlink(missing_ok=True)
@@ -122,33 +248,50 @@ class GpkgStore:
             os.link(tmp, vfile)
         except OSError:
             shutil.copy2(tmp, vfile)
-        os.replace(tmp, self.path)
-        records = [dict(r, current=False) for r in self.history(table)]
+        records = [dict(r, current=False) for r in self.history(table) if r["version"] != version]
         records.append({"version": version, "current": True, "file": vfile.name,
                         "checksum": prov.get("checksum"), "loaded_at": prov.get("loaded_at"),
                         "provenance": prov})
-        for r in records[:-KEEP_VERSIONS]:
-            (self.versions_dir / r["file"]).unlink(missing_ok=True)
-            r["file"] = None
+        pruned = prune(records, KEEP_VERSIONS)
+        os.replace(tmp, self.path)
         self._save_history(records)
+        for name in pruned:
+            (self.versions_dir / name).unlink(missing_ok=True)
 
     def rollback(self, table: str, version: int) -> dict[str, Any]:
-        records = self.history(table)
-        if self._others(table):
-            raise StoreError(f"{self.path}: holds other layers too; rollback restores whole files — copy "
-                             f"layer '{table}' from {self.versions_dir} by hand (e.g. with ogr2ogr)")
-        rec = next((r for r in records if r["version"] == version), None)
-        if rec is None or not rec.get("file") or not (self.versions_dir / rec["file"]).exists():
-            kept = ", ".join(str(r["version"]) for r in records if r.get("file")) or "none"
-            raise StoreError(f"{self.path}: version {version} of '{table}' is not kept (kept: {kept})")
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".gpkg")
-        os.close(fd)
-        shutil.copy2(self.versions_dir / rec["file"], tmp)
-        os.replace(tmp, self.path)
-        for r in records:
-            r["current"] = r["version"] == version
-        self._save_history(records)
-        return rec
+        with self._locked():
+            records = self._clean_leftovers(table)
+            if self._others(table):
+                raise StoreError(f"{self.path}: holds other layers too; rollback restores whole files — copy "
+                                 f"layer '{table}' from {self.versions_dir} by hand (e.g. with ogr2ogr)")
+            rec = next((r for r in records if r["version"] == version), None)
+            if rec is None or not rec.get("file") or not (self.versions_dir / rec["file"]).exists():
+                kept = ", ".join(str(r["version"]) for r in records if r.get("file")) or "none"
+                raise StoreError(f"{self.path}: version {version} of '{table}' is not kept (kept: {kept})")
+            tmp = self._tmp()
+            try:
+                shutil.copy2(self.versions_dir / rec["file"], tmp)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            for r in records:
+                r["current"] = r["version"] == version
+            self._save_history(records)
+            return rec
+
+
+def prune(records: list[dict[str, Any]], keep: int) -> list[str]:
+    """Forget the files of all but the ``keep`` newest kept versions (never the current one); returns
+    the file names to delete. Records stay, with ``file`` None, so history still lists every load."""
+    with_file = sorted((r for r in records if r.get("file")), key=lambda r: int(r["version"]))
+    keep_versions = {r["version"] for r in with_file[-keep:]} | {r["version"] for r in records if r.get("current")}
+    gone = []
+    for r in with_file:
+        if r["version"] not in keep_versions:
+            gone.append(str(r["file"]))
+            r["file"] = None
+    return gone
 
 
 def require_features(n: int, source: str) -> None:
