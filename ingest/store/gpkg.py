@@ -6,7 +6,7 @@ costs no space) with ``history-<table>.json``; the provenance of a load is also 
 the ``<table>__provenance`` table, so it travels with the data — and it decides which version is current
 when history.json and the file disagree (a load killed between the two).
 
-One load at a time per file (an fcntl lock beside it, released by the kernel even on kill -9); the next
+One load at a time per file (an fcntl lock, ``.versions/<name>.lock``, released by the kernel even on kill -9); the next
 load removes what a dead one left (the file written aside, SQLite journals, GDAL's spatial-index scratch
 files, version files no record points to).
 """
@@ -130,8 +130,8 @@ class GpkgStore:
     def _locked(self) -> Iterator[None]:
         """An exclusive lock on the target (fcntl: released by the kernel when the holder dies, even by
         kill -9). Holding it means every temporary file of this target belongs to a dead load."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = self.path.parent / f".{self.path.name}.lock"
+        lock = self.versions_dir.parent / f"{self.path.name}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
         with open(lock, "a+") as fh:
             deadline = time.monotonic() + LOCK_WAIT
             while True:
