@@ -175,6 +175,7 @@ class Run:
         geoms = geo.reproject(geoms, self.crs.crs, self.plan.storage_crs, swap_xy=self.crs.swap_xy,
                               keep_z=self.plan.keep_z)
         original = geoms
+        self.tally.geometry_types.update(geo.base_types(geoms))
         geoms, reasons, repaired = geo.clean(geoms, self.ltype, keep_z=self.plan.keep_z)
         for i, r in enumerate(given):
             if r is not None:
@@ -289,6 +290,9 @@ def ingest_file(
         sample = shapely.from_wkb(first.column(WKB).to_numpy(zero_copy_only=False)[:5000], on_invalid="ignore")
         sample = sample[~shapely.is_missing(sample)]
         crs = decide_crs(src, sample, plan, str(source))
+        mixed = geo.mixed_types_message(source, geo.base_types(sample))
+        if mixed:
+            raise IngestError(mixed)
         ltype = geo.layer_type(src.geometry_type, sample)
         if ltype == "Unknown":
             raise IngestError(f"{source}: no readable geometry in the first {first.num_rows} features; "
@@ -298,6 +302,9 @@ def ingest_file(
 
         def provenance() -> dict[str, Any]:
             t = run.tally
+            mixed = geo.mixed_types_message(source, dict(t.geometry_types))
+            if mixed:  # types met after the first batch: refused before anything is committed
+                raise IngestError(mixed)
             if t.written == 0:
                 raise IngestError(f"{source}: none of the {t.read} features could be loaded "
                                   f"({dict(t.rejected)}); nothing written, the previous version is kept")
