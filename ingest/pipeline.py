@@ -355,6 +355,31 @@ def _report(table: str, source: Path, src: Source, crs: CRSDecision, plan: Plan,
     }
 
 
+def reference_checksums(cfg: NodeConfig, *, with_admin: bool) -> list[tuple[str, str]]:
+    """The content of every reference input a load depends on: the territory outline and, when datasets
+    are linked to KATOTTH, the codifier, the KOATUU cross-walk, the councils table and the boundary layer
+    (its source files and the settings it is read with). Part of the skip fingerprint, so a change in any
+    of them re-links the datasets instead of leaving stale codes."""
+    out: list[tuple[str, str]] = []
+    layers = {"territory": admin_mod.territory_dataset(cfg)}
+    if with_admin:
+        ref = cfg.reference
+        for key in ("codifier", "koatuu_crosswalk", "councils"):
+            value = getattr(ref, key)
+            if value:
+                path = cfg.resolve(value)
+                out.append((key, source_checksum(path) if path.exists() else "missing"))
+        layers["boundaries"] = ref.boundaries
+    for key, dataset_id in layers.items():
+        if not dataset_id or not any(d.id == dataset_id for d in cfg.datasets):
+            continue
+        ref_ds = cfg.dataset(dataset_id)
+        path = cfg.resolve(ref_ds.source)
+        out.append((key, f"{source_checksum(path) if path.exists() else 'missing'} "
+                         f"layer={ref_ds.layer} where={ref_ds.where} crs={ref_ds.assume_crs}"))
+    return out
+
+
 def plan_for(cfg: NodeConfig, ds: Dataset) -> Plan:
     """The decisions for one dataset of a node (territory, KATOTTH linking, schema, Z, local CRSs)."""
     territory = admin_mod.load_territory(cfg)
@@ -366,7 +391,10 @@ def plan_for(cfg: NodeConfig, ds: Dataset) -> Plan:
         path = resolve_schema_path(cfg.base_dir, ds.schema_)
         schema = load_schema(path)
         fp.update(path.read_bytes())
-    admin = admin_mod.build_index(cfg, territory) if (cfg.reference.codifier or cfg.reference.boundaries) else None
+    use_admin = bool(cfg.reference.codifier or cfg.reference.boundaries)
+    for name, digest in reference_checksums(cfg, with_admin=use_admin):
+        fp.update(f"\n{name}={digest}".encode())
+    admin = admin_mod.build_index(cfg, territory) if use_admin else None
     return Plan(
         storage_crs=cfg.storage.crs, assume_crs=ds.assume_crs or crs_proj,
         extra_crs={"crs_proj": crs_proj} if crs_proj else None,
