@@ -22,6 +22,7 @@ from geoportal.config import NodeConfig
 from geoportal.errors import IngestError
 from ingest import reference
 from ingest.crs import crs_key, transform_xy
+from ingest.readers.base import plain_path
 
 KATOTTH = reference.KATOTTH
 COLUMNS = ("katotth_hromada", "katotth_raion", "katotth_oblast", "admin_linked_by")
@@ -107,7 +108,8 @@ def _read_polygons(cfg: NodeConfig, dataset_id: str) -> tuple[np.ndarray, list[l
     ds = cfg.dataset(dataset_id)
     src = cfg.resolve(ds.source)
     try:
-        meta, _, wkb, data = pyogrio.raw.read(src, layer=ds.layer, where=ds.where)
+        with plain_path(src) as gpath:
+            meta, _, wkb, data = pyogrio.raw.read(gpath, layer=ds.layer, where=ds.where)
     except Exception as e:
         raise IngestError(f"{src}: the reference layer '{dataset_id}' cannot be read ({e})") from e
     geoms = shapely.from_wkb(wkb)

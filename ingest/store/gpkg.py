@@ -14,6 +14,7 @@ files, version files no record points to).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -25,12 +26,14 @@ import time
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyogrio
 
 from geoportal.errors import IngestError, StoreError
 from geoportal.model import write_atomic
+from ingest.readers.base import needs_plain, plain_dir
 from ingest.store import GEOM, CapturingIterator, LayerStream
 
 KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
@@ -58,7 +61,17 @@ class GpkgStore:
         """Layers of other datasets in the target file (a shared GeoPackage given to ingest-file)."""
         if not self.path.exists():
             return []
-        return [str(n) for n in pyogrio.list_layers(self.path)[:, 0] if str(n) not in self._own(table)]
+        return [n for n in self._layers(self.path) if n not in self._own(table)]
+
+    @staticmethod
+    def _layers(path: Path | str) -> list[str]:
+        """The tables a GeoPackage registers, read with sqlite3 (any file name works, '!' too)."""
+        try:
+            with closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)) as c:
+                return [str(r[0]) for r in c.execute("SELECT table_name FROM gpkg_contents")]
+        except sqlite3.Error as e:
+            raise StoreError(f"{path}: not a readable GeoPackage ({e}); move it away or give another "
+                             "target") from e
 
     def location(self) -> dict[str, Any]:
         return {"path": str(self.path)}
@@ -85,7 +98,7 @@ class GpkgStore:
             return None
         ident = '"' + f"{table}{PROVENANCE}".replace('"', '""') + '"'
         try:
-            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as c:
+            with closing(sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True)) as c:
                 row = c.execute(f"SELECT version, report FROM {ident} ORDER BY rowid DESC LIMIT 1").fetchone()
         except sqlite3.Error:
             return None
@@ -157,7 +170,7 @@ class GpkgStore:
         """Under the lock: remove the temporary files of killed loads (the file written aside, SQLite
         journals, GDAL's spatial-index scratch database, half-saved history), make history.json agree
         with the served file, and drop version files that no record points to. Returns the history."""
-        tmp = re.compile(rf"\.{re.escape(self.path.stem)}\.[a-z0-9_]{{8}}\.gpkg(-journal|-wal|-shm|\..*)?")
+        tmp = re.compile(rf"\.{re.escape(self._tmp_stem)}\.[a-z0-9_]{{8}}\.gpkg(-journal|-wal|-shm|\..*)?")
         for p in self.path.parent.iterdir():
             if tmp.fullmatch(p.name):
                 log.info("%s: removing %s, left by a load that did not finish", self.path, p.name)
@@ -179,8 +192,18 @@ class GpkgStore:
                 p.unlink(missing_ok=True)
         return records
 
+    @property
+    def _tmp_stem(self) -> str:
+        """The target's name in its temporary files, written by pyogrio: only letters, digits, '-', '.',
+        '_' and spaces (pyogrio parses '!' and ';' as parts of a URI), plus a hash when anything changed."""
+        stem = self.path.stem
+        plain = re.sub(r"[^\w\-. ]", "_", stem)
+        if plain == stem and not needs_plain(str(self.path.parent / f".{stem}.x.gpkg")):
+            return stem
+        return plain + "-" + hashlib.sha1(stem.encode()).hexdigest()[:8]
+
     def _tmp(self) -> str:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".gpkg")
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self._tmp_stem}.", suffix=".gpkg")
         os.close(fd)
         return tmp
 
@@ -194,14 +217,20 @@ class GpkgStore:
             self._write(layer)
 
     def _write(self, layer: LayerStream) -> None:
-        tmp = self._tmp()
-        os.unlink(tmp)
+        with plain_dir(self.path.parent) as folder:
+            self._write_in(layer, folder)
+
+    def _write_in(self, layer: LayerStream, folder: Path) -> None:
+        """Write the new file aside; GDAL is given ``folder`` (the target's folder, or a plain-named link to it)."""
+        real = self._tmp()
+        os.unlink(real)
+        tmp = str(folder / Path(real).name)
         self.table = layer.table
         others = self._others(layer.table)
         if others:  # keep the other layers: work on a copy of the whole file
             import fiona
-            shutil.copy2(self.path, tmp)
-            for name in self._own(layer.table) & {str(n) for n in pyogrio.list_layers(tmp)[:, 0]}:
+            shutil.copy2(self.path, real)
+            for name in self._own(layer.table) & set(self._layers(tmp)):
                 fiona.remove(tmp, layer=name)
         stream = CapturingIterator(layer.batches)
         try:
@@ -232,10 +261,10 @@ class GpkgStore:
                 "checksum": [str(r.get("checksum")) for r in rows],
                 "report": [json.dumps(r, ensure_ascii=False) for r in rows],
             }), tmp, layer=f"{layer.table}{PROVENANCE}", driver="GPKG")
-            os.chmod(tmp, 0o644)
-            self._commit(Path(tmp), layer.table, layer.version, prov)
+            os.chmod(real, 0o644)
+            self._commit(Path(real), layer.table, layer.version, prov)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            Path(real).unlink(missing_ok=True)
             raise
 
     def _commit(self, tmp: Path, table: str, version: int, prov: dict[str, Any]) -> None:
