@@ -3,11 +3,12 @@
 PYTHON ?= python3
 VENV   := .venv
 PYCSW_VENV := .venv-pycsw
+OGC_VENV := .venv-ogctests
 PORT ?= 8000
 
-.PHONY: install system venv pycsw-venv web demo test bench clean
+.PHONY: install system venv pycsw-venv ogctests-venv web demo test bench clean
 
-install: system venv pycsw-venv web
+install: system venv pycsw-venv ogctests-venv web
 
 system:
 	bash scripts/install-system.sh
@@ -28,6 +29,16 @@ $(PYCSW_VENV)/.installed: requirements-pycsw.txt
 	touch $@
 
 pycsw-venv: $(PYCSW_VENV)/.installed
+
+# ogctests (the OGC API Features black-box verifier) pins pyarrow < 18, and pyarrow 17 breaks NFC
+# normalisation of Ukrainian text; it talks to a node over HTTP only, so it gets a venv of its own.
+$(OGC_VENV)/.installed: Makefile
+	test -x $(OGC_VENV)/bin/python || $(PYTHON) -m venv $(OGC_VENV)
+	$(OGC_VENV)/bin/pip install -q --upgrade pip
+	$(OGC_VENV)/bin/pip install -q ogctests==0.1.15
+	touch $@
+
+ogctests-venv: $(OGC_VENV)/.installed
 
 # Leaflet and Swagger UI for pygeoapi's HTML pages, served by the node itself (no CDN needed)
 node_modules/.installed: package.json package-lock.json

@@ -41,6 +41,7 @@ def make_records(cfg, out: Path, n: int) -> None:  # type: ignore[no-untyped-def
 
     from geoportal.config import Dataset
     from geoportal.model import Endpoints, FieldInfo, StoredLayer
+    from ingest.store.gpkg import GpkgTable
     from metadata.records import NS, dataset_record
 
     out.mkdir(parents=True, exist_ok=True)
@@ -51,10 +52,10 @@ def make_records(cfg, out: Path, n: int) -> None:  # type: ignore[no-untyped-def
     ds = Dataset.model_validate({
         "id": "template", "source": str(ROOT / "data/boundaries/UA_18_Zhytomyrska.geojson"),
         "title": {"uk": "TITLE_UK", "en": "TITLE_EN"}, "abstract": {"uk": "ABSTRACT_UK", "en": "ABSTRACT_EN"}})
-    layer = StoredLayer(dataset_id="template", backend="geopackage", table="t", geometry_type="Point",
+    layer = StoredLayer(dataset_id="template", location=GpkgTable("/x.gpkg", "t"), geometry_type="Point",
                         feature_count=1, bbox=(27.0, 50.0, 27.1, 50.1), crs="EPSG:4326",
                         fields=(FieldInfo("name", "string"),), checksum="0" * 64, version=1,
-                        loaded_at="2026-11-24T10:00:00+00:00", path="/x.gpkg")
+                        loaded_at="2026-11-24T10:00:00+00:00")
     template = dataset_record(cfg, ds, layer, Endpoints("http://source.example.org")).decode("utf-8")
     rnd = random.Random(5)
     gco = "{%s}" % NS["gco"]
@@ -130,14 +131,15 @@ def main() -> None:
         peer = node_workspace(cfg, a.dir / "peer", peer_port)
         text = pycsw.config_path(peer).read_text().replace("transactions = false", "transactions = true")
         pycsw.config_path(peer).write_text(text)
-        procs.append(serve.start_catalog(peer, peer_port))
+        peer_secret = "bench-peer"  # pycsw takes CSW-T only with the gate's secret (catalog/pycsw_process)
+        procs.append(serve.start_catalog(peer, peer_port, peer_secret))
         body = (f'<?xml version="1.0" encoding="UTF-8"?><Harvest xmlns="http://www.opengis.net/cat/csw/2.0.2" '
                 f'service="CSW" version="2.0.2"><Source>{src_url}</Source>'
                 '<ResourceType>http://www.opengis.net/cat/csw/2.0.2</ResourceType>'
                 '<ResourceFormat>application/xml</ResourceFormat></Harvest>').encode()
         t = time.perf_counter()
         req = urllib.request.Request(f"http://127.0.0.1:{peer_port}/", data=body,
-                                     headers={"Content-Type": "application/xml"})
+                                     headers={"Content-Type": "application/xml", "X-Geoportal-Gate": peer_secret})
         answer = urllib.request.urlopen(req, timeout=3600).read().decode("utf-8", "replace")
         peer_secs = time.perf_counter() - t
         with sqlite3.connect(peer.catalog_db) as db:

@@ -95,7 +95,8 @@ def main() -> None:
     from geoportal.build import ingest_all
     from geoportal.config import load_config
     from geoportal.model import Workspace
-    from passport.aggregations import GpkgEngine, PostgisEngine
+    from passport.compute_gpkg import GpkgEngine
+from passport.compute_postgis import PostgisEngine
     from passport.compute import compute
     from passport.config import PassportConfig
 

@@ -19,9 +19,17 @@ from pathlib import Path
 from geoportal.config import NodeConfig
 from geoportal.errors import CatalogError
 from geoportal.model import Endpoints, Workspace, write_atomic
+from geoportal.services import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
+
+SERVICES = (
+    Service(name="csw", title="CSW 2.0.2", long_title="Catalogue Service for the Web", protocol="OGC:CSW",
+            service_type="discovery", operation="GetRecords", path="/csw",
+            capabilities="?service=CSW&version=2.0.2&request=GetCapabilities",
+            media_types=("application/xml",), per_dataset=False),
+)
 
 
 def pycsw_venv() -> Path:
@@ -148,19 +156,29 @@ def load(cfg: NodeConfig, ws: Workspace, ep: Endpoints) -> Path:
         tmp_cfg.unlink(missing_ok=True)
     path = config_path(ws)
     # CSW-T is switched on only when publishers have tokens; the front (geoportal.serve.CatalogGate)
-    # checks them, and pycsw takes transactions from 127.0.0.1 (the front) only
+    # checks them, and pycsw takes transactions only with the front's per-start secret (see server_command)
     tokens = bool(os.environ.get("GEOPORTAL_CSW_TOKENS", "").strip())
     write_atomic(path, build_config(cfg, ws, ep, transactions=tokens))
     return path
 
 
-def server_command(ws: Workspace, host: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """The command and environment that serve the catalog (gunicorn in the pycsw venv)."""
+APP_DIR = Path(__file__).resolve().parent / "pycsw_process"
+
+
+def server_command(ws: Workspace, host: str, port: int, gate_secret: str) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that serve the catalog (gunicorn in the pycsw venv).
+
+    The application is :mod:`catalog.pycsw_process.geoportal_pycsw_app`, not pycsw's own wrapper: pycsw
+    accepts a transaction only when the request carries ``gate_secret`` (the front adds it after checking
+    a publisher token), its configuration cannot be switched by a query parameter, and its error texts
+    carry no SQL. The secret travels in the environment, readable only by this user.
+    """
     venv = pycsw_venv()
-    env = dict(os.environ, PYCSW_CONFIG=str(config_path(ws)))
+    env = dict(os.environ, PYCSW_CONFIG=str(config_path(ws)), GEOPORTAL_CSW_GATE_SECRET=gate_secret)
     env.pop("PYTHONPATH", None)
-    # a CSW-T Harvest of a large catalog runs long inside one request: allow it (default 30 s)
+    # a CSW-T Harvest of a large catalog runs long inside one request: allow it (default 30 s);
+    # --pythonpath is the folder of the wrapper alone (catalog/ holds a pycsw.py that would shadow pycsw)
     cmd = [str(venv / "bin" / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2", "--timeout", "900",
            "--log-level", "warning", "--access-logfile", "-" if os.environ.get("GEOPORTAL_ACCESS_LOG") else "/dev/null",
-           "pycsw.wsgi:application"]
+           "--pythonpath", str(APP_DIR), "geoportal_pycsw_app:application"]
     return cmd, env

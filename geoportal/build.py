@@ -58,53 +58,6 @@ def publish_all(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], 
         progress(f"publish {name}: {path} ({time.perf_counter() - t:.1f} s)")
 
 
-def write_records(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints,
-                  progress: Progress = _quiet) -> dict[str, Path]:
-    """One ISO 19139 record per public dataset and per service, in ws.records (old ones removed)."""
-    from metadata.dcat import dcat_catalog
-    from metadata.records import dataset_record, record_id, restamp, service_record
-    from metadata.validate import check_iso19139
-
-    ws.records.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    pairs = [(ds, layers[ds.id]) for ds in cfg.public_datasets if ds.id in layers]
-    for ds, layer in pairs:
-        rid = record_id(cfg, ds.id)
-        path = ws.records / f"{rid}.xml"
-        if ds.record is not None:  # a record the custodian wrote: validated, used as it is
-            xml = cfg.resolve(ds.record).read_bytes()
-            check_iso19139(xml, str(cfg.resolve(ds.record)))
-            rid = _file_identifier(xml) or rid
-            path = ws.records / f"{rid}.xml"
-        else:
-            xml = restamp(dataset_record(cfg, ds, layer, ep), path.read_bytes() if path.exists() else None)
-            check_iso19139(xml, f"generated record of dataset '{ds.id}'")
-        write_atomic(path, xml)
-        write_atomic(ws.downloads / f"{ds.id}.xml", path.read_bytes())
-        written[rid] = path
-    for kind in ("ogcapi", "wms", "wfs", "csw"):
-        rid = record_id(cfg, f"service-{kind}")
-        path = ws.records / f"{rid}.xml"
-        xml = restamp(service_record(cfg, kind, ep, pairs), path.read_bytes() if path.exists() else None)
-        check_iso19139(xml, f"generated {kind} service record")
-        write_atomic(path, xml)
-        written[rid] = path
-    for stale in ws.records.glob("*.xml"):
-        if stale not in written.values():
-            stale.unlink()
-    write_atomic(ws.root / "dcat.jsonld", json.dumps(dcat_catalog(cfg, pairs, ep), ensure_ascii=False, indent=1))
-    progress(f"metadata: {len(written)} ISO 19139 records (valid against the XSDs) in {ws.records}, DCAT catalog")
-    return written
-
-
-def _file_identifier(xml: bytes) -> str | None:
-    from metadata.validate import parse_xml
-
-    ident = parse_xml(xml).findtext("{http://www.isotc211.org/2005/gmd}fileIdentifier/"
-                                    "{http://www.isotc211.org/2005/gco}CharacterString")
-    return ident.strip() if ident else None
-
-
 def with_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer],
                   progress: Progress = _quiet, force: bool = False) -> tuple[NodeConfig, dict[str, StoredLayer]]:
     """The node config and layers with the hromada passports added as a published dataset, when the node
@@ -124,6 +77,7 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     good state of each stage in place."""
     from catalog import pycsw
     from geoportal import landing
+    from metadata.write import write_records
 
     t0 = time.perf_counter()
     ws.ensure()

@@ -122,6 +122,7 @@ def _serve(config: Path, workdir: Path | None, host: str, port: int, base_url: s
     from geoportal.build import build as run_build
     from geoportal.model import Workspace
 
+    serving.ensure_port_free(host, port)  # before the build: a busy port fails in a second, exit 8
     cfg = _load(config)
     ws = Workspace.for_node(cfg, workdir)
     res = run_build(cfg, ws, _base_url(cfg, host, port, base_url), progress=_progress)
@@ -143,7 +144,10 @@ def demo(port: int, host: str, network: bool, interval: float, workdir: Path | N
     """Build the sample node of Zhytomyr oblast from the bundled real data and serve it."""
     if network:
         from catalog.network import run_network
+        from geoportal.serve import ensure_port_free
 
+        for p in range(port, port + 4):  # the four nodes of the sample network
+            ensure_port_free("127.0.0.1", p)
         run_network(port, workdir or Path("var") / "network", interval=interval,
                     progress=lambda m: click.echo(m, err=True))
         return

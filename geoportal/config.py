@@ -26,9 +26,13 @@ from pydantic import (
     model_validator,
 )
 
+from geoportal import plugins
 from geoportal.errors import ConfigError
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
+RASTER_SUFFIXES = (".tif", ".tiff")
+VECTOR_SERVICES = ("ogcapi", "wms", "wfs", "downloads")
+RASTER_SERVICES = ("wms", "downloads")
 ID_RE = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
@@ -95,11 +99,21 @@ class Identity(_Strict):
 
 
 class Storage(_Strict):
-    backend: Literal["geopackage", "postgis"] = "geopackage"
+    backend: str = Field(default="geopackage", description="geopackage | postgis, or a store registered in "
+                         "geoportal/plugins.py")
     path: Path | None = Field(default=None, description="folder of the GeoPackages (geopackage backend)")
     dsn: str | None = Field(default=None, description="postgresql://… (postgis backend)")
     schema_: str = Field(default="public", alias="schema", pattern=r"^[a-z_][a-z0-9_]*$")
     crs: str = Field(default="EPSG:4326", description="CRS the layers are stored in")
+
+    @field_validator("backend")
+    @classmethod
+    def _store(cls, v: str) -> str:
+        v = plugins.check("store", v)
+        if v == "cog":
+            raise ValueError("'cog' holds rasters only; a node stores its vector layers in geopackage or postgis "
+                             "(GeoTIFF datasets become Cloud-Optimised GeoTIFFs by themselves)")
+        return v
 
     @model_validator(mode="after")
     def _backend_needs(self) -> "Storage":
@@ -113,8 +127,14 @@ class Storage(_Strict):
 class Link(_Strict):
     id: str = Field(pattern=ID_RE)
     url: str = Field(pattern=r"^https?://")
-    type: Literal["csw", "geoportal"] = "geoportal"
+    type: str = Field(default="geoportal", description="harvester: geoportal (a node of ours), csw, or a "
+                      "name registered in geoportal/plugins.py")
     name: Text | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _harvester(cls, v: str) -> str:
+        return plugins.check("harvester", v)
 
 
 class Dataset(_Strict):
@@ -143,9 +163,29 @@ class Dataset(_Strict):
     date: str | None = Field(default=None, description="reference date of the data (YYYY-MM-DD)")
     record: Path | None = Field(default=None, description="an ISO 19139 record written by the custodian, "
                                 "validated and published instead of the generated one")
-    services: list[Literal["ogcapi", "wms", "wfs", "downloads"]] = Field(
-        default_factory=lambda: ["ogcapi", "wms", "wfs", "downloads"],
-        description="the services that publish this dataset")
+    services: list[str] = Field(
+        default_factory=lambda: list(VECTOR_SERVICES), description="the services that publish this dataset (names declared by the node's "
+        "publishers: ogcapi, wms, wfs, downloads, …); default: all of them that serve its kind of data — a "
+        "GeoTIFF (a raster) is served by wms and downloads")
+
+    @property
+    def is_raster(self) -> bool:
+        return Path(self.source).suffix.lower() in RASTER_SUFFIXES
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_services(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("services") is None and data.get("source"):
+            raster = Path(str(data["source"])).suffix.lower() in RASTER_SUFFIXES
+            data = {**data, "services": list(RASTER_SERVICES if raster else VECTOR_SERVICES)}
+        return data
+
+    @model_validator(mode="after")
+    def _raster_services(self) -> "Dataset":
+        if self.is_raster and (wrong := [s for s in self.services if s not in RASTER_SERVICES]):
+            raise ValueError(f"a raster (GeoTIFF) is served by {' and '.join(RASTER_SERVICES)} only, not by "
+                             f"{', '.join(wrong)}; remove them from services")
+        return self
 
     @field_validator("date")
     @classmethod
@@ -180,7 +220,8 @@ class GeoServer(_Strict):
 class NodeConfig(_Strict):
     node: Identity
     storage: Storage = Field(default_factory=Storage)
-    publisher: Literal["builtin", "geoserver"] = "builtin"
+    publisher: str = Field(default="builtin", description="builtin (pygeoapi + MapServer + downloads), or an extra "
+                           "publisher registered in geoportal/plugins.py, e.g. geoserver")
     geoserver: GeoServer | None = None
     parent: Link | None = None
     children: list[Link] = Field(default_factory=list)
@@ -191,10 +232,26 @@ class NodeConfig(_Strict):
     # set by load_config; not part of the YAML
     config_path: Path | None = Field(default=None, exclude=True)
 
+    @field_validator("publisher")
+    @classmethod
+    def _publisher(cls, v: str) -> str:
+        return v if v == "builtin" else plugins.check("publisher", v)
+
     @model_validator(mode="after")
     def _geoserver_settings(self) -> "NodeConfig":
         if self.publisher == "geoserver" and self.geoserver is None:
             raise ValueError("publisher 'geoserver' needs a 'geoserver:' section with at least 'url'")
+        return self
+
+    @model_validator(mode="after")
+    def _known_services(self) -> "NodeConfig":
+        from geoportal.services import dataset_services
+
+        known = dataset_services(self)
+        for i, d in enumerate(self.datasets):
+            if unknown := [s for s in d.services if s not in known]:
+                raise ValueError(f"datasets[{i}].services: no service {', '.join(map(repr, unknown))} on this node "
+                                 f"(its publishers declare: {', '.join(sorted(known))})")
         return self
 
     @model_validator(mode="after")

@@ -1,7 +1,9 @@
 """What the stages hand to each other.
 
-ingest → :class:`StoredLayer` (one per dataset, written to the workspace manifest) → publishers, metadata,
-catalog. A later stage never re-reads the source file or the raw config: what it needs is here.
+ingest → :class:`StoredLayer` (one per dataset: its :class:`Location` in a storage backend, fields with
+their original titles, version, :class:`QualityReport`) → publishers, metadata, catalog. A later stage
+never re-reads the source file or the raw config, and never asks which backend a layer is in: it asks the
+layer's location (an OGR source, a pygeoapi provider block, a MapServer DATA) instead.
 """
 
 from __future__ import annotations
@@ -9,49 +11,211 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from geoportal.config import NodeConfig
 
 
+#: Ukraine in lon/lat (EPSG:4326): the area of use of the Ukrainian CRSs, and the extent a node reports
+#: before it holds any data
+UKRAINE_BBOX: tuple[float, float, float, float] = (22.1, 44.3, 40.3, 52.4)
+
+
 @dataclass(frozen=True)
 class FieldInfo:
-    name: str
+    """One attribute of a stored layer: its column name, type, and the name people know it by."""
+
+    name: str  # the column (transliterated, lower-case ASCII: safe in SQL, WFS and Shapefiles)
     type: str  # "string" | "integer" | "number" | "boolean" | "date" | "datetime"
+    title: str | None = None  # the original header as the custodian wrote it (e.g. "Назва громади")
+
+    @property
+    def label(self) -> str:
+        """What a person reads: the original title, or the column name when there was none."""
+        return self.title or self.name
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """What a load did to the data, kept with every version (``var/<node>/reports/<id>.json``).
+
+    The keys a stage reads are typed fields; whatever else a reader or store adds (raster bands, coordinate
+    columns, …) is kept in ``extra`` and written back out unchanged.
+    """
+
+    dataset: str = ""
+    version: int = 0
+    loaded_at: str = ""
+    source: str | None = None
+    source_member: str | None = None  # the file inside a zip the data came from
+    driver: str | None = None
+    checksum: str | None = None
+    features_read: int = 0
+    features_written: int = 0
+    features_rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    rejected_layer: str | None = None
+    geometries_repaired: int = 0
+    text_values_repaired: int = 0
+    encoding: str | None = None
+    encoding_decided_by: str | None = None
+    source_crs: str | None = None
+    source_crs_name: str | None = None
+    crs_decided_by: str | None = None
+    axis_swapped: bool = False
+    coordinate_columns: list[str] | None = None  # CSV/XLSX: the columns read as coordinates
+    datum_transformation: str | None = None
+    storage_crs: str | None = None
+    geometry_type: str | None = None
+    extent_4326: tuple[float, ...] | None = None
+    field_titles: dict[str, str] = field(default_factory=dict)
+    schema: str | None = None
+    admin_linked_by: dict[str, int] | None = None  # how features got their KATOTTH codes
+    fingerprint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        if out["extent_4326"] is not None:
+            out["extent_4326"] = list(out["extent_4326"])
+        return {**out, **self.extra}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "QualityReport":
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kw = {k: d.pop(k) for k in list(d) if k in known and d[k] is not None}
+        if "extent_4326" in kw:
+            kw["extent_4326"] = tuple(kw["extent_4326"])
+        return cls(**kw, extra=d)
+
+    def with_(self, **changes: Any) -> "QualityReport":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """The rows of a layer one reader may see, as the access rules decide it: a CQL2 text filter over the
+    layer's columns. A :class:`Location` narrowed by one (:meth:`Location.restricted`) gives every
+    publisher a source that holds only those rows, so a rule is enforced by what the servers execute,
+    never by matching URLs."""
+
+    cql2: str
+
+
+@runtime_checkable
+class Location(Protocol):
+    """Where a stored layer lives, and the answers to the few questions the publishers ask about it.
+
+    Each storage backend (registry ``store`` in geoportal/plugins.py) has one: a GeoPackage table, a PostGIS
+    table, a Cloud-Optimised GeoTIFF. Publishers call these methods and never test which backend it is.
+    """
+
+    backend: ClassVar[str]  # the store's registry name
+    kind: ClassVar[str]  # "vector" | "raster"
+
+    def describe(self) -> str:
+        """For messages: the file and layer, or the database table (never a password)."""
+
+    def exists(self) -> bool:
+        """Whether the data is still there (a deleted workspace file, a dropped table)."""
+
+    def ogr_source(self) -> list[str]:
+        """Arguments that name the layer to GDAL's ``ogr2ogr``/``ogrinfo`` (Debian's GDAL)."""
+
+    def pygeoapi_provider(self, id_field: str, geometry_column: str) -> dict[str, Any]:
+        """The provider block of an OGC API collection over this layer (type, name, data, table, …)."""
+
+    def mapserver_data(self, geometry_column: str, id_column: str, srid: int | None) -> dict[str, Any]:
+        """The CONNECTIONTYPE / CONNECTION / DATA (and PROCESSING) of a MapServer LAYER."""
+
+    def restricted(self, rows: RowFilter) -> "Location":
+        """The same layer narrowed to the rows an access rule allows."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with ``backend`` so :func:`location_from_dict` can find the class again."""
+
+
+def location_from_dict(d: dict[str, Any]) -> Location:
+    """The typed location of a manifest entry, through the ``store`` registry."""
+    from geoportal import plugins
+
+    d = dict(d)
+    module = plugins.load("store", d.pop("backend"))
+    return module.Location.from_dict(d)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
 class StoredLayer:
-    """One dataset as it sits in storage after a successful ingest."""
+    """One dataset as it sits in storage after a successful load — what every stage after ingest receives.
+
+    The same shape for every backend: where it lives (:class:`Location`), what it is (vector or raster,
+    geometry type, CRS, extent, fields with their original titles), which version, and the quality report
+    of the load that made it.
+    """
 
     dataset_id: str
-    backend: Literal["geopackage", "postgis"]
-    table: str  # layer name in the GeoPackage / table name in PostGIS
-    geometry_type: str  # OGC name, e.g. "MultiPolygon", "Point"
+    location: Location
+    geometry_type: str  # OGC name ("MultiPolygon", "Point"), "Raster" for a raster
     feature_count: int
-    bbox: tuple[float, float, float, float]  # lon/lat EPSG:4326 (minx, miny, maxx, maxy)
+    bbox: tuple[float, float, float, float]  # lon/lat EPSG:4326 (minx, miny, maxx, maxy), rounded outward
     crs: str  # storage CRS, e.g. "EPSG:4326"
     fields: tuple[FieldInfo, ...]
     checksum: str  # sha256 of the source file(s)
     version: int
     loaded_at: str  # ISO 8601 UTC
-    path: str | None = None  # GeoPackage file (geopackage backend)
-    dsn: str | None = None  # postgresql://… (postgis backend)
-    schema: str = "public"
     geometry_column: str = "geom"
     id_column: str = "fid"
-    report: dict[str, Any] = field(default_factory=dict)  # the quality report of the load
+    report: QualityReport = field(default_factory=QualityReport)
+
+    @property
+    def kind(self) -> str:
+        return self.location.kind
+
+    @property
+    def backend(self) -> str:
+        return self.location.backend
+
+    @property
+    def srid(self) -> int | None:
+        """The EPSG code of the storage CRS, when it has one."""
+        auth, _, code = self.crs.partition(":")
+        return int(code) if auth.upper() == "EPSG" and code.isdigit() else None
+
+    def field_title(self, name: str) -> str:
+        """The original title of a column (for people), or the column name."""
+        return next((f.label for f in self.fields if f.name == name), name)
+
+    def restricted(self, rows: RowFilter) -> "StoredLayer":
+        """This layer as one reader may see it (see :class:`RowFilter`)."""
+        return replace(self, location=self.location.restricted(rows))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["location"] = self.location.to_dict()
+        d["fields"] = [asdict(f) for f in self.fields]
+        d["bbox"] = list(self.bbox)
+        d["report"] = self.report.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "StoredLayer":
         d = dict(d)
+        if "location" not in d:  # a manifest written before typed locations: backend/path/dsn/schema/table
+            old = {k: d.pop(k, None) for k in ("backend", "path", "dsn", "schema", "table")}
+            if old["backend"] == "postgis":
+                d["location"] = {"backend": "postgis", "dsn": old["dsn"], "schema": old["schema"] or "public",
+                                 "table": old["table"]}
+            elif d.get("geometry_type") == "Raster":
+                d["location"] = {"backend": "cog", "path": old["path"]}
+            else:
+                d["location"] = {"backend": "geopackage", "path": old["path"], "table": old["table"]}
+        d["location"] = location_from_dict(d["location"])
         d["fields"] = tuple(FieldInfo(**f) for f in d.get("fields", ()))
         d["bbox"] = tuple(d["bbox"])
+        d["report"] = QualityReport.from_dict(d.get("report"))
         return cls(**d)
 
 

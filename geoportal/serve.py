@@ -3,20 +3,25 @@
     /            landing page (static, built with the node)
     /ogcapi/     pygeoapi (OGC API Features), in this process
     /ows         MapServer 8 ``mapserv`` run as CGI per request (WMS, WFS)
-    /csw         pycsw, a separate gunicorn process in its own venv, reverse-proxied
-    /downloads/  the files of publishers.downloads
+    /csw         pycsw, a separate gunicorn process in its own venv, reverse-proxied behind the
+                 CatalogGate (geoportal.catalog_gate): CSW-T only with a publisher token
+    /downloads/  the files of publishers.downloads     } geoportal.static_files: folders listed,
+    /passport/   the hromada passports                  } client errors answered 4xx
 
 The front is gunicorn with threads; responses of MapServer and pycsw are streamed, not buffered. The
-pycsw process is started before and stopped after the front, whatever way the front exits.
+pycsw process is started before and stopped after the front, whatever way the front exits; it gets a
+per-start secret that only the gate sends, with authorised transactions. The port is checked before
+anything starts (ServeError, exit 8).
 """
 
 from __future__ import annotations
 
 import http.client
-import io
+import errno
 import logging
-import mimetypes
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -25,8 +30,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
+from geoportal.catalog_gate import UPSTREAM_HEADERS, CatalogGate
 from geoportal.errors import ServeError
 from geoportal.model import Workspace
+from geoportal.static_files import StaticFiles, plain
+
+__all__ = ["CatalogGate", "MapServerCGI", "NodeApp", "Proxy", "StaticFiles", "ensure_port_free", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +43,18 @@ StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade"}
-mimetypes.add_type("application/geopackage+sqlite3", ".gpkg")
 
 
-def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]:
-    body = text.encode("utf-8")
-    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
-    return [body]
+_plain = plain
+
+
+def with_charset(ctype: str) -> str:
+    """A text or XML Content-Type of a service that names no charset gets UTF-8 (what the node's
+    services write), so browsers do not guess Cyrillic as Windows-1252."""
+    base = ctype.split(";")[0].strip().lower()
+    if "charset=" not in ctype.lower() and (base.startswith("text/") or base.endswith("xml")):
+        return ctype + "; charset=utf-8"
+    return ctype
 
 
 class MapServerCGI:
@@ -113,6 +127,7 @@ class Proxy:
         headers = {"Host": environ.get("HTTP_HOST", f"{self.host}:{self.port}")}
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
+        headers.update(environ.get(UPSTREAM_HEADERS, {}))  # e.g. the catalog gate's secret
         conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
         try:
             conn.request(environ.get("REQUEST_METHOD", "GET"), path, body=body, headers=headers)
@@ -133,107 +148,25 @@ class Proxy:
         return stream()
 
 
-TRANSACTION_OPS = {"transaction", "harvest"}
-
-
-class CatalogGate:
-    """CSW-T (Transaction, Harvest) only for authenticated publishers; every other request passes.
-
-    Publishers present ``Authorization: Bearer <token>``; the node's tokens come from the environment
-    variable GEOPORTAL_CSW_TOKENS (comma-separated), so no secret is written in a config file. pycsw itself
-    accepts transactions only from 127.0.0.1, i.e. only through this gate.
-    """
-
-    def __init__(self, app: Callable[[Environ, StartResponse], Iterable[bytes]], tokens: set[str]):
-        self.app, self.tokens = app, tokens
-
-    @staticmethod
-    def _operation(environ: Environ, body: bytes) -> str:
-        from urllib.parse import parse_qs
-
-        qs = {k.lower(): v for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        if "request" in qs:
-            return qs["request"][0].lower()
-        if body:
-            from lxml import etree
-
-            try:
-                root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True,
-                                                              load_dtd=False))
-            except etree.XMLSyntaxError:
-                return ""
-            return etree.QName(root).localname.lower()
-        return ""
-
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        if self._operation(environ, body) in TRANSACTION_OPS:
-            auth = environ.get("HTTP_AUTHORIZATION", "")
-            token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-            if not token or token not in self.tokens:
-                body403 = (b'<?xml version="1.0" encoding="UTF-8"?>\n<ows:ExceptionReport '
-                           b'xmlns:ows="http://www.opengis.net/ows" version="1.2.0"><ows:Exception '
-                           b'exceptionCode="NoApplicableCode"><ows:ExceptionText>CSW-T (Transaction, Harvest) '
-                           b'needs a publisher token: send Authorization: Bearer TOKEN</ows:ExceptionText>'
-                           b'</ows:Exception></ows:ExceptionReport>')
-                start_response("401 Unauthorized", [("Content-Type", "application/xml; charset=utf-8"),
-                                                    ("WWW-Authenticate", 'Bearer realm="csw"'),
-                                                    ("Content-Length", str(len(body403)))])
-                return [body403]
-        environ = dict(environ, **{"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
-        environ["QUERY_STRING"] = self._prefer_202(environ.get("QUERY_STRING", ""))
-        return self.app(environ, start_response)
-
-    @staticmethod
-    def _prefer_202(query: str) -> str:
-        """A GetCapabilities that names no version gets CSW 2.0.2 (pycsw would answer 3.0.0): most harvesters
-        (GeoNetwork, GDAL's CSW driver, CKAN) speak 2.0.2 and follow the version the server reports.
-        Clients that want 3.0 say so (acceptversions=3.0.0)."""
-        from urllib.parse import parse_qsl
-
-        keys = {k.lower(): v.lower() for k, v in parse_qsl(query, keep_blank_values=True)}
-        if keys.get("request") == "getcapabilities" and "acceptversions" not in keys and "version" not in keys:
-            return query + "&acceptversions=2.0.2,3.0.0"
-        return query
-
-
-class StaticFiles:
-    def __init__(self, root: Path):
-        self.root = root.resolve()
-
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        rel = environ.get("PATH_INFO", "").lstrip("/")
-        path = (self.root / rel).resolve()
-        if not rel or self.root not in path.parents or not path.is_file():
-            return _plain(start_response, "404 Not Found", f"no such file: /{rel}")
-        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if ctype.startswith("text/") or ctype.endswith("xml"):
-            ctype += "; charset=utf-8"
-        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(path.stat().st_size))])
-        f = path.open("rb")
-        wrapper = environ.get("wsgi.file_wrapper")
-        return wrapper(f, 65536) if wrapper else iter(lambda: f.read(65536), b"")
-
-
 class NodeApp:
     """The one WSGI application of a node: dispatches on the first path segment."""
 
-    def __init__(self, ws: Workspace, csw_port: int):
+    def __init__(self, ws: Workspace, csw_port: int, csw_secret: str = ""):
         from publishers import mapserver, pygeoapi
         from publishers.ogcapi.cql2_front import Cql2Front
 
         os.environ["PYGEOAPI_CONFIG"] = str(pygeoapi.config_path(ws))
         os.environ["PYGEOAPI_OPENAPI"] = str(pygeoapi.openapi_path(ws))
+        quiet_known_noise()
         from pygeoapi.flask_app import APP  # reads the two variables above at import
 
         self.ws = ws
         self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
             "ogcapi": Cql2Front(APP.wsgi_app),
             "ows": MapServerCGI(mapserver.config_file_path(ws)),
-            "csw": CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens()),
-            "downloads": StaticFiles(ws.downloads),
-            "passport": StaticFiles(ws.root / "passport"),
+            "csw": CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens(), csw_secret),
+            "downloads": StaticFiles(ws.downloads, "Downloads"),
+            "passport": StaticFiles(ws.root / "passport", "Hromada passports"),
         }
         self.index = (ws.root / "index.html").read_bytes()
 
@@ -263,7 +196,44 @@ class NodeApp:
                           f"no such path: {path} (try /, /ogcapi/, /ows, /csw, /downloads/)")
         environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + "/" + head,
                        PATH_INFO=("/" + rest) if (rest or path.endswith("/")) else "")
-        return app(environ, start_response)
+
+        def start_utf8(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            """Text from the services (pygeoapi HTML, MapServer, pycsw) says its charset."""
+            return start_response(status, [(k, with_charset(v) if k.lower() == "content-type" else v)
+                                           for k, v in headers], *exc)
+
+        return app(environ, start_utf8)
+
+
+class _DropKnownNoise(logging.Filter):
+    """Drops the records of one logger whose whole message matches ``pattern``."""
+
+    def __init__(self, pattern: str):
+        super().__init__()
+        self.pattern = re.compile(pattern)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.pattern.fullmatch(str(record.getMessage())) is None
+
+
+# Warnings of the pinned libraries that say nothing about the node, each logged on every request:
+NOISE = {
+    # pygeoapi 0.21 l10n.translate() probes every key of every dict in the config and the responses as a
+    # possible locale and warns for each that is not one ('type', 'href', …), although it asks to be silent
+    "pygeoapi.l10n": r"unknown locale '[^']*'|'[^']*' is not a valid locale identifier",
+    # pygeoapi 0.21 flask_app passes CORS_EXPOSE_HEADERS as a keyword Flask-CORS does not know
+    "flask_cors.core": r"Unknown option passed to Flask-CORS: CORS_EXPOSE_HEADERS",
+    # pygeoapi 0.21 itemtypes does int(None) when a request has no 'offset' and warns before using 0
+    "pygeoapi.api.itemtypes": r"int\(\) argument must be a string, a bytes-like object or a real number, not 'NoneType'",
+}
+
+
+def quiet_known_noise() -> None:
+    """Install the filters of NOISE (once); every other warning of these loggers still shows."""
+    for name, pattern in NOISE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropKnownNoise) for f in logger.filters):
+            logger.addFilter(_DropKnownNoise(pattern))
 
 
 def publisher_tokens() -> set[str]:
@@ -292,10 +262,12 @@ def wait_for(host: str, port: int, path: str, timeout: float = 30.0, proc: subpr
     raise ServeError(f"no answer from {host}:{port}{path} after {timeout:.0f} s")
 
 
-def start_catalog(ws: Workspace, port: int) -> subprocess.Popen[bytes]:
+def start_catalog(ws: Workspace, port: int, secret: str = "") -> subprocess.Popen[bytes]:
+    """Start the catalog process on 127.0.0.1:``port``. It takes CSW-T only from requests that carry
+    ``secret`` (the front's CatalogGate adds it to authorised transactions); with no secret, none."""
     from catalog import pycsw
 
-    cmd, env = pycsw.server_command(ws, "127.0.0.1", port)
+    cmd, env = pycsw.server_command(ws, "127.0.0.1", port, secret)
     logf = open(ws.root / "pycsw-server.log", "ab")
     proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=logf, start_new_session=True,
                             preexec_fn=_die_with_parent)
@@ -326,12 +298,29 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
             pass
 
 
+def ensure_port_free(host: str, port: int) -> None:
+    """Raise ServeError (exit 8) when ``host:port`` cannot be bound — checked before anything is built, so
+    a second ``geoportal serve`` on the same port fails in a second, not after a build."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: TIME_WAIT does not count
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise ServeError(f"port {port} on {host} is already in use by another program: stop it, or "
+                                 f"serve on another port with --port") from None
+            raise ServeError(f"cannot listen on {host}:{port} ({e.strerror}): choose another --host/--port") from None
+
+
 def run(ws: Workspace, host: str, port: int, workers: int = 2, threads: int = 8) -> None:
     """Start the catalog process and the front; blocks until Ctrl-C / SIGTERM."""
     from gunicorn.app.base import BaseApplication
 
+    ensure_port_free(host, port)
     csw_port = free_port()
-    catalog = start_catalog(ws, csw_port)
+    csw_secret = secrets.token_urlsafe(32)  # per start: lets the front, and only it, write to the catalog
+    catalog = start_catalog(ws, csw_port, csw_secret)
 
     class Front(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -345,7 +334,7 @@ def run(ws: Workspace, host: str, port: int, workers: int = 2, threads: int = 8)
                 self.cfg.set("accesslog", "-")
 
         def load(self) -> NodeApp:
-            return NodeApp(ws, csw_port)
+            return NodeApp(ws, csw_port, csw_secret)
 
     master = os.getpid()
     try:

@@ -49,7 +49,7 @@ def ingest_cmd(config: Path, datasets: tuple[str, ...], workdir: Path | None, fo
     reports = []
     for ds in wanted:
         layer = load_dataset(cfg, ds, ws, force=force)
-        reports.append(dict(layer.report, dataset=ds.id, version=layer.version))
+        reports.append(dict(layer.report.to_dict(), dataset=ds.id, version=layer.version))
     if cfg.passport is not None:  # the passports follow every ingest of their sources
         from passport.build import build_passport
 
@@ -79,16 +79,16 @@ def ingest_file_cmd(source: Path, target: str, layer_name: str, assume_crs: str 
 
     layer = ingest_file(source, target, layer_name, layer=source_layer, where=where, assume_crs=assume_crs,
                         encoding=encoding, storage_crs=storage_crs, force=force, pg_schema=pg_schema)
-    _emit([dict(layer.report, version=layer.version)], as_json)
+    _emit([dict(layer.report.to_dict(), version=layer.version)], as_json)
 
 
 def _store_for(dataset: str, config: Path | None, target: str | None, workdir: Path | None):  # type: ignore[no-untyped-def]
+    from ingest.pipeline import storage_target
     from ingest.store import open_store
-    from ingest.store.postgis import table_name
 
     if target:
         store = open_store(target)
-        return store, (dataset if store.backend == "geopackage" else table_name(dataset)), None, None
+        return store, store.table_for(dataset), None, None
     config = config or (Path(os.environ["GEOPORTAL_CONFIG"]) if os.environ.get("GEOPORTAL_CONFIG") else None)
     if config is None:
         raise ConfigError(f"history/rollback of '{dataset}': give the node config (--config or GEOPORTAL_CONFIG) "
@@ -99,9 +99,8 @@ def _store_for(dataset: str, config: Path | None, target: str | None, workdir: P
     cfg = load_config(config)
     cfg.dataset(dataset)
     ws = Workspace.for_node(cfg, workdir)
-    if cfg.storage.backend == "postgis":
-        return open_store(str(cfg.storage.dsn), schema=cfg.storage.schema_), table_name(dataset), cfg, ws
-    return open_store(ws.data_dir(cfg) / f"{dataset}.gpkg"), dataset, cfg, ws
+    store = open_store(storage_target(cfg, ws, dataset), schema=cfg.storage.schema_)
+    return store, store.table_for(dataset), cfg, ws
 
 
 _common = [
@@ -160,6 +159,6 @@ def rollback_cmd(dataset: str, version: int, config: Path | None, target: str | 
             raise StoreError(f"{dataset}: version {version} is current in the store, but its record holds no "
                              "layer description; run 'geoportal ingest' to refresh the manifest")
         layer = StoredLayer.from_dict(layer_dict)
-        write_atomic(ws.reports / f"{dataset}.json", json.dumps(layer.report, ensure_ascii=False, indent=2))
+        write_atomic(ws.reports / f"{dataset}.json", json.dumps(layer.report.to_dict(), ensure_ascii=False, indent=2))
         ws.write_layer(layer)
     click.echo(f"{dataset}: version {version} is current again")

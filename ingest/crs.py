@@ -26,9 +26,10 @@ from pyproj import CRS, Transformer
 from pyproj.aoi import AreaOfInterest
 
 from geoportal.errors import CRSError
+from geoportal.model import UKRAINE_BBOX
 
-UKRAINE_AOI = AreaOfInterest(22.1, 44.3, 40.3, 52.4)
-UKRAINE_BBOX = shapely.box(22.1, 44.3, 40.3, 52.4)
+UKRAINE_AOI = AreaOfInterest(*UKRAINE_BBOX)
+UKRAINE_BOX = shapely.box(*UKRAINE_BBOX)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def infer_crs(
     min_share: float = 0.95,
 ) -> Inferred:
     """The one rule that puts the sample coordinates inside the territory, or :class:`CRSError`."""
-    area = territory if territory is not None else UKRAINE_BBOX
+    area = territory if territory is not None else UKRAINE_BOX
     area = shapely.buffer(area, 0.05)  # features on the boundary line, generalised outlines
     shapely.prepare(area)
     xy = xy[np.isfinite(xy).all(axis=1)]

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,7 +24,7 @@ import shapely
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import CRSError, IngestError
-from geoportal.model import FieldInfo, StoredLayer, Workspace, write_atomic
+from geoportal.model import FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
 from ingest import admin as admin_mod
 from ingest import geometry as geo
 from ingest.crs import (crs_key, datum_note, infer_crs, match_rule, parse_crs, transform_xy,
@@ -34,7 +34,6 @@ from ingest.readers.base import REASON, WKB
 from ingest.report import Tally
 from ingest.schema import TargetSchema, apply as apply_schema, load_schema, resolve_schema_path
 from ingest.store import GEOM, LayerStream, open_store
-from ingest.store.postgis import table_name
 from ingest.text import field_name, normalise_column
 
 log = logging.getLogger(__name__)
@@ -268,12 +267,13 @@ def ingest_file(
         plan.assume_crs = assume_crs
     if not source.exists():
         raise IngestError(f"{source}: file not found")
-    if source.suffix.lower() in RASTER_SUFFIXES:
-        from ingest.readers.raster import ingest_raster
-        return ingest_raster(source, target, table, assume_crs=plan.assume_crs, checksum=checksum, force=force)
     checksum = checksum or source_checksum(source)
+    if source.suffix.lower() in RASTER_SUFFIXES:
+        from ingest.store.cog import ingest_raster
+        return ingest_raster(source, target, table, assume_crs=plan.assume_crs, checksum=checksum,
+                             version=version or 1)
     store = open_store(target, schema=pg_schema)
-    tbl = table if store.backend == "geopackage" else table_name(table)
+    tbl = store.table_for(table)
     current = store.current(tbl)
     if current and not force and current.get("checksum") == checksum and \
             current.get("provenance", {}).get("fingerprint", "") == plan.fingerprint:
@@ -310,12 +310,13 @@ def ingest_file(
                                   f"({dict(t.rejected)}); nothing written, the previous version is kept")
             loaded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
             report = _report(table, source, src, crs, plan, run, version, checksum, loaded_at)
+            titles = report.field_titles
             stored = StoredLayer(
-                dataset_id=table, backend=store.backend, table=tbl, geometry_type=ltype,
+                dataset_id=table, location=store.location(tbl), geometry_type=ltype,
                 feature_count=t.written, bbox=_bbox_4326(t.bounds, plan.storage_crs), crs=plan.storage_crs,
-                fields=tuple(FieldInfo(f.name, _field_type(f.type)) for f in out_schema if f.name != GEOM),
+                fields=tuple(FieldInfo(f.name, _field_type(f.type), _title(titles.get(f.name), f.name))
+                             for f in out_schema if f.name != GEOM),
                 checksum=checksum, version=version, loaded_at=loaded_at, report=report,
-                **store.location(),
             )
             holder["layer"] = stored
             return {"version": version, "checksum": checksum, "loaded_at": loaded_at, "source": str(source),
@@ -329,11 +330,16 @@ def ingest_file(
     return holder["layer"]
 
 
+def _title(title: str | None, name: str) -> str | None:
+    """The original header of a column, when it says more than the column name itself."""
+    return title if title and title != name else None
+
+
 def _report(table: str, source: Path, src: Source, crs: CRSDecision, plan: Plan, run: Run, version: int,
-            checksum: str, loaded_at: str) -> dict[str, Any]:
+            checksum: str, loaded_at: str) -> QualityReport:
     t = run.tally
     enc = src.encoding
-    return {
+    return QualityReport.from_dict({
         "dataset": table, "version": version, "loaded_at": loaded_at,
         "source": str(source), "source_member": src.notes.get("archive_member"), "driver": src.driver,
         "checksum": checksum,
@@ -351,8 +357,8 @@ def _report(table: str, source: Path, src: Source, crs: CRSDecision, plan: Plan,
                          else dict(run.titles)),
         "schema": plan.schema.name if plan.schema else None,
         "admin_linked_by": dict(run.tally.admin_linked) or None,
-        "coordinate_columns": src.notes.get("coordinate_columns"),
-    }
+        "coordinate_columns": src.notes.get("coordinate_columns"), "fingerprint": plan.fingerprint,
+    })
 
 
 def reference_checksums(cfg: NodeConfig, *, with_admin: bool) -> list[tuple[str, str]]:
@@ -405,20 +411,26 @@ def plan_for(cfg: NodeConfig, ds: Dataset) -> Plan:
     )
 
 
+def storage_target(cfg: NodeConfig, ws: Workspace, dataset_id: str, kind: str = "vector") -> Path | str:
+    """Where a dataset of a node is stored: its PostGIS database, or its own file in the data folder
+    (a GeoPackage; a Cloud-Optimised GeoTIFF for a raster, whatever the node's vector storage)."""
+    from geoportal import plugins
+
+    module = plugins.load("store", "cog" if kind == "raster" else cfg.storage.backend)
+    return module.target_for(cfg.storage, ws.data_dir(cfg), dataset_id)
+
+
 def load_dataset(cfg: NodeConfig, ds: Dataset, ws: Workspace, *, force: bool = False) -> StoredLayer:
     """Ingest one dataset of a node into the node's storage; skip it when nothing changed."""
     source = cfg.resolve(ds.source)
     checksum = source_checksum(source)
     plan = plan_for(cfg, ds)
-    if cfg.storage.backend == "postgis":
-        target: Path | str = str(cfg.storage.dsn)
-    else:
-        target = ws.data_dir(cfg) / (f"{ds.id}.tif" if source.suffix.lower() in RASTER_SUFFIXES else f"{ds.id}.gpkg")
+    kind = "raster" if source.suffix.lower() in RASTER_SUFFIXES else "vector"
+    target = storage_target(cfg, ws, ds.id, kind)
     previous = ws.read_layers().get(ds.id)
-    raster = source.suffix.lower() in RASTER_SUFFIXES
-    if (raster and previous and not force and previous.checksum == checksum
-            and previous.report.get("fingerprint", plan.fingerprint) == plan.fingerprint
-            and Path(str(previous.path)).exists()):
+    if (kind == "raster" and previous and not force and previous.checksum == checksum and previous.kind == kind
+            and (previous.report.fingerprint or plan.fingerprint) == plan.fingerprint
+            and previous.location.exists()):
         log.info("%s: source unchanged (sha256 %s…), nothing to do", ds.id, checksum[:12])
         return previous
     # vector layers: the store's history decides (ingest_file skips an unchanged source against the store's
@@ -427,8 +439,10 @@ def load_dataset(cfg: NodeConfig, ds: Dataset, ws: Workspace, *, force: bool = F
     layer = ingest_file(
         source, target, ds.id, layer=ds.layer, where=ds.where, encoding=ds.encoding,
         storage_crs=cfg.storage.crs, checksum=checksum, plan=plan, force=force, pg_schema=cfg.storage.schema_,
+        version=(previous.version + 1 if previous and kind == "raster" else None),
     )
-    layer.report["fingerprint"] = plan.fingerprint
-    write_atomic(ws.reports / f"{ds.id}.json", json.dumps(layer.report, ensure_ascii=False, indent=2))
+    if layer.report.fingerprint != plan.fingerprint:  # a raster's report has none of its own
+        layer = replace(layer, report=layer.report.with_(fingerprint=plan.fingerprint))
+    write_atomic(ws.reports / f"{ds.id}.json", json.dumps(layer.report.to_dict(), ensure_ascii=False, indent=2))
     ws.write_layer(layer)
     return layer

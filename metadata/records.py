@@ -21,7 +21,8 @@ from pygeometa.schemas.iso19139 import ISO19139OutputSchema
 
 from geoportal.config import Access, Dataset, NodeConfig
 from geoportal.errors import MetadataError
-from geoportal.model import Endpoints, StoredLayer
+from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer
+from geoportal.services import Service, distributions, service
 
 LANG, ALT = "ukr", "eng"
 NS = {
@@ -41,12 +42,6 @@ LICENCES = {
 }
 GEOMTYPE = {"point": "point", "multipoint": "point", "linestring": "curve", "multilinestring": "curve",
             "polygon": "surface", "multipolygon": "surface"}
-SERVICES = {
-    "ogcapi": ("OGC API - Features", "OGC API Features", "view", "OGCAPI-Features"),
-    "wms": ("WMS 1.3.0", "Web Map Service", "view", "OGC:WMS"),
-    "wfs": ("WFS 2.0.0", "Web Feature Service", "download", "OGC:WFS"),
-    "csw": ("CSW 2.0.2", "Catalogue Service for the Web", "discovery", "OGC:CSW"),
-}
 
 
 def record_id(cfg: NodeConfig, dataset_id: str) -> str:
@@ -83,12 +78,12 @@ def _date(s: str) -> str:
 
 
 def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
-    r = layer.report or {}
-    src = str(r.get("source") or ds.source).rsplit("/", 1)[-1]
+    r = layer.report
+    src = str(r.source or ds.source).rsplit("/", 1)[-1]
     parts_uk = [f"Джерело: {src} (sha256 {layer.checksum[:16]}…), завантажено {layer.loaded_at}, версія {layer.version}."]
     parts_en = [f"Source: {src} (sha256 {layer.checksum[:16]}…), loaded {layer.loaded_at}, version {layer.version}."]
-    counts = {k: r.get(k) for k in ("features_read", "features_written", "geometries_repaired",
-                                    "text_values_repaired", "features_rejected") if r.get(k) is not None}
+    counts = {k: getattr(r, k) for k in ("features_read", "features_written", "geometries_repaired",
+                                         "text_values_repaired", "features_rejected") if getattr(r, k)}
     if counts:
         parts_uk.append("Об'єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
                         + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
@@ -98,33 +93,25 @@ def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
                         + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
                                                                    "geometries_repaired", "text_values_repaired",
                                                                    "features_rejected")) + ".")
-    crs = r.get("source_crs")
+    crs = r.source_crs
     if crs:
         parts_uk.append(f"Система координат джерела: {crs}; збережено в {layer.crs}.")
         parts_en.append(f"Source coordinate system: {crs}; stored in {layer.crs}.")
-    enc = r.get("encoding")
+    enc = r.encoding
     if enc:
         parts_uk.append(f"Кодування: {enc}.")
         parts_en.append(f"Encoding: {enc}.")
     return _ml(" ".join(parts_uk), " ".join(parts_en))
 
 
-def _distribution(ds: Dataset, ep: Endpoints) -> dict[str, Any]:
-    def link(url: str, type_: str, name: str, uk: str, en: str, function: str) -> dict[str, Any]:
-        return {"url": url, "type": type_, "name": name, "description": _ml(uk, en), "function": function}
-
-    return {
-        "ogcapi": link(ep.collection(ds.id), "OGC API - Features", ds.id, "Колекція OGC API Features",
-                       "OGC API Features collection", "information"),
-        "wms": link(ep.ows, "OGC:WMS", ds.id, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "information"),
-        "wfs": link(ep.ows, "OGC:WFS", ds.id, "Тип об'єктів WFS 2.0", "WFS 2.0 feature type", "download"),
-        "gpkg": link(ep.download(ds.id, "gpkg"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.gpkg",
-                     "GeoPackage зі стилем і метаданими", "GeoPackage with style and metadata", "download"),
-        "geojson": link(ep.download(ds.id, "geojson"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.geojson",
-                        "GeoJSON", "GeoJSON", "download"),
-        "shp": link(ep.download(ds.id, "shp.zip"), "WWW:DOWNLOAD-1.0-http--download", f"{ds.id}.shp.zip",
-                    "Shapefile (zip, UTF-8)", "Shapefile (zip, UTF-8)", "download"),
-    }
+def _distribution(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+    """The online resources of a dataset: one per distribution its services declare (geoportal/services.py)."""
+    out: dict[str, Any] = {}
+    for d in distributions(cfg, ds, layer, ep):
+        key = d.service if d.service != "downloads" else d.name.split(".", 1)[1].replace(".", "_")
+        out[key] = {"url": d.url, "type": d.protocol, "name": d.name, "description": _ml(d.title_uk, d.title_en),
+                    "function": d.function}
+    return out
 
 
 def dataset_mcf(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
@@ -152,7 +139,8 @@ def dataset_mcf(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints)
             "datestamp": layer.loaded_at,
             "dataseturi": ep.collection(ds.id),
         },
-        "spatial": {"datatype": "vector", "geomtype": GEOMTYPE.get(layer.geometry_type.lower(), "complex")},
+        "spatial": ({"datatype": "grid"} if layer.kind == "raster" else
+                    {"datatype": "vector", "geomtype": GEOMTYPE.get(layer.geometry_type.lower(), "complex")}),
         "identification": {
             "language": LANG,
             "charset": "utf8",
@@ -180,7 +168,7 @@ def dataset_mcf(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints)
         },
         "contact": {"custodian": _contact(cfg, ep), "pointOfContact": _contact(cfg, ep),
                     "distributor": _contact(cfg, ep)},
-        "distribution": _distribution(ds, ep),
+        "distribution": _distribution(cfg, ds, layer, ep),
         "dataquality": {"scope": {"level": "dataset"}, "lineage": {"statement": _lineage(ds, layer)}},
     }
 
@@ -230,16 +218,15 @@ def dataset_record(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoin
 
 def _union_bbox(layers: list[tuple[Dataset, StoredLayer]]) -> list[float]:
     if not layers:
-        return [22.0, 44.0, 40.5, 52.5]  # Ukraine
+        return list(UKRAINE_BBOX)
     bbs = [lyr.bbox for _, lyr in layers]
     return [round(min(b[0] for b in bbs), 6), round(min(b[1] for b in bbs), 6),
             round(max(b[2] for b in bbs), 6), round(max(b[3] for b in bbs), 6)]
 
 
-def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> dict[str, Any]:
-    title_en, long_en, _, protocol = SERVICES[kind]
-    url = {"ogcapi": ep.ogcapi, "wms": ep.wms, "wfs": ep.wfs,
-           "csw": f"{ep.csw}?service=CSW&version=2.0.2&request=GetCapabilities"}[kind]
+def service_mcf(cfg: NodeConfig, svc: Service, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> dict[str, Any]:
+    kind, title_en, long_en, protocol = svc.name, svc.title, svc.long_title, svc.protocol
+    url = svc.capabilities_url(ep)
     now = max((lyr.loaded_at for _, lyr in layers), default=dt.datetime.now(dt.timezone.utc).isoformat())
     return {
         "mcf": {"version": "1.0"},
@@ -272,7 +259,7 @@ def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Da
     }
 
 
-def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: Endpoints) -> None:
+def _to_service(root: etree._Element, decl: Service, operates_on: list[str], ep: Endpoints) -> None:
     """Turn pygeometa's MD_DataIdentification into srv:SV_ServiceIdentification (ISO 19119 in 19139)."""
     g, srv, gco = (f"{{{NS[p]}}}" for p in ("gmd", "srv", "gco"))
     info = root.find("gmd:identificationInfo", NS)
@@ -286,11 +273,10 @@ def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: End
         for el in data_id.findall(f"gmd:{name}", NS):
             svc.append(el)
     info.remove(data_id)
-    service_type = {"ogcapi": "other", "wms": "view", "wfs": "download", "csw": "discovery"}[kind]
     st = etree.SubElement(svc, srv + "serviceType")
-    etree.SubElement(st, gco + "LocalName").text = service_type
+    etree.SubElement(st, gco + "LocalName").text = decl.service_type
     stv = etree.SubElement(svc, srv + "serviceTypeVersion")
-    etree.SubElement(stv, gco + "CharacterString").text = SERVICES[kind][0]
+    etree.SubElement(stv, gco + "CharacterString").text = decl.title
     if extent is not None:
         ext = etree.SubElement(svc, srv + "extent")
         for child in extent:
@@ -302,8 +288,7 @@ def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: End
     co = etree.SubElement(svc, srv + "containsOperations")
     op = etree.SubElement(co, srv + "SV_OperationMetadata")
     on = etree.SubElement(op, srv + "operationName")
-    etree.SubElement(on, gco + "CharacterString").text = {"ogcapi": "items", "wms": "GetMap", "wfs": "GetFeature",
-                                                          "csw": "GetRecords"}[kind]
+    etree.SubElement(on, gco + "CharacterString").text = decl.operation
     dcp = etree.SubElement(op, srv + "DCP")
     etree.SubElement(dcp, srv + "DCPList",
                      codeList="http://www.isotc211.org/2005/iso19119/resources/Codelist/gmxCodelists.xml#DCPList",
@@ -311,20 +296,25 @@ def _to_service(root: etree._Element, kind: str, operates_on: list[str], ep: End
     cp = etree.SubElement(op, srv + "connectPoint")
     res = etree.SubElement(cp, g + "CI_OnlineResource")
     link = etree.SubElement(res, g + "linkage")
-    etree.SubElement(link, g + "URL").text = {"ogcapi": ep.ogcapi, "wms": ep.ows, "wfs": ep.ows, "csw": ep.csw}[kind]
+    etree.SubElement(link, g + "URL").text = decl.url(ep)
     for rid in operates_on:
         etree.SubElement(svc, srv + "operatesOn", uuidref=rid,
                          attrib={f"{{{NS['xlink']}}}href": ep.record(rid)})
 
 
-def service_record(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> bytes:
-    """The ISO 19139 service record of one of the node's services (ogcapi, wms, wfs, csw)."""
-    if kind not in SERVICES:
-        raise MetadataError(f"unknown service kind '{kind}' (known: {', '.join(SERVICES)})")
-    mcf = service_mcf(cfg, kind, ep, layers)
+def service_record(cfg: NodeConfig, svc: Service | str, ep: Endpoints,
+                   layers: list[tuple[Dataset, StoredLayer]]) -> bytes:
+    """The ISO 19139 service record of one of the node's declared services (geoportal/services.py)."""
+    if isinstance(svc, str):
+        try:
+            svc = service(cfg, svc)
+        except KeyError as e:
+            raise MetadataError(str(e.args[0])) from None
+    mcf = service_mcf(cfg, svc, ep, layers)
     root = etree.fromstring(_render(mcf), etree.XMLParser(remove_blank_text=True))
-    operates_on = [] if kind == "csw" else [record_id(cfg, ds.id) for ds, _ in layers]
-    _to_service(root, kind, operates_on, ep)
+    operates_on = [record_id(cfg, ds.id) for ds, layer in layers
+                   if svc.per_dataset and svc.name in ds.services and layer.kind in svc.kinds]
+    _to_service(root, svc, operates_on, ep)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

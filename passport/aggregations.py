@@ -9,22 +9,23 @@ over tables (lookup, count, sum, population_weighted of rows) live in passport/t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from geoportal.model import StoredLayer
-from passport.compute_gpkg import GpkgEngine
-from passport.compute_postgis import PostgisEngine
 
 if TYPE_CHECKING:
     from passport.compute import Hromada
     from passport.config import Indicator, PassportConfig
 
-__all__ = ["AGGREGATIONS", "Engine", "GpkgEngine", "PostgisEngine"]
+__all__ = ["Engine", "MEASURES", "aggregate"]
 
 MEASURES = ("count", "sum", "length", "area_inside", "weighted")
+Values = dict[str, float | None]
 
 
 class Engine(Protocol):
+    """The spatial work of a passport on one storage backend (registry ``passport_engine``)."""
+
     name: str
 
     def boundaries(self, layer: StoredLayer, code_field: str) -> dict[str, Any]: ...
@@ -35,18 +36,43 @@ class Engine(Protocol):
                 measure: str) -> dict[str, float]: ...
 
 
-def _share(engine: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"], p: "PassportConfig") -> dict:
-    inside = engine.spatial(layer, hs, ind, p, "area_inside")
-    total = engine.area(hs, p)
-    return {c: (inside.get(c, 0.0) * 100.0 / total[c]) if total.get(c) else None for c in total}
+# Each aggregation: (engine, indicator, source layer, hromadas with a boundary, passport config) → values.
+# Registered by name in geoportal/plugins.py (``aggregation``); passport.yaml names them in ``aggregate:``.
+
+def area(e: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"], p: "PassportConfig") -> Values:
+    return dict(e.area(hs, p))
 
 
-AGGREGATIONS: dict[str, Callable[..., dict[str, float | None]]] = {
-    "area": lambda e, ind, layer, hs, p: e.area(hs, p),
-    "count": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "count"),
-    "sum": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "sum"),
-    "length": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "length"),
-    "area_inside": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "area_inside"),
-    "share_of_area": _share,
-    "population_weighted": lambda e, ind, layer, hs, p: e.spatial(layer, hs, ind, p, "weighted"),
-}
+def count(e: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"], p: "PassportConfig") -> Values:
+    return dict(e.spatial(layer, hs, ind, p, "count"))
+
+
+def total(e: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"], p: "PassportConfig") -> Values:
+    return dict(e.spatial(layer, hs, ind, p, "sum"))
+
+
+def length(e: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"], p: "PassportConfig") -> Values:
+    return dict(e.spatial(layer, hs, ind, p, "length"))
+
+
+def area_inside(e: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"], p: "PassportConfig") -> Values:
+    return dict(e.spatial(layer, hs, ind, p, "area_inside"))
+
+
+def share_of_area(e: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"], p: "PassportConfig") -> Values:
+    inside = e.spatial(layer, hs, ind, p, "area_inside")
+    whole = e.area(hs, p)
+    return {c: (inside.get(c, 0.0) * 100.0 / whole[c]) if whole.get(c) else None for c in whole}
+
+
+def population_weighted(e: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"],
+                        p: "PassportConfig") -> Values:
+    return dict(e.spatial(layer, hs, ind, p, "weighted"))
+
+
+def aggregate(name: str, e: Engine, ind: "Indicator", layer: StoredLayer, hs: list["Hromada"],
+              p: "PassportConfig") -> Values:
+    """Run the aggregation registered as ``name``."""
+    from geoportal import plugins
+
+    return plugins.load("aggregation", name)(e, ind, layer, hs, p)

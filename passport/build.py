@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Callable
 
 from geoportal.config import Dataset, NodeConfig
-from geoportal.model import FieldInfo, StoredLayer, Workspace, write_atomic
-from passport.aggregations import Engine, GpkgEngine, PostgisEngine
+from geoportal.errors import ConfigError
+from geoportal.model import UKRAINE_BBOX, FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
+from ingest.store.gpkg import GpkgTable
+from geoportal import plugins
+from passport.aggregations import Engine
 from passport.compute import compute
 from passport.config import PassportConfig, load_passport_config
 from passport.publish import publish
@@ -22,9 +25,13 @@ DATASET_ID = "hromada-passports"
 
 
 def engine_for(cfg: NodeConfig) -> Engine:
-    if cfg.storage.backend == "postgis":
-        return PostgisEngine(str(cfg.storage.dsn))
-    return GpkgEngine()
+    """The passport engine registered for the node's storage backend (``passport_engine`` in plugins)."""
+    try:
+        engine = plugins.load("passport_engine", cfg.storage.backend)
+    except plugins.PluginError as e:
+        raise ConfigError(f"{cfg.config_path}: passports are not computed on storage '{cfg.storage.backend}' "
+                          f"({e}); store the hromada boundaries in GeoPackage or PostGIS") from None
+    return engine.for_storage(cfg.storage)
 
 
 def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: dict[str, StoredLayer]) -> str:
@@ -32,7 +39,7 @@ def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: di
     h = hashlib.sha256(pcfg_path.read_bytes())
     sources = {pcfg.hromadas.dataset} | {i.source for i in pcfg.indicators if i.source}
     for s in sorted(x for x in sources if x and x in layers):
-        h.update(f"{s}:{layers[s].backend}:{layers[s].version}:{layers[s].checksum}".encode())
+        h.update(f"{s}:{layers[s].location.to_dict()}:{layers[s].version}:{layers[s].checksum}".encode())
     for name, path in sorted(Tables(cfg, pcfg).paths.items()):
         h.update(name.encode() + path.read_bytes())
     return h.hexdigest()
@@ -77,12 +84,13 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
         write_atomic(state_path, json.dumps(state, indent=1))
         progress(f"passport: {state['hromadas']} hromadas, version {state['version']} ({res.engine})")
     layer = StoredLayer(
-        dataset_id=DATASET_ID, backend="geopackage", table=LAYER, geometry_type="MultiPolygon",
+        dataset_id=DATASET_ID, location=GpkgTable(str(gpkg), LAYER), geometry_type="MultiPolygon",
         feature_count=state["hromadas"], bbox=tuple(state["bbox"]), crs="EPSG:4326",  # type: ignore[arg-type]
         fields=tuple([FieldInfo("name_uk", "string"), FieldInfo("name_en", "string"), FieldInfo("raion", "string")]
                      + [FieldInfo(i.id, "number") for i in pcfg.indicators]),
-        checksum=sig, version=state["version"], loaded_at=state["computed_at"], path=str(gpkg),
-        id_column="katotth", report={"source": str(pcfg_path), "features_written": state["hromadas"]})
+        checksum=sig, version=state["version"], loaded_at=state["computed_at"], id_column="katotth",
+        report=QualityReport(dataset=DATASET_ID, source=str(pcfg_path), features_written=state["hromadas"],
+                             version=state["version"], loaded_at=state["computed_at"]))
     return passport_dataset(cfg, gpkg), layer
 
 
@@ -90,5 +98,5 @@ def _bbox(geoms: list) -> list[float]:
     import shapely
 
     if not geoms:
-        return [22.0, 44.0, 40.5, 52.5]
+        return list(UKRAINE_BBOX)
     return [float(b) for b in shapely.total_bounds(geoms)]

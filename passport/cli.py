@@ -44,5 +44,5 @@ def passport_cmd(config: Path, workdir: Path | None, force: bool, history_of: st
     if out is None:
         raise ConfigError(f"{config}: the node has no 'passport:' (a passport.yaml)")
     ds, layer = out
-    click.echo(json.dumps({"hromadas": layer.feature_count, "version": layer.version, "path": layer.path})
+    click.echo(json.dumps({"hromadas": layer.feature_count, "version": layer.version, "path": layer.location.describe()})
                if as_json else f"{layer.feature_count} passports, version {layer.version}: {ws.root / 'passport'}")

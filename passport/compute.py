@@ -14,19 +14,16 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-import numpy as np
-import shapely
-from pyproj import Transformer
 
 from geoportal.config import NodeConfig
 from geoportal.errors import GeoportalError
 from geoportal.model import StoredLayer
 from ingest.text import transliterate
-from passport.aggregations import AGGREGATIONS, Engine
+from passport.aggregations import Engine, aggregate
 from passport.config import Indicator, PassportConfig
 from passport.tables import Tables, read_codifier
 
-__all__ = ["Hromada", "Result", "Value", "compute", "node_hromadas", "read_codifier", "to_area_crs"]
+__all__ = ["Hromada", "Result", "Value", "compute", "node_hromadas", "read_codifier"]
 log = logging.getLogger(__name__)
 
 
@@ -121,16 +118,7 @@ def _one(ind: Indicator, codes: list[str], hromadas: list[Hromada], layers: dict
     if layer is None:
         return {c: Value(None, src, "not loaded", "") for c in codes}
     with_geom = [h for h in hromadas if h.geometry is not None]
-    vals = AGGREGATIONS[ind.aggregate](engine, ind, layer, with_geom, pcfg)
+    vals = aggregate(ind.aggregate, engine, ind, layer, with_geom, pcfg)
     version = f"v{layer.version} sha256:{layer.checksum[:12]}"
     return {h.katotth: Value(vals.get(h.katotth) if h.geometry is not None else None, layer.dataset_id, version,
                              layer.loaded_at) for h in hromadas}
-
-
-def area_transformer(pcfg: PassportConfig) -> Transformer:
-    return Transformer.from_crs("EPSG:4326", pcfg.area_crs, always_xy=True)
-
-
-def to_area_crs(geoms: np.ndarray, pcfg: PassportConfig) -> np.ndarray:
-    tr = area_transformer(pcfg)
-    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

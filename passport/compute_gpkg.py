@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
+from pyproj import Transformer
 
+from geoportal.errors import GeoportalError
 from geoportal.model import StoredLayer
+from ingest.store.gpkg import GpkgTable
 
 if TYPE_CHECKING:
     from passport.compute import Hromada
@@ -24,14 +27,17 @@ BATCH = 100_000
 class GpkgEngine:
     name = "geopackage"
 
+    @classmethod
+    def for_storage(cls, storage: Any) -> "GpkgEngine":
+        return cls()
+
     def boundaries(self, layer: StoredLayer, code_field: str) -> dict[str, Any]:
         import pyogrio.raw
 
-        _, _, wkb, fields = pyogrio.raw.read(layer.path, layer=layer.table, columns=[code_field])
+        _, _, wkb, fields = pyogrio.raw.read(*_gpkg(layer), columns=[code_field])
         return {str(c): g for c, g in zip(fields[0], shapely.from_wkb(wkb)) if c}
 
     def area(self, hromadas: list["Hromada"], pcfg: "PassportConfig") -> dict[str, float]:
-        from passport.compute import to_area_crs
 
         geoms = to_area_crs(np.array([h.geometry for h in hromadas], dtype=object), pcfg)
         return {h.katotth: float(a) / 1e6 for h, a in zip(hromadas, shapely.area(geoms))}
@@ -40,7 +46,6 @@ class GpkgEngine:
                 measure: str) -> dict[str, float]:
         import pyogrio.raw
 
-        from passport.compute import to_area_crs
 
         # test and cut in EPSG:4326 as PostGIS does, measure the parts in the equal-area CRS: same numbers
         polys = np.array([h.geometry for h in hromadas], dtype=object)
@@ -48,7 +53,7 @@ class GpkgEngine:
         acc = np.zeros(len(hromadas))
         wacc = np.zeros(len(hromadas))
         columns = sorted({c for c in (ind.filter.field if ind.filter else None, ind.field, ind.weight) if c})
-        with pyogrio.raw.open_arrow(layer.path, layer=layer.table, columns=columns, batch_size=BATCH,
+        with pyogrio.raw.open_arrow(*_gpkg(layer), columns=columns, batch_size=BATCH,
                                     use_pyarrow=True) as (meta, reader):
             gcol = meta["geometry_name"] or "wkb_geometry"
             for batch in reader:
@@ -85,5 +90,26 @@ def _floats(values: list[Any]) -> np.ndarray:
     return np.array([float(v) if v not in (None, "") else np.nan for v in values], dtype=float)
 
 
+def _gpkg(layer: StoredLayer) -> tuple[str, str]:
+    """The file and layer of a GeoPackage-stored layer (path, layer name for pyogrio)."""
+    loc = layer.location
+    if not isinstance(loc, GpkgTable):
+        raise GeoportalError(f"passport on GeoPackage: dataset {layer.dataset_id} is not in a GeoPackage "
+                             f"({loc.describe()})")
+    if loc.where:
+        raise GeoportalError(f"passport: dataset {layer.dataset_id} is restricted to some rows; compute "
+                             "passports from the whole layer")
+    return loc.path, loc.table
+
+
 def _matches(flt: Any, values: list[Any]) -> np.ndarray:
     return flt.mask(values)
+
+
+def area_transformer(pcfg: "PassportConfig") -> Transformer:
+    return Transformer.from_crs("EPSG:4326", pcfg.area_crs, always_xy=True)
+
+
+def to_area_crs(geoms: np.ndarray, pcfg: "PassportConfig") -> np.ndarray:
+    tr = area_transformer(pcfg)
+    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

@@ -12,6 +12,7 @@ import shapely
 
 from geoportal.errors import GeoportalError
 from geoportal.model import StoredLayer
+from ingest.store.postgis import PostgisTable
 
 if TYPE_CHECKING:
     from passport.compute import Hromada
@@ -31,6 +32,10 @@ def _proj4(given: str, crs: Any) -> str:
 
 class PostgisEngine:
     name = "postgis"
+
+    @classmethod
+    def for_storage(cls, storage: Any) -> "PostgisEngine":
+        return cls(str(storage.dsn))
 
     def __init__(self, dsn: str):
         import psycopg
@@ -59,10 +64,18 @@ class PostgisEngine:
             self._srids[area_crs] = code
         return self._srids[area_crs]
 
+    @staticmethod
+    def _pg(layer: StoredLayer) -> PostgisTable:
+        if not isinstance(layer.location, PostgisTable):
+            raise GeoportalError(f"passport on PostGIS: dataset {layer.dataset_id} is not in PostGIS "
+                                 f"({layer.location.describe()})")
+        return layer.location
+
     def _t(self, layer: StoredLayer) -> Any:
         from psycopg import sql
 
-        return sql.Identifier(layer.schema, layer.table)
+        loc = self._pg(layer)
+        return sql.Identifier(loc.schema, loc.table)
 
     def boundaries(self, layer: StoredLayer, code_field: str) -> dict[str, Any]:
         from psycopg import sql
@@ -73,7 +86,7 @@ class PostgisEngine:
         return {c: shapely.from_wkb(bytes(g)) for c, g in rows if c and g is not None}
 
     def _require_boundary(self) -> StoredLayer:
-        if self._boundary is None or self._boundary.backend != "postgis":
+        if self._boundary is None or not isinstance(self._boundary.location, PostgisTable):
             raise GeoportalError("passport on PostGIS needs the hromada boundaries in PostGIS too")
         return self._boundary
 
@@ -92,7 +105,7 @@ class PostgisEngine:
         from psycopg import sql
 
         b = self._require_boundary()
-        if layer.backend != "postgis":
+        if not isinstance(layer.location, PostgisTable):
             raise GeoportalError(f"passport on PostGIS: dataset {layer.dataset_id} is not in PostGIS")
         hg, sg = sql.SQL("h.") + sql.Identifier(b.geometry_column), sql.SQL("s.") + sql.Identifier(layer.geometry_column)
         params: list[Any] = []

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from geoportal.config import _format_errors
 from geoportal.errors import ConfigError
 
-AGGREGATES = ("area", "count", "sum", "length", "area_inside", "share_of_area", "population_weighted", "lookup",
-              "count_table", "ratio")
+#: aggregations that read no layer: over a reference table (passport/tables.py) or of two indicators (ratio).
+#: The spatial ones are the ``aggregation`` registry of geoportal/plugins.py.
+NON_SPATIAL = ("lookup", "count_table", "ratio")
 
 
 class _Strict(BaseModel):
@@ -85,7 +86,7 @@ class Table(_Strict):
 class Indicator(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
     title: Text
-    aggregate: Literal[AGGREGATES]  # type: ignore[valid-type]
+    aggregate: str
     source: str | None = None  # "boundary", a dataset id, or "table:<population|codifier>"
     field: str | None = None
     weight: str | None = None
@@ -100,6 +101,15 @@ class Indicator(_Strict):
     def table(self) -> str | None:
         """The table name when the source is ``table:<name>``."""
         return self.source.split(":", 1)[1] if self.source and self.source.startswith("table:") else None
+
+    @field_validator("aggregate")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from geoportal import plugins
+
+        if v in NON_SPATIAL:
+            return v
+        return plugins.check("aggregation", v)
 
     @model_validator(mode="after")
     def _needs(self) -> "Indicator":

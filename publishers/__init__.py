@@ -1,28 +1,19 @@
 """Publishers: each turns (node, stored layers, endpoints) into service configuration or files.
 
-One registry, like pygeoapi's plugin map: a publisher is a module with
-``write(cfg, ws, layers, ep) -> Path``, named here by a short name. Nothing here reads source files.
+A publisher is a module registered in geoportal/plugins.py (``publisher``) with
+``write(cfg, ws, layers, ep) -> Path``, its ``SERVICES`` and ``distributions(ds, layer, ep)``
+(geoportal/services.py). Every node runs the built-in ones; ``publisher:`` in a node config adds one more.
+Nothing here reads source files.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Protocol
 
+from geoportal import plugins
 from geoportal.config import NodeConfig
 from geoportal.model import Endpoints, StoredLayer, Workspace
-
-#: the publishers every node runs, in order (the catalog needs the links they create)
-BUILTIN: dict[str, str] = {
-    "pygeoapi": "publishers.pygeoapi",
-    "mapserver": "publishers.mapserver",
-    "downloads": "publishers.downloads",
-}
-#: publishers a node config may add with ``publisher:``
-OPTIONAL: dict[str, str] = {
-    "geoserver": "publishers.geoserver",
-}
 
 
 class Publisher(Protocol):
@@ -31,12 +22,8 @@ class Publisher(Protocol):
 
 
 def get(name: str) -> Publisher:
-    module = {**BUILTIN, **OPTIONAL}[name]
-    return importlib.import_module(module)  # type: ignore[return-value]
+    return plugins.load("publisher", name)  # type: ignore[no-any-return]
 
 
 def for_node(cfg: NodeConfig) -> list[tuple[str, Publisher]]:
-    names = list(BUILTIN)
-    if cfg.publisher != "builtin":
-        names.append(cfg.publisher)
-    return [(n, get(n)) for n in names]
+    return [(n, get(n)) for n in plugins.node_publishers(cfg.publisher)]

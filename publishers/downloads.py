@@ -24,24 +24,44 @@ from pathlib import Path
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace
+from geoportal.services import Distribution, Service
 from publishers.qml import write_layer_style
 from publishers.styles import load_style, style_name_for
 
-#: extension → (media type, title) — used for the links in the OGC API collection and the ISO record
-FORMATS: dict[str, tuple[str, str]] = {
-    "gpkg": ("application/geopackage+sqlite3", "GeoPackage (зі стилем і метаданими / with style and metadata)"),
-    "geojson": ("application/geo+json", "GeoJSON"),
-    "csv": ("text/csv", "CSV (WKT)"),
-    "shp.zip": ("application/zip", "Shapefile (zip, UTF-8)"),
-    "geojson.zip": ("application/zip", "GeoJSON + ISO 19139 (zip)"),
-    "csv.zip": ("application/zip", "CSV + ISO 19139 (zip)"),
+DOWNLOAD = "WWW:DOWNLOAD-1.0-http--download"
+SERVICES = (
+    Service(name="downloads", title="Downloads", long_title="Файли для завантаження / Downloadable files",
+            protocol=DOWNLOAD, service_type="download", operation="GET", path="/downloads/",
+            media_types=("application/geopackage+sqlite3", "application/geo+json", "text/csv", "application/zip",
+                         "image/tiff; application=geotiff; profile=cloud-optimized"), kinds=("vector", "raster"),
+            record=False),
+)
+
+#: extension → (media type, format, title uk, title en) of every file a vector dataset is offered as
+FORMATS: dict[str, tuple[str, str, str, str]] = {
+    "gpkg": ("application/geopackage+sqlite3", "GeoPackage", "GeoPackage зі стилем і метаданими",
+             "GeoPackage with style and metadata"),
+    "geojson": ("application/geo+json", "GeoJSON", "GeoJSON", "GeoJSON"),
+    "csv": ("text/csv", "CSV", "CSV з геометрією WKT, UTF-8", "CSV with WKT geometry, UTF-8"),
+    "shp.zip": ("application/zip", "ESRI Shapefile", "Shapefile у zip, UTF-8", "Shapefile in zip, UTF-8"),
+    "geojson.zip": ("application/zip", "GeoJSON", "GeoJSON і запис ISO 19139 у zip", "GeoJSON and ISO 19139 in zip"),
+    "csv.zip": ("application/zip", "CSV", "CSV і запис ISO 19139 у zip", "CSV and ISO 19139 in zip"),
+}
+#: a raster is offered as the Cloud-Optimised GeoTIFF it is stored as
+RASTER_FORMATS: dict[str, tuple[str, str, str, str]] = {
+    "tif": ("image/tiff; application=geotiff; profile=cloud-optimized", "GeoTIFF",
+            "Cloud-Optimised GeoTIFF", "Cloud-Optimised GeoTIFF"),
 }
 
 
-def _source(layer: StoredLayer) -> list[str]:
-    if layer.backend == "postgis":
-        return [f"PG:{layer.dsn}", f"{layer.schema}.{layer.table}"]
-    return [str(layer.path), layer.table]
+def formats(layer: StoredLayer) -> dict[str, tuple[str, str, str, str]]:
+    return RASTER_FORMATS if layer.kind == "raster" else FORMATS
+
+
+def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
+    """Every file of a dataset (first the GeoPackage, the richest)."""
+    return [Distribution("downloads", ep.download(ds.id, ext), DOWNLOAD, f"{ds.id}.{ext}", uk, en, media, fmt,
+                         "download") for ext, (media, fmt, uk, en) in formats(layer).items()]
 
 
 def _ogr2ogr(args: list[str], what: str) -> None:
@@ -79,27 +99,44 @@ def _zip(target: Path, files: list[Path]) -> None:
             z.write(f, f.name)
 
 
+def package_raster(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
+    """A raster's download is its Cloud-Optimised GeoTIFF, copied aside and moved into place."""
+    from ingest.store.cog import CogFile
+
+    assert isinstance(layer.location, CogFile)
+    target = ws.downloads / f"{ds.id}.tif"
+    fd, tmp = tempfile.mkstemp(dir=ws.downloads, prefix=f".{ds.id}.", suffix=".tif")
+    os.close(fd)
+    try:
+        shutil.copyfile(layer.location.path, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return [target]
+
+
 def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
     """Make every download of one dataset; returns the files, all moved into ws.downloads."""
+    if layer.kind == "raster":
+        return package_raster(ds, layer, ws)
     out = ws.downloads
     out.mkdir(parents=True, exist_ok=True)
     record = out / f"{ds.id}.xml"
     xml = record.read_bytes() if record.exists() else None
-    src = _source(layer)
+    src = layer.location.ogr_source()
     style = load_style(style_name_for(ds.style, layer.geometry_type))
     made: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(dir=out, prefix=f".{ds.id}.") as tmp_:
         tmp = Path(tmp_)
         gpkg = tmp / f"{ds.id}.gpkg"
-        if layer.backend == "geopackage":
-            shutil.copyfile(str(layer.path), gpkg)
-        else:
-            _ogr2ogr(["-f", "GPKG", str(gpkg), *src, "-nln", ds.id, "-lco", "FID=fid", "-lco", "GEOMETRY_NAME=geom"],
-                     f"{ds.id}.gpkg")
-        write_layer_style(gpkg, layer.table if layer.backend == "geopackage" else ds.id, "geom", style,
-                          layer.geometry_type)
+        # one layer named after the dataset, whatever the storage (another GeoPackage, PostGIS, a filtered view)
+        _ogr2ogr(["-f", "GPKG", str(gpkg), *src, "-nln", ds.id, "-lco", "FID=fid", "-lco", "GEOMETRY_NAME=geom"],
+                 f"{ds.id}.gpkg")
+        write_layer_style(gpkg, ds.id, "geom", style, layer.geometry_type)
         if xml:
-            _add_iso_metadata(gpkg, layer.table if layer.backend == "geopackage" else ds.id, xml)
+            _add_iso_metadata(gpkg, ds.id, xml)
         made["gpkg"] = gpkg
         geojson = tmp / f"{ds.id}.geojson"
         _ogr2ogr(["-f", "GeoJSON", str(geojson), *src, "-lco", "RFC7946=YES", "-lco", "WRITE_NAME=NO",
@@ -132,11 +169,12 @@ def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace) -> str:
     """What the downloads of a dataset are made from: the stored version, its record and its style."""
     import hashlib
 
-    h = hashlib.sha256(f"{layer.backend}:{layer.table}:{layer.version}:{layer.checksum}:{layer.loaded_at}".encode())
+    h = hashlib.sha256(f"{layer.location.to_dict()}:{layer.version}:{layer.checksum}:{layer.loaded_at}".encode())
     record = ws.downloads / f"{ds.id}.xml"
     if record.exists():
         h.update(record.read_bytes())
-    h.update(load_style(style_name_for(ds.style, layer.geometry_type)).path.read_bytes())
+    if layer.kind == "vector":
+        h.update(load_style(style_name_for(ds.style, layer.geometry_type)).path.read_bytes())
     return h.hexdigest()
 
 
@@ -148,7 +186,7 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
             continue
         stamp_file = ws.downloads / f".{ds.id}.stamp"
         stamp = _stamp(ds, layer, ws)
-        current = all((ws.downloads / f"{ds.id}.{fmt}").exists() for fmt in FORMATS)
+        current = all((ws.downloads / f"{ds.id}.{fmt}").exists() for fmt in formats(layer))
         if current and stamp_file.exists() and stamp_file.read_text() == stamp:
             continue
         package(ds, layer, ws)

@@ -76,16 +76,13 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
                 continue
             store = ds.id
             if not _exists(gs.get_datastore, store, wsn):
-                if layer.backend == "postgis":
-                    gs.create_featurestore(store, workspace=wsn, schema=layer.schema, **_pg_params(layer.dsn or ""))
-                else:
-                    gs.create_gpkg_datastore(str(layer.path), store_name=store, workspace=wsn)
+                _datastore(gs, layer, store, wsn)
             made["stores"].append(store)
             if _exists(gs.get_layer, ds.id, wsn):
-                gs.edit_featuretype(store, wsn, layer.table, ds.id, ds.title.uk, abstract=ds.abstract.uk,
+                gs.edit_featuretype(store, wsn, _table(layer), ds.id, ds.title.uk, abstract=ds.abstract.uk,
                                     keywords=ds.keywords.uk + ds.keywords.en)
             else:
-                gs.publish_featurestore(store, layer.table, wsn, title=ds.title.uk, abstract=ds.abstract.uk,
+                gs.publish_featurestore(store, _table(layer), wsn, title=ds.title.uk, abstract=ds.abstract.uk,
                                         keywords=ds.keywords.uk + ds.keywords.en)
             made["layers"].append(ds.id)
             style = load_style(style_name_for(ds.style, layer.geometry_type))
@@ -102,6 +99,22 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         made[key] = sorted(set(values) | set(previous.get(key, [])))
     write_atomic(path, json.dumps(made, indent=2))
     return path
+
+
+def _datastore(gs: Any, layer: StoredLayer, store: str, wsn: str) -> None:
+    """A GeoServer datastore over the layer's storage. GeoServer has a datastore type per storage, so this is
+    the one place that maps our locations to its types; a location it has none for is refused clearly."""
+    loc = layer.location.to_dict()
+    if loc["backend"] == "postgis":
+        gs.create_featurestore(store, workspace=wsn, schema=loc["schema"], **_pg_params(loc["dsn"]))
+    elif loc["backend"] == "geopackage":
+        gs.create_gpkg_datastore(loc["path"], store_name=store, workspace=wsn)
+    else:
+        raise PublishError(f"{layer.dataset_id}: GeoServer has no datastore for {layer.location.describe()}")
+
+
+def _table(layer: StoredLayer) -> str:
+    return str(layer.location.to_dict()["table"])
 
 
 def _metadata_link(gs: Any, wsn: str, store: str, layer: str, href: str) -> None:

@@ -17,6 +17,7 @@ from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from ingest.text import field_name
 from metadata.records import record_id
+from geoportal.services import Distribution, Service
 from publishers.styles import Rule, Symbolizer, geometry_kind, load_style, style_name_for
 
 # EPSG:4326, Web Mercator, CRS84 and USK-2000 (geographic, Gauss-Kruger zones 4–7 and the TM zones
@@ -24,6 +25,17 @@ from publishers.styles import Rule, Symbolizer, geometry_kind, load_style, style
 WMS_SRS = ("EPSG:4326 EPSG:3857 CRS:84 EPSG:5561 EPSG:5562 EPSG:5563 EPSG:5564 EPSG:5565 "
            "EPSG:6381 EPSG:6382 EPSG:6383 EPSG:6384")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+WFS_PREFIX = "gp"  # the namespace prefix of the node's WFS feature types (gp:roads)
+
+SERVICES = (
+    Service(name="wms", title="WMS 1.3.0", long_title="Web Map Service", protocol="OGC:WMS", service_type="view",
+            operation="GetMap", path="/ows", capabilities="?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0",
+            media_types=("image/png", "application/json", "text/xml"), kinds=("vector", "raster")),
+    Service(name="wfs", title="WFS 2.0.0", long_title="Web Feature Service", protocol="OGC:WFS",
+            service_type="download", operation="GetFeature", path="/ows",
+            capabilities="?SERVICE=WFS&REQUEST=GetCapabilities&VERSION=2.0.0",
+            media_types=("application/gml+xml; version=3.2", "application/json; subtype=geojson")),
+)
 MARKS = {"circle": ("ellipse", [[1, 1]], True), "square": ("vector", [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]], True),
          "triangle": ("vector", [[0, 1], [0.5, 0], [1, 1], [0, 1]], True)}
 
@@ -94,7 +106,32 @@ def _class(rule: Rule, ds: Dataset, fields: set[str], path: Path) -> dict[str, A
     return cls
 
 
+def _raster_layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+    """A raster (COG) as a WMS layer: drawn with a colour ramp over its value range, GetFeatureInfo gives
+    the cell value; not a WFS feature type."""
+    data = layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid)
+    lo, hi = layer.report.extra.get("value_range") or (0, 1)
+    return {
+        "__type__": "layer", "name": ds.id, "group": ds.theme, "type": "raster", "status": "on",
+        "template": "ttt", "projection": [f"init={layer.crs.lower()}"], "extent": padded(layer.bbox),
+        "data": data["data"], "processing": data.get("processing", []),
+        "classes": [{"__type__": "class", "name": ds.id, "title": ds.title.uk, "styles": [
+            {"__type__": "style", "colorrange": ["#ffffcc", "#800026"], "datarange": [float(lo), float(hi)],
+             "rangeitem": "[pixel]"}]}],
+        "metadata": {
+            "ows_title": ds.title.uk, "ows_abstract": ds.abstract.uk, "wms_title.eng": ds.title.en,
+            "ows_keywordlist": ",".join(ds.keywords.uk + ds.keywords.en), "ows_srs": WMS_SRS,
+            "ows_extent": " ".join(f"{b:.4f}" for b in padded(layer.bbox)), "wms_group_title": ds.theme,
+            "wms_include_items": "value_0", "gml_include_items": "value_0", "wfs_enable_request": "!*",
+            "wms_metadataurl_href": ep.record(record_id(cfg, ds.id)), "wms_metadataurl_format": "text/xml",
+            "wms_metadataurl_type": "ISO19115:2003", "wms_attribution_title": ds.attribution or "",
+        },
+    }
+
+
 def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+    if layer.kind == "raster":
+        return _raster_layer(cfg, ds, layer, ep)
     style = load_style(style_name_for(ds.style, layer.geometry_type))
     fields = {f.name for f in layer.fields}
     rules = sorted(style.rules, key=lambda r: r.is_else)  # MapServer takes the first matching class
@@ -137,24 +174,17 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "ows_featureid": layer.id_column,
         },
     }
-    if layer.backend == "postgis":
-        lyr["connectiontype"] = "postgis"
-        lyr["connection"] = _pg_connection(layer.dsn or "")
-        lyr["data"] = (f"{layer.geometry_column} from {layer.schema}.{layer.table} using unique "
-                       f"{layer.id_column} using srid={layer.crs.split(':')[1]}")
-    else:
-        lyr["connectiontype"] = "ogr"
-        lyr["connection"] = layer.path
-        lyr["data"] = layer.table
+    if "wfs" not in ds.services:
+        lyr["metadata"]["wfs_enable_request"] = "!*"
+    data = layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid)
+    lyr.update({k: (_escaped(v) if k == "data" else v) for k, v in data.items()})
     return lyr
 
 
-def _pg_connection(dsn: str) -> str:
-    """A libpq keyword string from a postgresql:// DSN (MapServer's CONNECTION takes either)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    parts = conninfo_to_dict(dsn)
-    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+def _escaped(text: str) -> str:
+    """A value for a double-quoted mapfile string: mappyfile writes strings as they are, and MapServer's
+    lexer reads \" as a quote inside one (SQL in DATA quotes identifiers with ")."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 
@@ -215,7 +245,7 @@ def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
                 "wms_feature_info_mime_type": "application/json",
                 "wms_getfeatureinfo_formatlist": "text/plain,application/vnd.ogc.gml,application/json",
                 "wfs_getfeature_formatlist": "geojson,gml3",
-                "wfs_namespace_prefix": "gp",
+                "wfs_namespace_prefix": WFS_PREFIX,
                 "wfs_namespace_uri": f"{ep.base_url}/ows/ns",
                 "wms_inspire_capabilities": None,
                 "ows_updatesequence": max(lyr.loaded_at for _, lyr in published),
@@ -244,3 +274,12 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         "  END\n"
         "END\n"))
     return path
+
+
+def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
+    """A dataset is a WMS layer named by its id, and (vectors) a WFS feature type in the node's namespace."""
+    return [
+        Distribution("wms", ep.ows, "OGC:WMS", ds.id, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "image/png", "WMS"),
+        Distribution("wfs", ep.ows, "OGC:WFS", f"{WFS_PREFIX}:{ds.id}", "Тип об’єктів WFS 2.0",
+                     "WFS 2.0 feature type", "application/gml+xml; version=3.2", "WFS", "download"),
+    ]

@@ -15,19 +15,17 @@ import yaml
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
-from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer, Workspace, write_atomic
 from ingest.text import field_name
-from metadata.records import record_id
+from geoportal.services import Distribution, Service
+from metadata.records import LICENCES, record_id
 
-GPKG_PROVIDER = "publishers.ogcapi.gpkg.GeoPackageProvider"
-POSTGIS_PROVIDER = "publishers.ogcapi.postgis.PostGISProvider"
-LICENCE_URLS = {
-    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
-    "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
-    "CC-BY-IGO-3.0": "https://creativecommons.org/licenses/by/3.0/igo/",
-    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
-}
 
+SERVICES = (
+    Service(name="ogcapi", title="OGC API - Features", long_title="OGC API Features", protocol="OGC API - Features",
+            service_type="other", operation="items", path="/ogcapi", capabilities="/",
+            media_types=("application/geo+json", "application/json", "text/html")),
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # pygeoapi's HTML templates load these from CDNs; the node serves its own copies (npm, see package.json)
@@ -52,23 +50,7 @@ def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
     title_field = field_name(ds.label) if ds.label else None
     if title_field and title_field not in {f.name for f in layer.fields}:
         title_field = None
-    if layer.backend == "postgis":
-        prov: dict[str, Any] = {
-            "type": "feature",
-            "name": POSTGIS_PROVIDER,
-            "data": {"dsn": layer.dsn, "search_path": [layer.schema, "public"]},
-            "id_field": layer.id_column,
-            "table": layer.table,
-            "geom_field": layer.geometry_column,
-        }
-    else:
-        prov = {
-            "type": "feature",
-            "name": GPKG_PROVIDER,
-            "data": layer.path,
-            "id_field": layer.id_column,
-            "table": layer.table,
-        }
+    prov = layer.location.pygeoapi_provider(layer.id_column, layer.geometry_column)
     if title_field:
         prov["title_field"] = title_field
     prov["crs"] = [
@@ -91,9 +73,9 @@ def _collection(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints)
         {"type": "text/xml", "rel": "related", "title": "WMS 1.3.0",
          "href": f"{ep.ows}?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities", "hreflang": "uk"},
     ]
-    if ds.licence in LICENCE_URLS:
+    if ds.licence in LICENCES:
         links.append({"type": "text/html", "rel": "license", "title": ds.licence,
-                      "href": LICENCE_URLS[ds.licence], "hreflang": "en"})
+                      "href": LICENCES[ds.licence], "hreflang": "en"})
     temporal: dict[str, Any] = {"begin": None, "end": None}
     if ds.date:
         temporal = {"begin": f"{ds.date}T00:00:00Z", "end": None}
@@ -148,7 +130,7 @@ def _records_collection(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: End
     """OGC API Records over the node's own catalog: pygeoapi's CSW facade reading /csw (pycsw 2.6, the
     catalog here, has no OGC API Records of its own), so records are served in GeoJSON with the same
     content as CSW, the harvested ones included."""
-    bbs = [lyr.bbox for lyr in layers.values()] or [(22.0, 44.0, 40.5, 52.5)]
+    bbs = [lyr.bbox for lyr in layers.values()] or [UKRAINE_BBOX]
     return {
         "type": "collection",
         "itemType": "record",
@@ -200,10 +182,10 @@ def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
                 },
                 "keywords": {"uk": ["геопортал", cfg.node.katotth], "en": ["geoportal", cfg.node.katotth]},
                 "keywords_type": "theme",
-                "terms_of_service": LICENCE_URLS["CC-BY-4.0"],
+                "terms_of_service": LICENCES["CC-BY-4.0"],
                 "url": ep.base_url,
             },
-            "license": {"name": "CC-BY-4.0", "url": LICENCE_URLS["CC-BY-4.0"]},
+            "license": {"name": "CC-BY-4.0", "url": LICENCES["CC-BY-4.0"]},
             "provider": {"name": c.organisation.uk, "url": c.url or ep.base_url},
             "contact": {
                 "name": c.individual or c.organisation.uk,
@@ -234,3 +216,9 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         raise PublishError(f"{path}: pygeoapi refused the generated config: {e}") from e
     write_atomic(openapi_path(ws), doc)
     return path
+
+
+def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
+    """A dataset is one collection of the node's OGC API."""
+    return [Distribution("ogcapi", ep.collection(ds.id), "OGC API - Features", ds.id, "Колекція OGC API Features",
+                         "OGC API Features collection", "application/geo+json", "GeoJSON", "information")]

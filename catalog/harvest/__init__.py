@@ -27,12 +27,11 @@ class Harvester(Protocol):
 
 
 def harvester_for(kind: str, url: str, timeout: float = 20.0) -> Harvester:
-    from catalog.harvest.csw import CSWHarvester
+    """The harvester registered as ``kind`` (geoportal/plugins.py, ``harvester``) for the catalog at ``url``."""
+    from geoportal import plugins
 
-    registry = {
-        "csw": lambda: CSWHarvester(url, timeout=timeout),  # any CSW 2.0.2 (GeoNetwork, pycsw, …)
-        "geoportal": lambda: CSWHarvester(url.rstrip("/") + "/csw", timeout=timeout),  # a node of ours
-    }
-    if kind not in registry:
-        raise KeyError(f"no harvester for catalog type '{kind}' (known: {', '.join(registry)})")
-    return registry[kind]()
+    try:
+        cls = plugins.load("harvester", kind)
+    except plugins.PluginError as e:
+        raise KeyError(str(e)) from None
+    return cls(url, timeout=timeout)

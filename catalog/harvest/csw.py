@@ -91,3 +91,10 @@ class CSWHarvester:
                                     namespaces=NS)
                 if ident:
                     yield ident.strip(), etree.tostring(md, xml_declaration=True, encoding="UTF-8")
+
+
+class NodeHarvester(CSWHarvester):
+    """Another node of the network, named by its base URL: its catalog is at ``<url>/csw``."""
+
+    def __init__(self, url: str, timeout: float = 20.0, attempts: int = 3):
+        super().__init__(url.rstrip("/") + "/csw", timeout=timeout, attempts=attempts)

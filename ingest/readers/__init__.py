@@ -3,8 +3,8 @@
 Every reader is a context manager that yields a :class:`~ingest.readers.base.Source`: what the file
 declares (CRS, encoding and how it was decided, geometry type, original field names) and an iterator of
 Arrow record batches with the attributes, a WKB column ``__wkb`` and, where the reader already knows a
-row is bad (unreadable coordinates), a reason in ``__reason``. Adding a format is a module plus one line
-in :data:`FORMATS`.
+row is bad (unreadable coordinates), a reason in ``__reason``. Adding a format is a module, one line in the
+``reader`` registry of geoportal/plugins.py and its extensions in :data:`FORMATS`.
 """
 
 from __future__ import annotations
@@ -13,35 +13,19 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Callable
 
+from geoportal import plugins
+from geoportal.config import RASTER_SUFFIXES
 from geoportal.errors import IngestError
 from ingest.readers.base import ReadOptions, Source
 
 Reader = Callable[[Path, ReadOptions], AbstractContextManager[Source]]
 
 
-def _ogr(path: Path, opts: ReadOptions) -> AbstractContextManager[Source]:
-    from ingest.readers.ogr import open_ogr
-    return open_ogr(path, opts)
-
-
-def _table(path: Path, opts: ReadOptions) -> AbstractContextManager[Source]:
-    from ingest.readers.table import open_table
-    return open_table(path, opts)
-
-
-def _archive(path: Path, opts: ReadOptions) -> AbstractContextManager[Source]:
-    from ingest.readers.archive import open_archive
-    return open_archive(path, opts)
-
-
-READERS: dict[str, Reader] = {"ogr": _ogr, "table": _table, "archive": _archive}
-
 FORMATS: dict[str, str] = {
     ".shp": "ogr", ".geojson": "ogr", ".json": "ogr", ".gpkg": "ogr", ".kml": "ogr", ".gml": "ogr",
     ".fgb": "ogr", ".csv": "table", ".txt": "table", ".tsv": "table", ".xlsx": "table",
     ".zip": "archive", ".kmz": "archive",
 }
-RASTER_SUFFIXES = (".tif", ".tiff")
 
 
 def open_source(path: Path, opts: ReadOptions | None = None) -> AbstractContextManager[Source]:
@@ -56,7 +40,8 @@ def open_source(path: Path, opts: ReadOptions | None = None) -> AbstractContextM
     if kind is None:
         known = ", ".join(sorted(FORMATS))
         raise IngestError(f"{path}: unknown format '{path.suffix}'; supported: {known} and GeoTIFF")
-    return READERS[kind](path, opts)
+    reader: Reader = plugins.load("reader", kind)
+    return reader(path, opts)
 
 
-__all__ = ["FORMATS", "READERS", "RASTER_SUFFIXES", "ReadOptions", "Source", "open_source"]
+__all__ = ["FORMATS", "RASTER_SUFFIXES", "ReadOptions", "Source", "open_source"]

@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterator, Protocol
 
 import pyarrow as pa
 
+from geoportal.model import Location
+
 GEOM = "geom"
 
 
@@ -29,6 +31,9 @@ class LayerStream:
 
 
 class Store(Protocol):
+    """A vector storage backend: versions of layers, written atomically. Its module (registry ``store`` in
+    geoportal/plugins.py) also has the ``Location`` class its layers are found by."""
+
     backend: str
 
     def current(self, table: str) -> dict[str, Any] | None: ...
@@ -36,17 +41,20 @@ class Store(Protocol):
     def write(self, layer: LayerStream) -> None: ...
     def history(self, table: str) -> list[dict[str, Any]]: ...
     def rollback(self, table: str, version: int) -> dict[str, Any]: ...
-    def location(self) -> dict[str, Any]: ...
+    def table_for(self, dataset_id: str) -> str: ...
+    def location(self, table: str) -> Location: ...
+
+
+def backend_of(target: str | Path) -> str:
+    """The store a target names: a postgresql:// DSN is PostGIS, anything else a GeoPackage file."""
+    return "postgis" if str(target).startswith(("postgresql://", "postgres://")) else "geopackage"
 
 
 def open_store(target: str | Path, *, schema: str = "public") -> Store:
-    """A GeoPackage path or a postgresql:// DSN."""
-    t = str(target)
-    if t.startswith(("postgresql://", "postgres://")):
-        from ingest.store.postgis import PostgisStore
-        return PostgisStore(t, schema=schema)
-    from ingest.store.gpkg import GpkgStore
-    return GpkgStore(Path(target))
+    """The store for a GeoPackage path or a postgresql:// DSN, through the ``store`` registry."""
+    from geoportal import plugins
+
+    return plugins.load("store", backend_of(target)).Store(str(target), schema=schema)
 
 
 class CapturingIterator:

@@ -25,7 +25,8 @@ import tempfile
 import time
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterator
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -33,8 +34,10 @@ import pyogrio
 
 from geoportal.errors import IngestError, StoreError
 from geoportal.model import write_atomic
+from geoportal.model import RowFilter
 from ingest.readers.base import needs_plain, plain_dir
 from ingest.store import GEOM, CapturingIterator, LayerStream
+from ingest.store.rows import ident
 
 KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
 PROVENANCE = "__provenance"  # the layer "<table>__provenance"
@@ -45,7 +48,7 @@ log = logging.getLogger(__name__)
 class GpkgStore:
     backend = "geopackage"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | str, *, schema: str = "public"):  # schema: PostGIS only, same signature
         self.path = Path(path).resolve()
         self.versions_dir = self.path.parent / ".versions" / self.path.stem
         self.table: str | None = None
@@ -73,8 +76,11 @@ class GpkgStore:
             raise StoreError(f"{path}: not a readable GeoPackage ({e}); move it away or give another "
                              "target") from e
 
-    def location(self) -> dict[str, Any]:
-        return {"path": str(self.path)}
+    def table_for(self, dataset_id: str) -> str:
+        return dataset_id
+
+    def location(self, table: str) -> "GpkgTable":
+        return GpkgTable(str(self.path), table)
 
     # -- history: one record per version; the file itself says which version it holds --------------
 
@@ -327,3 +333,67 @@ def require_features(n: int, source: str) -> None:
     if n == 0:
         raise IngestError(f"{source}: no feature could be loaded (all were rejected or the filter matched "
                           "none); nothing written, the previous version is kept")
+
+
+@dataclass(frozen=True)
+class GpkgTable:
+    """A layer in a GeoPackage file, optionally narrowed to the rows of a SQL filter (SQLite dialect)."""
+
+    backend: ClassVar[str] = "geopackage"
+    kind: ClassVar[str] = "vector"
+    path: str
+    table: str
+    where: str | None = None  # from a RowFilter, see restricted()
+    cql2: str | None = None  # the filter as the rule wrote it, for providers that evaluate CQL2 themselves
+
+    def describe(self) -> str:
+        return f"{self.path} (layer {self.table})"
+
+    def exists(self) -> bool:
+        return Path(self.path).exists()
+
+    def ogr_source(self) -> list[str]:
+        return [self.path, self.table] + (["-where", self.where] if self.where else [])
+
+    def pygeoapi_provider(self, id_field: str, geometry_column: str) -> dict[str, Any]:
+        block: dict[str, Any] = {"type": "feature", "name": "publishers.ogcapi.gpkg.GeoPackageProvider",
+                                 "data": self.path, "id_field": id_field, "table": self.table}
+        if self.cql2:
+            block["row_filter"] = self.cql2
+        return block
+
+    def mapserver_data(self, geometry_column: str, id_column: str, srid: int | None) -> dict[str, Any]:
+        data = self.table
+        if self.where:  # OGR hands a DATA that starts with SELECT to SQLite as it is
+            data = f"SELECT * FROM {ident(self.table)} WHERE {self.where}"
+        return {"connectiontype": "ogr", "connection": self.path, "data": data}
+
+    def restricted(self, rows: RowFilter) -> "GpkgTable":
+        from dataclasses import replace
+
+        import pyogrio
+
+        from ingest.store.rows import to_sql
+
+        columns = [str(c) for c in pyogrio.read_info(self.path, layer=self.table)["fields"]]
+        where = to_sql(rows.cql2, columns)
+        both = f"({self.where}) AND {where}" if self.where else where
+        cql = f"({self.cql2}) AND ({rows.cql2})" if self.cql2 else rows.cql2
+        return replace(self, where=both, cql2=cql)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend, "path": self.path, "table": self.table, "where": self.where,
+                "cql2": self.cql2}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "GpkgTable":
+        return cls(**d)
+
+
+def target_for(storage: Any, data_dir: Path, dataset_id: str) -> str:
+    """Each dataset of a node in a GeoPackage of its own in the node's data folder."""
+    return str(data_dir / f"{dataset_id}.gpkg")
+
+
+Store = GpkgStore
+Location = GpkgTable

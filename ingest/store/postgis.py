@@ -14,7 +14,8 @@ import json
 import os
 import queue
 import threading
-from typing import Any, Iterator
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Iterator
 
 import psycopg
 import pyarrow as pa
@@ -24,7 +25,9 @@ from psycopg import sql
 from pyproj import CRS
 
 from geoportal.errors import StoreError
+from geoportal.model import RowFilter
 from ingest.store import GEOM, LayerStream
+from ingest.store.rows import ident
 
 KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
 VERSIONS = "geoportal_versions"
@@ -121,8 +124,11 @@ class PostgisStore:
     def __init__(self, dsn: str, *, schema: str = "public"):
         self.dsn, self.schema = dsn, schema
 
-    def location(self) -> dict[str, Any]:
-        return {"dsn": self.dsn, "schema": self.schema}
+    def table_for(self, dataset_id: str) -> str:
+        return table_name(dataset_id)
+
+    def location(self, table: str) -> "PostgisTable":
+        return PostgisTable(self.dsn, self.schema, table)
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
@@ -263,3 +269,85 @@ class PostgisStore:
                         "loaded_at": target[4].isoformat()}
         except psycopg.Error as e:
             raise StoreError(f"{self.dsn}: rollback of '{t}' failed ({e}); nothing changed") from e
+
+
+def libpq_keywords(dsn: str) -> str:
+    """A libpq keyword string from a postgresql:// DSN (what MapServer's CONNECTION and GDAL's PG: take)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    return " ".join(f"{k}={v}" for k, v in conninfo_to_dict(dsn).items() if v is not None)
+
+
+@dataclass(frozen=True)
+class PostgisTable:
+    """A table in PostGIS, optionally narrowed to the rows of a SQL filter."""
+
+    backend: ClassVar[str] = "postgis"
+    kind: ClassVar[str] = "vector"
+    dsn: str
+    schema: str
+    table: str
+    where: str | None = None
+    cql2: str | None = None
+
+    def describe(self) -> str:
+        from psycopg.conninfo import conninfo_to_dict
+
+        c = conninfo_to_dict(self.dsn)
+        return f"PostGIS {c.get('host', '')}/{c.get('dbname', '')} {self.schema}.{self.table}"
+
+    def exists(self) -> bool:
+        try:
+            with psycopg.connect(self.dsn, connect_timeout=5) as conn:
+                row = conn.execute("SELECT to_regclass(%s)", (f"{ident(self.schema)}.{ident(self.table)}",)).fetchone()
+        except psycopg.Error:
+            return False
+        return bool(row and row[0])
+
+    def ogr_source(self) -> list[str]:
+        return [f"PG:{libpq_keywords(self.dsn)}", f"{self.schema}.{self.table}"] + \
+            (["-where", self.where] if self.where else [])
+
+    def pygeoapi_provider(self, id_field: str, geometry_column: str) -> dict[str, Any]:
+        block: dict[str, Any] = {"type": "feature", "name": "publishers.ogcapi.postgis.PostGISProvider",
+                                 "data": {"dsn": self.dsn, "search_path": [self.schema, "public"]},
+                                 "id_field": id_field, "table": self.table, "geom_field": geometry_column}
+        if self.cql2:
+            block["row_filter"] = self.cql2
+        return block
+
+    def mapserver_data(self, geometry_column: str, id_column: str, srid: int | None) -> dict[str, Any]:
+        # a subquery: MapServer's DATA parser takes quoted identifiers (any table name) only inside one
+        source = f"(SELECT * FROM {ident(self.schema)}.{ident(self.table)}"
+        source += f" WHERE {self.where}) AS rows" if self.where else ") AS rows"
+        return {"connectiontype": "postgis", "connection": libpq_keywords(self.dsn),
+                "data": f"{geometry_column} from {source} using unique {id_column} using srid={srid or 4326}"}
+
+    def restricted(self, rows: RowFilter) -> "PostgisTable":
+        from ingest.store.rows import to_sql
+
+        with psycopg.connect(self.dsn, connect_timeout=5) as conn:
+            columns = [r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+                (self.schema, self.table)).fetchall()]
+        where = to_sql(rows.cql2, columns)
+        both = f"({self.where}) AND {where}" if self.where else where
+        cql = f"({self.cql2}) AND ({rows.cql2})" if self.cql2 else rows.cql2
+        return replace(self, where=both, cql2=cql)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend, "dsn": self.dsn, "schema": self.schema, "table": self.table,
+                "where": self.where, "cql2": self.cql2}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PostgisTable":
+        return cls(**d)
+
+
+def target_for(storage: Any, data_dir: Any, dataset_id: str) -> str:
+    """Every dataset of a node in the node's database (``storage.dsn``)."""
+    return str(storage.dsn)
+
+
+Store = PostgisStore
+Location = PostgisTable

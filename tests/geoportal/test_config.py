@@ -18,7 +18,8 @@ SAMPLE = ROOT / "config" / "nodes" / "zhytomyr-oblast.yaml"
 def test_sample_config_is_valid() -> None:
     cfg = load_config(SAMPLE)
     assert cfg.node.katotth == "UA18000000000041385"
-    assert [d.id for d in cfg.datasets] == ["oblast-boundary", "hromadas", "nature-protection", "geographic-names"]
+    assert [d.id for d in cfg.datasets] == ["oblast-boundary", "hromadas", "nature-protection", "geographic-names",
+                                         "geonames-density"]
     assert cfg.resolve(cfg.datasets[0].source).is_file()
 
 

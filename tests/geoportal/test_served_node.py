@@ -30,6 +30,9 @@ pytestmark = pytest.mark.slow
 
 CFG = load_config(DEMO_CONFIG)
 DATASETS = [d.id for d in CFG.public_datasets]
+# vector datasets are also features (OGC API, WFS); a raster (the GeoTIFF) is a WMS layer and a file
+VECTORS = [d.id for d in CFG.public_datasets if "ogcapi" in d.services]
+RASTERS = [d.id for d in CFG.public_datasets if d.is_raster]
 # counts an official can check against the sources in data/ (see data/SOURCES.md)
 KNOWN_COUNTS = {"oblast-boundary": 1, "hromadas": 6, "nature-protection": 161}
 
@@ -72,7 +75,7 @@ def test_landing_page_lists_datasets(node) -> None:  # type: ignore[no-untyped-d
         assert f"/ogcapi/collections/{ds.id}" in html
 
 
-@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("dataset", VECTORS)
 def test_ogcapi_features_owslib(node, dataset: str) -> None:  # type: ignore[no-untyped-def]
     expected = node.layers[dataset]["feature_count"]
     api = Features(node.base_url + "/ogcapi", timeout=60)
@@ -84,7 +87,7 @@ def test_ogcapi_features_owslib(node, dataset: str) -> None:  # type: ignore[no-
     assert items.get("numberMatched", expected) == expected
 
 
-@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("dataset", VECTORS)
 def test_ogcapi_features_gdal(node, dataset: str) -> None:  # type: ignore[no-untyped-def]
     expected = node.layers[dataset]["feature_count"]
     out = subprocess.run(["ogrinfo", "-ro", "-al", "-so", f"OAPIF:{node.base_url}/ogcapi/collections/{dataset}"],
@@ -125,7 +128,7 @@ def test_wms_theme_groups(wms) -> None:  # type: ignore[no-untyped-def]
 def test_wms_getfeatureinfo_returns_the_hromada(wms, node) -> None:  # type: ignore[no-untyped-def]
     from pyogrio.raw import read
 
-    _, _, geoms, fields = read(node.layers["hromadas"]["path"], layer="hromadas", columns=["admin_3"])
+    _, _, geoms, fields = read(node.layers["hromadas"]["location"]["path"], layer="hromadas", columns=["admin_3"])
     p = shapely.point_on_surface(shapely.from_wkb(geoms[0]))
     name = fields[0][0]
     d = 0.01
@@ -143,7 +146,7 @@ def test_wms_getlegendgraphic(node, dataset: str) -> None:  # type: ignore[no-un
     assert ctype == "image/png" and body[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("dataset", VECTORS)
 def test_wfs_getfeature_owslib(wfs, node, dataset: str) -> None:  # type: ignore[no-untyped-def]
     expected = node.layers[dataset]["feature_count"]
     typename = next(t for t in wfs.contents if t.split(":")[-1] == dataset)
@@ -152,7 +155,7 @@ def test_wfs_getfeature_owslib(wfs, node, dataset: str) -> None:  # type: ignore
     assert len(fc["features"]) == expected
 
 
-@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("dataset", VECTORS)
 def test_wfs_gdal(node, dataset: str) -> None:  # type: ignore[no-untyped-def]
     expected = node.layers[dataset]["feature_count"]
     out = subprocess.run(["ogrinfo", "-ro", "-so", f"WFS:{node.base_url}/ows", dataset],
@@ -259,3 +262,28 @@ def test_csw_30(node) -> None:  # type: ignore[no-untyped-def]
     _, body = get(node.base_url + "/csw?service=CSW&version=3.0.0&request=GetRecords&typeNames=csw:Record"
                   "&elementSetName=full&q=" + urllib.parse.quote("громади"))
     assert CFG.dataset("hromadas").title.uk in body.decode("utf-8")
+
+
+@pytest.mark.parametrize("dataset", RASTERS)
+def test_raster_is_a_cog_served_by_wms_with_its_cell_values(node, wms, dataset: str) -> None:  # type: ignore[no-untyped-def]
+    """The GeoTIFF of the sample node: stored as a Cloud-Optimised GeoTIFF, drawn by WMS, GetFeatureInfo gives
+    the value rasterio reads from the stored file, offered as a download, not offered as features."""
+    import rasterio
+
+    layer = node.layers[dataset]
+    assert layer["location"]["backend"] == "cog"
+    with rasterio.open(layer["location"]["path"]) as src:
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        band = src.read(1, masked=True)
+        row, col = [int(v) for v in __import__("numpy").unravel_index(band.argmax(), band.shape)]
+        x, y = src.xy(row, col)
+        expected = float(band[row, col])
+    d = 0.005
+    resp = wms.getfeatureinfo(layers=[dataset], srs="EPSG:4326", bbox=(x - d, y - d, x + d, y + d), size=(11, 11),
+                              format="image/png", query_layers=[dataset], info_format="application/json", xy=(5, 5))
+    values = [f["properties"] for f in json.loads(resp.read())["features"]]
+    assert values and float(values[0]["value_0"]) == expected, values
+    _, body = get(f"{node.base_url}/downloads/{dataset}.tif")
+    assert body[:4] in (b"II*\x00", b"MM\x00*")
+    with pytest.raises(urllib.error.HTTPError):
+        get(f"{node.base_url}/ogcapi/collections/{dataset}?f=json")

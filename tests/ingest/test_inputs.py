@@ -42,8 +42,8 @@ def test_cyrillic_shapefile_without_cpg(tmp_path, cp):
     shp.with_suffix(".cpg").unlink(missing_ok=True)
     assert not shp.with_suffix(".cpg").exists()
     layer = ingest_file(shp, tmp_path / "out.gpkg", "names")
-    assert layer.report["encoding"] == cp
-    assert "statistics" in layer.report["encoding_decided_by"]
+    assert layer.report.encoding == cp
+    assert "statistics" in layer.report.encoding_decided_by
     _, _, _, data = read(tmp_path / "out.gpkg", "names")
     assert list(data[0]) == names
 
@@ -57,8 +57,8 @@ def test_usk2000_tm_zone_without_prj_is_inferred(tmp_path, territory):
     write_points(shp, lonlat, "EPSG:6383", list(data[1]))  # USK-2000 / Ukraine TM zone 9
     shp.with_suffix(".prj").unlink()
     layer = ingest_file(shp, tmp_path / "out.gpkg", "tm", plan=Plan(territory=territory, territory_name="oblast"))
-    assert layer.report["source_crs"] == "EPSG:6383"
-    assert layer.report["crs_decided_by"].startswith("inferred")
+    assert layer.report.source_crs == "EPSG:6383"
+    assert layer.report.crs_decided_by.startswith("inferred")
     _, _, wkb, _ = read(tmp_path / "out.gpkg", "tm")
     xy = shapely.get_coordinates(shapely.from_wkb(wkb))
     assert np.abs(xy - lonlat).max() < 1e-6  # the same datum path back: exact
@@ -75,29 +75,29 @@ def test_gk_zone_without_prj_is_ambiguous_then_assumed(tmp_path, territory):
     layer = ingest_file(shp, tmp_path / "out.gpkg", "gk", assume_crs="EPSG:5563")
     _, _, wkb, _ = read(tmp_path / "out.gpkg", "gk")
     assert np.abs(shapely.get_coordinates(shapely.from_wkb(wkb)) - lonlat).max() < 1e-6
-    assert "UCS-2000 to WGS 84" in layer.report["datum_transformation"]
+    assert "UCS-2000 to WGS 84" in layer.report.datum_transformation
 
 
 def test_sk42_transformed_with_datum_shift(tmp_path):
     shp = tmp_path / "sk.shp"
     write_points(shp, sample_points(), "EPSG:28405", NAMES)
     layer = ingest_file(shp, tmp_path / "out.gpkg", "sk")
-    assert "Pulkovo 1942 to WGS 84" in layer.report["datum_transformation"]
-    assert "SK-42" in layer.report["crs_decided_by"]
+    assert "Pulkovo 1942 to WGS 84" in layer.report.datum_transformation
+    assert "SK-42" in layer.report.crs_decided_by
 
 
 def test_geonames_csv_with_dms(tmp_path):
     csv = DATA / "geonames-ua" / "fiz-geo-zhytomyrska.csv"
     layer = ingest_file(csv, tmp_path / "out.gpkg", "names")
     assert layer.feature_count == 1587 and ogr_count(tmp_path / "out.gpkg", "names") == 1587
-    assert layer.report["coordinate_columns"] == ["Довгота", "Широта"]
+    assert layer.report.coordinate_columns == ["Довгота", "Широта"]
     _, _, wkb, data = read(tmp_path / "out.gpkg", "names")
     _, _, ref_wkb, ref = pyogrio.raw.read(DATA / "geonames-ua" / "fiz-geo-zhytomyrska.geojson")
     ours = dict(zip(data[0], shapely.get_coordinates(shapely.from_wkb(wkb)).tolist()))
     theirs = dict(zip(ref[0], shapely.get_coordinates(shapely.from_wkb(ref_wkb)).tolist()))
     assert ours.keys() == theirs.keys()
     assert max(abs(a - b) for k in ours for a, b in zip(ours[k], theirs[k])) < 1e-3
-    assert layer.report["field_titles"]["shyrota"] == "Широта"
+    assert layer.report.field_titles["shyrota"] == "Широта"
 
 
 def test_pzo_csv_line_breaks_in_cells(tmp_path):
@@ -121,7 +121,7 @@ def test_xlsx_with_xy_columns_and_assumed_crs(tmp_path, territory):
     wb.save(tmp_path / "t.xlsx")
     layer = ingest_file(tmp_path / "t.xlsx", tmp_path / "o.gpkg", "t",
                         plan=Plan(territory=territory, assume_crs="EPSG:6383"))
-    assert layer.report["axis_swapped"] is True
+    assert layer.report.axis_swapped is True
     _, _, wkb, _ = read(tmp_path / "o.gpkg", "t")
     assert np.abs(shapely.get_coordinates(shapely.from_wkb(wkb)) - lonlat).max() < 1e-6
 
@@ -133,7 +133,7 @@ def test_zipped_shapefile_kml_kmz_gml_gpkg_layers(tmp_path):
         for f in shp_dir.glob("hromadas_30km_russia_belarus.*"):
             zf.write(f, f"inner/{f.name}")
     layer = ingest_file(z, tmp_path / "o.gpkg", "h", where="COD_3 LIKE 'UA18%'")
-    assert layer.feature_count == 6 and layer.report["source_member"].startswith("inner/")
+    assert layer.feature_count == 6 and layer.report.source_member.startswith("inner/")
     pts = shapely.points(sample_points(3))
     for drv, ext in (("KML", "kml"), ("GML", "gml"), ("GPKG", "gpkg")):
         f = tmp_path / f"p.{ext}"
@@ -163,7 +163,7 @@ def test_invalid_geometry_repaired_empty_rejected(tmp_path):
                       fields=["n"], geometry_type="Unknown", crs="EPSG:4326", driver="GeoJSON")
     layer = ingest_file(src, tmp_path / "o.gpkg", "g")
     assert layer.geometry_type == "MultiPolygon" and layer.feature_count == 2
-    assert layer.report["geometries_repaired"] == 1
+    assert layer.report.geometries_repaired == 1
     _, _, wkb, data = read(tmp_path / "o.gpkg", "g")
     g = shapely.from_wkb(wkb)
     assert shapely.is_valid(g).all() and set(shapely.get_type_id(g)) == {shapely.GeometryType.MULTIPOLYGON}
@@ -182,7 +182,7 @@ def test_geotiff_to_cog(tmp_path):
                        transform=from_origin(400000, 5600000, 10, 10)) as ds:
         ds.write(np.arange(360000, dtype="uint16").reshape(1, 600, 600))
     layer = ingest_file(src, tmp_path / "dem_cog.tif", "dem")
-    with rasterio.open(layer.path) as ds:
+    with rasterio.open(layer.location.path) as ds:
         assert ds.profile.get("tiled") and ds.overviews(1)
         assert ds.read(1)[10, 10] == 6010
     assert 26 < layer.bbox[0] < 30

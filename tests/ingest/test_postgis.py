@@ -24,7 +24,7 @@ def q(dsn, sql, *args):
 
 def test_load_version_swap_rollback(pg_dsn, tmp_path):
     layer = ingest_file(CSV, pg_dsn, "geo-names")
-    assert layer.backend == "postgis" and layer.table == "geo_names" and layer.version == 1
+    assert layer.backend == "postgis" and layer.location.table == "geo_names" and layer.version == 1
     assert q(pg_dsn, "SELECT count(*), min(ST_SRID(geom)), min(GeometryType(geom)) FROM geo_names") == \
         [(1587, 4326, "POINT")]
     assert q(pg_dsn, "SELECT count(*) FROM pg_indexes WHERE tablename = 'geo_names' AND indexdef ILIKE '%gist%'") \
@@ -65,6 +65,6 @@ def test_node_on_postgis(pg_dsn, cfg, tmp_path):
     pg_cfg = cfg.model_copy(update={"storage": cfg.storage.model_copy(update={"backend": "postgis", "dsn": pg_dsn})})
     ws = Workspace.for_node(pg_cfg, tmp_path)
     layer = load_dataset(pg_cfg, pg_cfg.dataset("hromadas"), ws)
-    assert layer.backend == "postgis" and layer.dsn == pg_dsn
+    assert layer.backend == "postgis" and layer.location.dsn == pg_dsn
     rows = q(pg_dsn, "SELECT admin_3, katotth_hromada = cod_3, ST_IsValid(geom) FROM hromadas ORDER BY 1")
     assert len(rows) == 6 and all(r[1] and r[2] for r in rows) and rows[3][0] == "Овруцька"

@@ -135,7 +135,7 @@ def check_load(source: Path, target: Path, n: int, digest: str, names: list, exa
         return
     written, rejected = _read(target, "t"), _read(target, "t__rejected")
     assert len(written) + len(rejected) == n
-    assert layer.feature_count == len(written) and layer.report["features_rejected"] == len(rejected)
+    assert layer.feature_count == len(written) and layer.report.features_rejected == len(rejected)
     assert all(r[1] for r in rejected)  # every rejected feature says why
     if exact_text:
         stored = sorted((r[0] or "") for r in written + rejected)

@@ -11,7 +11,8 @@ from owslib.iso import MD_Metadata
 
 from geoportal.config import load_config
 from geoportal.errors import MetadataError
-from geoportal.model import Endpoints, FieldInfo, StoredLayer
+from geoportal.model import Endpoints, FieldInfo, QualityReport, StoredLayer
+from ingest.store.gpkg import GpkgTable
 from metadata.dcat import dcat_catalog
 from metadata.records import dataset_record, record_id, service_record
 from metadata.validate import check_iso19139, parse_xml, validate_iso19139
@@ -26,12 +27,12 @@ if not SAMPLES.exists():
 
 def layer(ds_id: str = "hromadas") -> StoredLayer:
     return StoredLayer(
-        dataset_id=ds_id, backend="geopackage", table=ds_id, geometry_type="MultiPolygon", feature_count=6,
+        dataset_id=ds_id, location=GpkgTable("/x.gpkg", ds_id), geometry_type="MultiPolygon", feature_count=6,
         bbox=(27.33, 50.88, 29.51, 51.68), crs="EPSG:4326", fields=(FieldInfo("admin_3", "string"),),
-        checksum="ab" * 32, version=3, loaded_at="2026-11-24T10:00:00+00:00", path="/x.gpkg",
-        report={"source": "/data/hromadas.shp", "features_read": 126, "features_written": 6,
-                "geometries_repaired": 1, "text_values_repaired": 6, "source_crs": "EPSG:4326",
-                "encoding": "UTF-8"})
+        checksum="ab" * 32, version=3, loaded_at="2026-11-24T10:00:00+00:00",
+        report=QualityReport(source="/data/hromadas.shp", features_read=126, features_written=6,
+                             geometries_repaired=1, text_values_repaired=6, source_crs="EPSG:4326",
+                             encoding="UTF-8"))
 
 
 def record(ds_id: str = "hromadas") -> bytes:

@@ -23,7 +23,8 @@ from pyproj import Transformer
 from geoportal.build import ingest_all
 from geoportal.config import load_config
 from geoportal.model import Workspace
-from passport.aggregations import GpkgEngine, PostgisEngine
+from passport.compute_gpkg import GpkgEngine
+from passport.compute_postgis import PostgisEngine
 from passport.compute import compute
 from passport.config import PassportConfig
 from tests.conftest import derived_config

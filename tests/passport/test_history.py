@@ -37,7 +37,7 @@ def test_a_changed_source_gives_a_new_passport_version_and_keeps_the_old_value(t
     _, first = build_passport(cfg, ws, ingest_all(cfg, ws))  # type: ignore[misc]
 
     # a site inside Olevska hromada is struck off the register; the custodian sends the new file
-    doc = json.loads((Path(first.path).parent / f"{OLEVSKA}.json").read_text(encoding="utf-8"))
+    doc = json.loads((Path(first.location.path).parent / f"{OLEVSKA}.json").read_text(encoding="utf-8"))
     poly = shapely.geometry.shape(doc["geometry"])
     gone = next(i for i, f in enumerate(fc["features"]) if poly.intersects(shapely.geometry.shape(f["geometry"])))
     del fc["features"][gone]
@@ -46,17 +46,17 @@ def test_a_changed_source_gives_a_new_passport_version_and_keeps_the_old_value(t
     _, second = build_passport(cfg, ws, ws.read_layers())  # type: ignore[misc]
 
     assert second.version == first.version + 1
-    rows = history(Path(second.path), OLEVSKA, "nature_sites")
+    rows = history(Path(second.location.path), OLEVSKA, "nature_sites")
     assert [r["value"] for r in rows] == [29, 28]
     assert rows[0]["source_version"].startswith("v1 ") and rows[1]["source_version"].startswith("v2 ")
-    doc = json.loads((Path(second.path).parent / f"{OLEVSKA}.json").read_text(encoding="utf-8"))
+    doc = json.loads((Path(second.location.path).parent / f"{OLEVSKA}.json").read_text(encoding="utf-8"))
     ind = doc["indicators"]["nature_sites"]
     assert ind["value"] == 28 and [h["value"] for h in ind["history"]] == [29, 28]
     assert ind["previous"]["value"] == 29 and doc["indicators"]["population_total"]["previous"] is None
-    page = (Path(second.path).parent / f"{OLEVSKA}.html").read_text(encoding="utf-8")
+    page = (Path(second.location.path).parent / f"{OLEVSKA}.html").read_text(encoding="utf-8")
     assert "було / was 29" in page
     # population did not change: one value, still kept once per computation
-    assert [r["value"] for r in history(Path(second.path), OLEVSKA, "population_total")] == [34193.0, 34193.0]
+    assert [r["value"] for r in history(Path(second.location.path), OLEVSKA, "population_total")] == [34193.0, 34193.0]
 
     # the same, as an official reads it from the command line
     from click.testing import CliRunner

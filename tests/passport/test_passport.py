@@ -18,7 +18,8 @@ from pyproj import Geod
 from geoportal.build import ingest_all
 from geoportal.config import load_config
 from geoportal.model import Workspace
-from passport.aggregations import GpkgEngine, PostgisEngine
+from passport.compute_gpkg import GpkgEngine
+from passport.compute_postgis import PostgisEngine
 from passport.build import build_passport
 from passport.compute import compute
 from passport.config import load_passport_config
@@ -145,7 +146,7 @@ def test_versions_are_kept_after_a_new_ingest(gpkg_node, tmp_path: Path) -> None
     load_dataset(cfg, cfg.dataset("nature-protection"), ws2, force=True)  # a new version of a source
     _, l2 = build_passport(cfg, ws2, ws2.read_layers())  # type: ignore[misc]
     assert l2.version == l1.version + 1
-    rows = history(Path(l2.path), "UA18060190000071101", "nature_sites")
+    rows = history(Path(l2.location.path), "UA18060190000071101", "nature_sites")
     assert len(rows) == 2 and rows[0]["value"] == rows[1]["value"] == 29
     assert rows[0]["source_version"] != rows[1]["source_version"]
 

@@ -12,7 +12,7 @@ import yaml
 
 from geoportal.config import load_config
 from geoportal.errors import ConfigError
-from passport.aggregations import GpkgEngine
+from passport.compute_gpkg import GpkgEngine
 from passport.compute import compute
 from passport.config import load_passport_config
 

@@ -46,8 +46,8 @@ def render(layer, path):
 
 out = []
 for spec in json.load(open(sys.argv[1])):
-    if spec["provider"] == "wms":
-        layer = QgsRasterLayer(spec["uri"], spec["name"], "wms")
+    if spec["provider"] in ("wms", "gdal"):
+        layer = QgsRasterLayer(spec["uri"], spec["name"], spec["provider"])
     else:
         layer = QgsVectorLayer(spec["uri"], spec["name"], spec["provider"])
     res = {"name": spec["name"], "provider": spec["provider"], "valid": layer.isValid()}

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture()
 def node(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from geoportal.build import ingest_all, write_records
+    from geoportal.build import ingest_all
+    from metadata.write import write_records
 
     text = (ROOT / "config/nodes/zhytomyr-oblast.yaml").read_text(encoding="utf-8")
     text = text.replace("storage:\n  backend: geopackage\n",

@@ -48,6 +48,17 @@ def test_every_layer_loads_in_qgis(served, tmp_path: Path) -> None:  # type: ign
     base = served.base_url
     layers = served.layers
     specs = []
+    rasters = {ds for ds, layer in layers.items() if layer["location"]["backend"] == "cog"}
+    for ds in rasters:  # a GeoTIFF: a WMS layer and the Cloud-Optimised GeoTIFF download
+        tif = tmp_path / f"{ds}.tif"
+        with urllib.request.urlopen(f"{base}/downloads/{ds}.tif", timeout=60) as r:
+            tif.write_bytes(r.read())
+        specs += [
+            {"name": ds, "provider": "wms", "render": True, "png": str(tmp_path / f"{ds}-wms.png"),
+             "uri": f"crs=EPSG:4326&format=image/png&layers={ds}&styles=&url={base}/ows"},
+            {"name": ds, "provider": "gdal", "render": True, "png": str(tmp_path / f"{ds}-tif.png"), "uri": str(tif)},
+        ]
+    layers = {ds: layer for ds, layer in layers.items() if ds not in rasters}
     for ds, layer in layers.items():
         gpkg = tmp_path / f"{ds}.gpkg"
         with urllib.request.urlopen(f"{base}/downloads/{ds}.gpkg", timeout=60) as r:
@@ -64,6 +75,11 @@ def test_every_layer_loads_in_qgis(served, tmp_path: Path) -> None:  # type: ign
         ]
     results = run_qgis(specs, tmp_path)
     problems = []
+    for ds in rasters:
+        for provider in ("wms", "gdal"):
+            r = results[(ds, provider)]
+            if not r["valid"] or r.get("colours", 0) < 2:
+                problems.append(f"{ds} via {provider}: {'not valid' if not r['valid'] else 'blank map'}")
     for ds, layer in layers.items():
         for provider in ("wms", "WFS", "OAPIF", "ogr"):
             r = results[(ds, provider)]

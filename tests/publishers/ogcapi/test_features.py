@@ -33,7 +33,7 @@ def places(demo_node) -> list[tuple[int, str, object]]:  # type: ignore[no-untyp
     from pyogrio.raw import read
 
     lyr = demo_node.layers["nature-protection"]
-    _, fids, geoms, fields = read(lyr["path"], layer="nature-protection", columns=["unormovana_nazva"],
+    _, fids, geoms, fields = read(lyr["location"]["path"], layer="nature-protection", columns=["unormovana_nazva"],
                                   return_fids=True)
     return [(int(f), n, g) for f, n, g in zip(fids, fields[0], shapely.from_wkb(geoms))]
 

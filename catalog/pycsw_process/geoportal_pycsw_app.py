@@ -1,0 +1,98 @@
+"""The WSGI application of the catalog process — run by gunicorn of the PYCSW VENV, not the node's.
+
+It wraps pycsw 2.6's server for three reasons, each a hole of the stock ``pycsw.wsgi:application``:
+
+* **Only the node's front may write.** pycsw lets CSW-T through when the client's address is in
+  ``allowed_ips`` (or when an ``X-Forwarded-For`` header says so), so any local process could insert or
+  delete records. Here the client address pycsw sees is replaced: ``127.0.0.1`` (allowed) only when the
+  request carries the per-start secret that the front adds after it has checked a publisher token, a
+  documentation address (never allowed) otherwise; ``X-Forwarded-For`` is dropped. pycsw's own check at
+  the point of execution then refuses every other transaction, however the request is dressed.
+* **The configuration is fixed.** The stock wrapper takes ``?config=<any path>`` (in fact any query
+  parameter containing "config") as the configuration file to use; here it is only ``PYCSW_CONFIG``.
+* **No internals to clients.** pycsw puts exception texts of SQLAlchemy, lxml and Python into its
+  ExceptionReports (e.g. a failed insert shows the SQL statement). Every ExceptionText is replaced by a
+  short message for its exception code and locator; the original goes to the log.
+
+It imports only pycsw, lxml and the standard library (the node's packages are not in that venv).
+"""
+
+import hmac
+import logging
+import os
+import warnings
+
+# deprecations inside the pinned pycsw 2.6 / OWSLib 0.28 (shapely's ReadingError, OWSLib's future
+# property names), printed once per worker; nothing the node can act on
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"(pycsw|owslib)(\..*)?")
+
+from pycsw import server  # noqa: E402 - after the warning filter
+from pycsw.ogc.csw import csw2, csw3  # noqa: E402
+
+LOG = logging.getLogger("geoportal.pycsw")
+SECRET_HEADER = "HTTP_X_GEOPORTAL_GATE"  # X-Geoportal-Gate: <secret>
+TRUSTED_ADDR = "127.0.0.1"  # the one address in the generated allowed_ips
+UNTRUSTED_ADDR = "192.0.2.1"  # TEST-NET-1 (RFC 5737): never in allowed_ips
+_SECRET = os.environ.pop("GEOPORTAL_CSW_GATE_SECRET", "")
+
+SAFE_TEXT = {
+    "MissingParameterValue": "a required parameter is missing",
+    "InvalidParameterValue": "a parameter has a value the catalog does not accept",
+    "OperationNotSupported": "this operation is not supported",
+    "VersionNegotiationFailed": "none of the requested versions is supported (use 2.0.2 or 3.0.0)",
+    "InvalidUpdateSequence": "the update sequence is not valid",
+    "OptionNotSupported": "this option is not supported",
+    "NoApplicableCode": "the catalog could not process the request",
+}
+
+
+def safe_text(code: str, locator: str) -> str:
+    """The message a client gets for an exception: its code and the parameter, no internals."""
+    text = SAFE_TEXT.get(code, SAFE_TEXT["NoApplicableCode"])
+    if locator and locator.replace("_", "").replace(":", "").isalnum() and len(locator) <= 64:
+        text += f" (parameter: {locator})"
+    return text + "; see the CSW 2.0.2 / 3.0 specification"
+
+
+def _sanitising(original):  # type: ignore[no-untyped-def]
+    """Wrap a pycsw ``exceptionreport`` so the text it writes is safe; log what pycsw wanted to say."""
+
+    def exceptionreport(self, code, locator, text):  # type: ignore[no-untyped-def]
+        LOG.warning("CSW exception %s (locator %s): %s", code, locator, text)
+        return original(self, code, locator, safe_text(str(code), str(locator or "")))
+
+    return exceptionreport
+
+
+csw2.Csw2.exceptionreport = _sanitising(csw2.Csw2.exceptionreport)
+csw3.Csw3.exceptionreport = _sanitising(csw3.Csw3.exceptionreport)
+
+
+def _error_report(status: str) -> tuple[str, bytes]:
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows" '
+            'version="1.2.0"><ows:Exception exceptionCode="NoApplicableCode"><ows:ExceptionText>'
+            f'{safe_text("NoApplicableCode", "")}</ows:ExceptionText></ows:Exception></ows:ExceptionReport>')
+    return status, body.encode("utf-8")
+
+
+def application(env, start_response):  # type: ignore[no-untyped-def]
+    """pycsw's dispatch with the client address decided by the gate secret and a fixed configuration."""
+    presented = env.pop(SECRET_HEADER, "")
+    trusted = bool(_SECRET) and hmac.compare_digest(presented.encode("utf-8", "replace"), _SECRET.encode())
+    env.pop("HTTP_X_FORWARDED_FOR", None)
+    env["REMOTE_ADDR"] = TRUSTED_ADDR if trusted else UNTRUSTED_ADDR
+    env["local.app_root"] = os.path.dirname(os.path.dirname(server.__file__))  # as pycsw.wsgi
+    if ":" in env.get("HTTP_HOST", ""):  # as pycsw.wsgi does: pycsw builds URLs from the bare host
+        env["HTTP_HOST"] = env["HTTP_HOST"].split(":")[0]
+    try:
+        csw = server.Csw(os.environ["PYCSW_CONFIG"], env)
+        status, contents = csw.dispatch_wsgi()
+        ctype = str(csw.contenttype)
+    except Exception:  # noqa: BLE001 - the client gets a safe report, the log the traceback
+        LOG.exception("pycsw failed on %s %s", env.get("REQUEST_METHOD"), env.get("QUERY_STRING", "")[:500])
+        status, contents = _error_report("500 Internal Server Error")
+        ctype = "application/xml; charset=UTF-8"
+    if isinstance(contents, str):
+        contents = contents.encode("utf-8")
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(contents)))])
+    return [contents]

@@ -1,0 +1,73 @@
+"""A node served with a publisher token (CSW-T on), for the tests of the catalog gate and the front."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.conftest import DEMO_CONFIG, ServedNode, serve_node, stop_node
+
+TOKEN = "publisher-token-for-tests"
+
+
+@pytest.fixture(scope="session")
+def token_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
+    """The sample node served by ``geoportal serve`` with GEOPORTAL_CSW_TOKENS set (transactions on)."""
+    workdir = tmp_path_factory.mktemp("gate") / "zhytomyr-oblast"
+    old = os.environ.get("GEOPORTAL_CSW_TOKENS")
+    os.environ["GEOPORTAL_CSW_TOKENS"] = TOKEN
+    try:
+        node = serve_node(DEMO_CONFIG, workdir)
+    finally:
+        if old is None:
+            os.environ.pop("GEOPORTAL_CSW_TOKENS", None)
+        else:
+            os.environ["GEOPORTAL_CSW_TOKENS"] = old
+    yield node
+    stop_node(node.process)
+
+
+def serve_log(node: ServedNode) -> Path:
+    """Where tests.conftest.serve_node writes the output of ``geoportal serve``."""
+    return node.workdir.parent / f"{node.workdir.name}-serve.log"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (read from /proc; the catalog runs in a session of its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
+
+
+def listening_ports(pids: set[int]) -> set[int]:
+    """TCP ports in LISTEN state held by these processes (from /proc/net/tcp and their fds)."""
+    inodes: set[str] = set()
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            if f[3] == "0A" and f[9] in inodes:
+                ports.add(int(f[1].rsplit(":", 1)[1], 16))
+    return ports
