@@ -88,3 +88,21 @@ def test_postgis_more_loads_than_kept_versions(tmp_path, postgis_dsn):
     assert layer.version == LOADS + 1 and pg(postgis_dsn, "SELECT count(*) FROM pts") == [(3,)]
     with pytest.raises(Exception, match="not kept"):
         store.rollback("pts", 1)
+
+
+@pytest.mark.parametrize("name", ["Дороги_загального_користування_Житомирщини", 'квартали "старі"', "x'y z",
+                                  "a" * 60, "a" * 60 + "b"])
+def test_postgis_hostile_table_names(tmp_path, postgis_dsn, name):
+    """Long Cyrillic names (PostgreSQL cuts identifiers at 63 bytes: the versions collided) and quotes load,
+    version and roll back like any other; two long names that differ only at the end stay apart."""
+    from sql_ident import quoted
+
+    store = open_store(postgis_dsn)
+    table = store.table_for(name)
+    assert len(table.encode()) <= 39
+    for n in (2, 3, 4):
+        assert ingest_file(points_geojson(tmp_path / f"s{n}.geojson", n), postgis_dsn, name).version == n - 1
+        assert pg(postgis_dsn, f"SELECT count(*) FROM {quoted(table)}") == [(n,)]
+    store.rollback(table, 1)
+    assert pg(postgis_dsn, f"SELECT count(*) FROM {quoted(table)}") == [(2,)]
+    assert [r["version"] for r in store.history(table) if r["current"]] == [1]
