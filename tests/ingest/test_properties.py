@@ -209,3 +209,41 @@ def test_names_pyogrio_would_misread(tmp_path, monkeypatch):
     assert sorted(r[0] for r in _read(target, "t")) == ["Їжак’с", "ґанок"]
     assert list(cwd.iterdir()) == []
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".gpkg") == ["out!;b.gpkg"]
+
+
+PG_SETTINGS = settings(SETTINGS, max_examples=25)
+
+
+@PG_SETTINGS
+@given(case=cases("geojson"))
+def test_random_geojson_into_postgis(postgis_dsn, case):
+    """The same on PostGIS, with the hostile name as the layer (table) name; counted with SQL."""
+    import psycopg
+
+    from ingest.store import open_store
+    from sql_ident import quoted
+
+    def count(table: str) -> int:
+        with psycopg.connect(postgis_dsn) as c:
+            if c.execute("SELECT to_regclass(format('%%I', %s::text))", (table,)).fetchone()[0] is None:
+                return 0
+            return int(c.execute(f"SELECT count(*) FROM {quoted(table)}").fetchone()[0])
+
+    name = f"p {case['name']}"
+    table = open_store(postgis_dsn).table_for(name)
+    with tempfile.TemporaryDirectory(prefix="prop-") as d:
+        good = Path(d) / "good.geojson"
+        write_geojson(good, [shapely.Point(28.5, 50.5), shapely.Point(28.6, 50.6)], ["Житомир", "Овруч"])
+        before = ingest_file(good, postgis_dsn, name, force=True).version
+        src = Path(d) / f"{case['name']}.geojson"
+        write_geojson(src, case["geoms"], case["names"])
+        try:
+            layer = ingest_file(src, postgis_dsn, name)
+        except (IngestError, CRSError, StoreError) as e:
+            assert not _clean(case["geoms"]), f"a clean file was refused: {e}"
+            assert count(table) == 2
+            current = [r["version"] for r in open_store(postgis_dsn).history(table) if r["current"]]
+            assert current == [before]
+            return
+        assert count(table) + count(f"{table}__rejected") == len(case["geoms"])
+        assert layer.feature_count == count(table)
