@@ -158,3 +158,28 @@ def test_kill_postgis_loads(tmp_path, postgis_dsn):
     # no session of a dead loader is left holding anything
     assert _pg(postgis_dsn, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                             "WHERE c.relname LIKE 'killed%'") == [(0,)]
+
+
+def test_live_load_is_never_cleaned_up(tmp_path, monkeypatch):
+    """A load that is still running keeps its files: a second load waits for it (here: gives up after a short
+    wait with a clear error) instead of taking its temporary file for a dead one's."""
+    import ingest.store.gpkg as gpkg_mod
+    from geoportal.errors import StoreError
+    from ingest import ingest_file
+
+    small, big = _points(tmp_path / "small.shp", 10, 1), _points(tmp_path / "big.shp", BIG, 2)
+    target = tmp_path / "out" / "out.gpkg"
+    _run(["ingest-file", str(small), "--into", str(target), "--layer", "l"])
+    p = subprocess.Popen([str(GEOPORTAL), "ingest-file", str(big), "--into", str(target), "--layer", "l"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while p.poll() is None and not any(f.name.startswith(".out.") for f in target.parent.iterdir()):
+        time.sleep(0.01)
+    live = {f.name for f in target.parent.iterdir() if f.name.startswith(".out.")}
+    assert live and p.poll() is None, "the load ended before the test could look"
+    monkeypatch.setattr(gpkg_mod, "LOCK_WAIT", 0.3)
+    with pytest.raises(StoreError, match=rf"another load \(pid {p.pid}\) is still writing"):
+        ingest_file(small, target, "l", force=True)
+    assert live <= {f.name for f in target.parent.iterdir()} or p.poll() is not None
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err.decode()
+    assert _gpkg_state(target) == (BIG, 2, 2)
