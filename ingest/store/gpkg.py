@@ -6,14 +6,13 @@ costs no space) with ``history-<table>.json``; the provenance of a load is also 
 the ``<table>__provenance`` table, so it travels with the data — and it decides which version is current
 when history.json and the file disagree (a load killed between the two).
 
-One load at a time per file (an fcntl lock, ``.versions/<name>.lock``, released by the kernel even on kill -9); the next
-load removes what a dead one left (the file written aside, SQLite journals, GDAL's spatial-index scratch
-files, version files no record points to).
+One load at a time per file (an fcntl lock, ``.versions/<name>.lock``, released by the kernel even on
+kill -9, see ingest/store/aside.py); the next load removes what a dead one left (the file written aside,
+SQLite journals, GDAL's spatial-index scratch files, version files no record points to).
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -22,7 +21,6 @@ import re
 import shutil
 import sqlite3
 import tempfile
-import time
 from contextlib import closing, contextmanager
 from pathlib import Path
 from dataclasses import dataclass
@@ -36,7 +34,7 @@ from geoportal.errors import IngestError, StoreError
 from geoportal.model import write_atomic
 from geoportal.model import RowFilter
 from ingest.readers.base import needs_plain, plain_dir
-from ingest.store import GEOM, CapturingIterator, LayerStream
+from ingest.store import GEOM, CapturingIterator, LayerStream, aside
 from ingest.store.rows import ident
 
 KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
@@ -147,40 +145,16 @@ class GpkgStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """An exclusive lock on the target (fcntl: released by the kernel when the holder dies, even by
-        kill -9). Holding it means every temporary file of this target belongs to a dead load."""
-        lock = self.versions_dir.parent / f"{self.path.name}.lock"
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock, "a+") as fh:
-            deadline = time.monotonic() + LOCK_WAIT
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        fh.seek(0)
-                        raise StoreError(f"{self.path}: another load (pid {fh.read().strip() or '?'}) is still "
-                                         f"writing it after {LOCK_WAIT} s; try again when it has finished") from None
-                    time.sleep(0.2)
-            try:
-                fh.seek(0)
-                fh.truncate()
-                fh.write(str(os.getpid()))
-                fh.flush()
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        """One writer per file (see ingest/store/aside.py): holding the lock means every temporary file of
+        this target belongs to a dead load."""
+        with aside.exclusive(self.path, LOCK_WAIT):
+            yield
 
     def _clean_leftovers(self, table: str) -> list[dict[str, Any]]:
         """Under the lock: remove the temporary files of killed loads (the file written aside, SQLite
         journals, GDAL's spatial-index scratch database, half-saved history), make history.json agree
         with the served file, and drop version files that no record points to. Returns the history."""
-        tmp = re.compile(rf"\.{re.escape(self._tmp_stem)}\.[a-z0-9_]{{8}}\.gpkg(-journal|-wal|-shm|\..*)?")
-        for p in self.path.parent.iterdir():
-            if tmp.fullmatch(p.name):
-                log.info("%s: removing %s, left by a load that did not finish", self.path, p.name)
-                p.unlink(missing_ok=True)
+        aside.remove_dead(self.path, self._tmp_stem, ".gpkg")
         if not self.versions_dir.exists():
             return self._saved_history(table)
         for p in self.versions_dir.glob(".history-*.tmp"):

@@ -161,25 +161,62 @@ def test_kill_postgis_loads(tmp_path, postgis_dsn):
 
 
 def test_live_load_is_never_cleaned_up(tmp_path, monkeypatch):
-    """A load that is still running keeps its files: a second load waits for it (here: gives up after a short
-    wait with a clear error) instead of taking its temporary file for a dead one's."""
+    """The files of a load that is still running are never removed: a second load waits for the lock (here:
+    gives up at once, naming the pid); once the holder dies (kill -9), its files are a dead load's, and go."""
     import ingest.store.gpkg as gpkg_mod
     from geoportal.errors import StoreError
     from ingest import ingest_file
 
-    small, big = _points(tmp_path / "small.shp", 10, 1), _points(tmp_path / "big.shp", BIG, 2)
+    small = _points(tmp_path / "small.shp", 10, 1)
     target = tmp_path / "out" / "out.gpkg"
     _run(["ingest-file", str(small), "--into", str(target), "--layer", "l"])
-    p = subprocess.Popen([str(GEOPORTAL), "ingest-file", str(big), "--into", str(target), "--layer", "l"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while p.poll() is None and not any(f.name.startswith(".out.") for f in target.parent.iterdir()):
-        time.sleep(0.01)
-    live = {f.name for f in target.parent.iterdir() if f.name.startswith(".out.")}
-    assert live and p.poll() is None, "the load ended before the test could look"
-    monkeypatch.setattr(gpkg_mod, "LOCK_WAIT", 0.3)
-    with pytest.raises(StoreError, match=rf"another load \(pid {p.pid}\) is still writing"):
-        ingest_file(small, target, "l", force=True)
-    assert live <= {f.name for f in target.parent.iterdir()} or p.poll() is not None
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 0, err.decode()
-    assert _gpkg_state(target) == (BIG, 2, 2)
+    # a "live load" in another process: holds the target's lock and has its temporary file open
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, pathlib\n"
+        "from ingest.store import aside\n"
+        "t = pathlib.Path(sys.argv[1])\n"
+        "with aside.exclusive(t, 0):\n"
+        "    (t.parent / '.out.live0001.gpkg').write_bytes(b'half a file')\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(120)\n"), str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        monkeypatch.setattr(gpkg_mod, "LOCK_WAIT", 0.0)
+        with pytest.raises(StoreError, match=rf"another load \(pid {holder.pid}\) is still writing"):
+            ingest_file(small, target, "l", force=True)
+        assert (target.parent / ".out.live0001.gpkg").exists()  # not touched
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert ingest_file(small, target, "l", force=True).version == 2
+    assert not (target.parent / ".out.live0001.gpkg").exists()  # now a dead load's: removed
+    assert _gpkg_state(target) == (10, 2, 2)
+
+
+def test_kill_raster_load(tmp_path):
+    """The same for a GeoTIFF → COG load: killed while GDAL writes the COG aside, the previous file stays
+    and the next load removes the pieces (read back with rasterio, not our code)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    def tif(path: Path, seed: int, size: int) -> Path:
+        data = np.random.default_rng(seed).integers(0, 5000, (1, size, size), dtype="uint16")
+        with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1, dtype="uint16",
+                           crs="EPSG:32635", transform=from_origin(300000, 5600000, 10, 10)) as ds:
+            ds.write(data)
+        return path
+
+    small, big = tif(tmp_path / "small.tif", 1, 64), tif(tmp_path / "big.tif", 2, 3000)
+    target = tmp_path / "out" / "dem.tif"
+    _run(["ingest-file", str(small), "--into", str(target), "--layer", "dem"])
+    before = {p.name for p in target.parent.iterdir()}
+    started = lambda: any(p.name.startswith(".dem.") for p in target.parent.iterdir())  # noqa: E731
+    assert _run(["ingest-file", str(big), "--into", str(target), "--layer", "dem"], 0.3, started)
+    left = {p.name for p in target.parent.iterdir()} - before
+    assert left and all(n.startswith(".dem.") for n in left)
+    with rasterio.open(target) as ds:
+        assert ds.width == 64  # the previous version, intact
+    _run(["ingest-file", str(big), "--into", str(target), "--layer", "dem"])
+    with rasterio.open(target) as ds:
+        assert ds.width == 3000
+    assert {p.name for p in target.parent.iterdir()} == before
