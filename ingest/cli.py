@@ -159,6 +159,7 @@ def rollback_cmd(dataset: str, version: int, config: Path | None, target: str | 
             raise StoreError(f"{dataset}: version {version} is current in the store, but its record holds no "
                              "layer description; run 'geoportal ingest' to refresh the manifest")
         layer = StoredLayer.from_dict(layer_dict)
-        write_atomic(ws.reports / f"{dataset}.json", json.dumps(layer.report.to_dict(), ensure_ascii=False, indent=2))
+        report = json.dumps(layer.report.to_dict(), ensure_ascii=False, indent=2)
+        write_atomic(ws.reports / f"{dataset}.json", report)
         ws.write_layer(layer)
     click.echo(f"{dataset}: version {version} is current again")

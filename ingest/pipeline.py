@@ -428,7 +428,8 @@ def load_dataset(cfg: NodeConfig, ds: Dataset, ws: Workspace, *, force: bool = F
     kind = "raster" if source.suffix.lower() in RASTER_SUFFIXES else "vector"
     target = storage_target(cfg, ws, ds.id, kind)
     previous = ws.read_layers().get(ds.id)
-    if (kind == "raster" and previous and not force and previous.checksum == checksum and previous.kind == kind
+    if (kind == "raster" and previous and not force and previous.checksum == checksum
+            and previous.kind == kind
             and (previous.report.fingerprint or plan.fingerprint) == plan.fingerprint
             and previous.location.exists()):
         log.info("%s: source unchanged (sha256 %s…), nothing to do", ds.id, checksum[:12])

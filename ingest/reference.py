@@ -1,6 +1,6 @@
 """The reference tables a node links and counts with — the KATOTTH codifier, the KOATUU → KATOTTH cross-walk,
-the old councils → hromadas table, population and other tables keyed by a code — read and checked in one place,
-for both readers (KATOTTH linking in ``ingest.admin``, the passport in ``passport.tables``).
+the old councils → hromadas table, population and other tables keyed by a code — read and checked in one
+place, for both readers (KATOTTH linking in ``ingest.admin``, the passport in ``passport.tables``).
 
 A wrong reference table does not fail loudly by itself: a shifted column, a code that lost its leading zero
 in Excel, a merge-conflict marker committed with the file, a cross-walk whose columns were swapped — each
@@ -82,7 +82,8 @@ def text_line(path: Path, offset: int) -> int:
 def _require(path: Path, header: list[str], needed: list[str]) -> None:
     missing = [c for c in needed if c not in header]
     if missing:
-        raise _fail(path, 1, f"no column {', '.join(repr(m) for m in missing)} (columns: {', '.join(header)})",
+        names = ", ".join(repr(m) for m in missing)
+        raise _fail(path, 1, f"no column {names} (columns: {', '.join(header)})",
                     "use the table's published header")
 
 
@@ -110,8 +111,9 @@ def codifier(path: Path) -> list[Row]:
     with keys ``l1``…``name``; every code well-formed, every unit once."""
     header, raw = read_rows(path, delimiter=";")
     if len(header) != len(CODIFIER_KEYS):
-        raise _fail(path, 1, f"{len(header)} columns, the KATOTTH codifier has {len(CODIFIER_KEYS)} (four levels, "
-                    "the additional level, category, name)", "use the codifier as published (CSV, ';')")
+        raise _fail(path, 1, f"{len(header)} columns, the KATOTTH codifier has {len(CODIFIER_KEYS)} (four "
+                    "levels, the additional level, category, name)",
+                    "use the codifier as published (CSV, ';')")
     rows: list[Row] = []
     seen: dict[str, int] = {}
     for r in raw:
@@ -124,8 +126,8 @@ def codifier(path: Path) -> list[Row]:
             if row[k]:
                 _code(path, row, f"level {CODIFIER_KEYS.index(k) + 1}", row[k], "katotth")
         if not row["category"] or not row["name"]:
-            raise _fail(path, row.line, f"unit {levels[-1]} has no {'category' if not row['category'] else 'name'}",
-                        "complete the row")
+            missing = "category" if not row["category"] else "name"
+            raise _fail(path, row.line, f"unit {levels[-1]} has no {missing}", "complete the row")
         if levels[-1] in seen:
             raise _fail(path, row.line, f"unit {levels[-1]} again (first on line {seen[levels[-1]]})",
                         "keep one row per unit")

@@ -29,8 +29,9 @@ _PRIMARY = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".gml", ".csv", ".xlsx
 
 
 def _bomb(path: Path, what: str) -> IngestError:
-    return IngestError(f"{path}: {what}: refused as a possible zip bomb, nothing was kept — unzip it yourself "
-                       "and load the layer file, or raise GEOPORTAL_ZIP_MAX_BYTES / GEOPORTAL_ZIP_MAX_MEMBERS")
+    return IngestError(f"{path}: {what}: refused as a possible zip bomb, nothing was kept — unzip it "
+                       "yourself and load the layer file, or raise GEOPORTAL_ZIP_MAX_BYTES / "
+                       "GEOPORTAL_ZIP_MAX_MEMBERS")
 
 
 def check_members(path: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:

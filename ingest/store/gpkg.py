@@ -124,7 +124,8 @@ class GpkgStore:
         records = [dict(r, current=r["version"] == version) for r in records]
         if not any(r["version"] == version for r in records):
             vfile = self.versions_dir / f"{table}.v{version}.gpkg"
-            records.append({"version": version, "current": True, "file": vfile.name if vfile.exists() else None,
+            records.append({"version": version, "current": True,
+                            "file": vfile.name if vfile.exists() else None,
                             "checksum": prov.get("checksum"), "loaded_at": prov.get("loaded_at"),
                             "provenance": prov})
             records.sort(key=lambda r: int(r["version"]))
@@ -192,8 +193,8 @@ class GpkgStore:
             records = self._clean_leftovers(layer.table)
             newest = max((r["version"] for r in records), default=0)
             if layer.version <= newest:
-                raise StoreError(f"{self.path}: version {newest} of '{layer.table}' was stored by another load "
-                                 f"meanwhile; run the load again")
+                raise StoreError(f"{self.path}: version {newest} of '{layer.table}' was stored by another "
+                                 "load meanwhile; run the load again")
             self._write(layer)
 
     def _write(self, layer: LayerStream) -> None:
@@ -201,7 +202,8 @@ class GpkgStore:
             self._write_in(layer, folder)
 
     def _write_in(self, layer: LayerStream, folder: Path) -> None:
-        """Write the new file aside; GDAL is given ``folder`` (the target's folder, or a plain-named link to it)."""
+        """Write the new file aside; GDAL is given ``folder`` (the target's folder, or a plain-named link
+        to it)."""
         real = self._tmp()
         os.unlink(real)
         tmp = str(folder / Path(real).name)
@@ -294,7 +296,8 @@ def prune(records: list[dict[str, Any]], keep: int) -> list[str]:
     """Forget the files of all but the ``keep`` newest kept versions (never the current one); returns
     the file names to delete. Records stay, with ``file`` None, so history still lists every load."""
     with_file = sorted((r for r in records if r.get("file")), key=lambda r: int(r["version"]))
-    keep_versions = {r["version"] for r in with_file[-keep:]} | {r["version"] for r in records if r.get("current")}
+    keep_versions = {r["version"] for r in with_file[-keep:]}
+    keep_versions |= {r["version"] for r in records if r.get("current")}
     gone = []
     for r in with_file:
         if r["version"] not in keep_versions:
