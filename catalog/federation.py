@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Callable
 
 from catalog import pycsw
-from catalog.harvest import harvester_for
-from geoportal.config import Link, NodeConfig
+from catalog.harvest import Harvester, harvester_for
+from geoportal.config import Link, NodeConfig, RemoteService
 from geoportal.errors import CatalogError, GeoportalError
 from geoportal.model import Workspace, write_atomic
 
@@ -77,7 +77,18 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def harvest_child(cfg: NodeConfig, ws: Workspace, child: Link, timeout: float = 20.0) -> ChildResult:
+def _harvester(cfg: NodeConfig, source: Link | RemoteService, timeout: float) -> Harvester:
+    """A child catalog's harvester, or — for an external OGC service — one that makes its record."""
+    if isinstance(source, RemoteService):
+        from catalog.harvest.ogc import OGCServiceHarvester
+        from metadata.remote import remote_record_id, remote_service_record
+
+        return OGCServiceHarvester(source.url, source.type, remote_record_id(cfg, source.id),
+                                   lambda info: remote_service_record(cfg, source.id, info), timeout=timeout)
+    return harvester_for(source.type, source.url, timeout=timeout)
+
+
+def harvest_child(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeout: float = 20.0) -> ChildResult:
     t0 = time.perf_counter()
     folder = ws.root / "harvested" / child.id
     folder.mkdir(parents=True, exist_ok=True)
@@ -85,7 +96,7 @@ def harvest_child(cfg: NodeConfig, ws: Workspace, child: Link, timeout: float = 
     state = ChildState.load(state_path, child.url)
     res = ChildResult(child.id, child.url)
     try:
-        h = harvester_for(child.type, child.url, timeout=timeout)
+        h = _harvester(cfg, child, timeout)
         remote = h.list_records()
         res.listed = len(remote)
         now = {r.identifier: r for r in remote}
@@ -137,10 +148,11 @@ def harvest_child(cfg: NodeConfig, ws: Workspace, child: Link, timeout: float = 
 
 def harvest(cfg: NodeConfig, ws: Workspace, *, only: list[str] | None = None, timeout: float = 20.0,
             progress: Callable[[str], None] = log.info) -> list[ChildResult]:
-    """Harvest every child of the node (or the ones named); one failing child never stops the others."""
+    """Harvest every child of the node and every external service it registers (or the ones named); one
+    failing source never stops the others."""
     if not pycsw.config_path(ws).exists() or not ws.catalog_db.exists():
         raise CatalogError(f"{ws.root}: the node has no catalog yet; run 'geoportal build' (or serve) first")
-    children = [c for c in cfg.children if not only or c.id in only]
+    children = [c for c in [*cfg.children, *cfg.remote_services] if not only or c.id in only]
     results = []
     for child in children:
         r = harvest_child(cfg, ws, child, timeout=timeout)

@@ -8,10 +8,8 @@ published by a hromada is found in the oblast's catalog.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,6 +17,7 @@ from typing import Callable
 import yaml
 
 from geoportal.config import absolutize
+from geoportal.serve import start_node, stop, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 NODES = ROOT / "config" / "nodes"
@@ -45,39 +44,8 @@ def network_configs(port: int, out_dir: Path, network: list[tuple[str, int]] = N
     return written
 
 
-def start_node(config: Path, workdir: Path, port: int, log: Path) -> subprocess.Popen:
-    fh = open(log, "ab")
-    return subprocess.Popen([sys.executable, "-m", "geoportal.cli", "serve", str(config), "--workdir", str(workdir),
-                             "--port", str(port)], stdout=fh, stderr=fh, start_new_session=True, cwd=ROOT)
-
-
 def wait_up(port: int, proc: subprocess.Popen, timeout: float = 180) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the node on port {port} exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3).read()
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"the node on port {port} did not answer in {timeout:.0f} s")
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
+    wait_for("127.0.0.1", port, "/", timeout=timeout, proc=proc)
 
 
 def harvest_chain(configs: dict[str, tuple[Path, int]], root: Path, progress: Callable[[str], None]) -> None:
@@ -118,4 +86,4 @@ def run_network(port: int, root: Path, interval: float = 60.0, progress: Callabl
     except KeyboardInterrupt:
         progress("stopping the network")
     finally:
-        stop(procs)
+        stop(*procs, timeout=20)

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 SERVICES = (
     Service(name="csw", title="CSW 2.0.2", long_title="Catalogue Service for the Web", protocol="OGC:CSW",
             service_type="discovery", operation="GetRecords", path="/csw",
-            capabilities="?service=CSW&version=2.0.2&request=GetCapabilities",
+            capabilities="?service=CSW&version=2.0.2&request=GetCapabilities", version="2.0.2",
+            conforms_to="http://www.opengis.net/def/serviceType/ogc/csw", iso_category="infoCatalogueService",
             media_types=("application/xml",), per_dataset=False),
 )
 

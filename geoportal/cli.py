@@ -2,7 +2,7 @@
 
 Every error the node raises on purpose is a :class:`~geoportal.errors.GeoportalError`; here it becomes
 one readable message on stderr and a non-zero exit code (2 config, 3 ingest, 4 storage, 5 publish,
-6 metadata, 7 catalog, 8 serve).
+6 metadata, 7 catalog, 8 serve, 9 access).
 """
 
 from __future__ import annotations
@@ -172,21 +172,33 @@ def publish(config: Path, workdir: Path | None, base_url: str | None, port: int)
 
 @main.command("validate-record")
 @click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
-def validate_record(records: tuple[Path, ...]) -> None:
-    """Check ISO 19139 records against the XML schemas (offline, no external entities)."""
+@click.option("--rules", "rulesets", multiple=True, type=click.Choice(["inspire", "nsdi"]),
+              help="Also check these rule sets (repeatable): inspire = Regulation 1205/2008 and the INSPIRE "
+                   "metadata Technical Guidelines; nsdi = Ukraine's NSDI requirements (see metadata/rules/).")
+def validate_record(records: tuple[Path, ...], rulesets: tuple[str, ...]) -> None:
+    """Check ISO 19139 records against the XML schemas (offline, no external entities) and, with --rules,
+    against the INSPIRE / NSDI metadata rules; every failure names its rule, line and element."""
     from geoportal.errors import MetadataError
+    from metadata.rules import check_record
     from metadata.validate import validate_iso19139
 
     bad = 0
     for path in records:
-        errors = validate_iso19139(path.read_bytes(), str(path))
+        data = path.read_bytes()
+        errors = validate_iso19139(data, str(path))
+        failures = check_record(data, rulesets, str(path)) if rulesets else []
         if errors:
-            bad += 1
             click.echo(f"{path}: NOT valid ISO 19139 ({len(errors)} problem(s)):", err=True)
             for e in errors[:20]:
                 click.echo(f"  - {e}", err=True)
+        if failures:
+            click.echo(f"{path}: fails {len(failures)} {'/'.join(rulesets)} rule(s):", err=True)
+            for f in failures:
+                click.echo(f"  - {f}", err=True)
+        if errors or failures:
+            bad += 1
         else:
-            click.echo(f"{path}: valid ISO 19139")
+            click.echo(f"{path}: valid ISO 19139" + (f", passes the {'/'.join(rulesets)} rules" if rulesets else ""))
     if bad:
         raise MetadataError(f"{bad} of {len(records)} record(s) are not valid; fix the elements named above")
 
@@ -196,6 +208,7 @@ _MOUNTS = {
     "ingest.cli": ("ingest_cmd", "ingest_file_cmd", "history_cmd", "rollback_cmd"),
     "catalog.cli": ("harvest_cmd",),
     "passport.cli": ("passport_cmd",),
+    "access.cli": ("users_cmd", "token_cmd", "access_cmd", "audit_cmd"),
 }
 for _module, _names in _MOUNTS.items():
     try:

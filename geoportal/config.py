@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from geoportal import plugins
+from access.config import AccessConfig, problems_with
 from geoportal.errors import ConfigError
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
@@ -137,6 +138,15 @@ class Link(_Strict):
         return plugins.check("harvester", v)
 
 
+class RemoteService(_Strict):
+    """An external OGC service the node lists in its catalog (its capabilities become a service record,
+    refreshed by ``geoportal harvest``)."""
+
+    id: str = Field(pattern=ID_RE)
+    url: str = Field(pattern=r"^https?://", description="the service endpoint (WMS/WFS base URL or OGC API landing page)")
+    type: Literal["wms", "wfs", "ogcapi"]
+
+
 class Dataset(_Strict):
     id: str = Field(pattern=ID_RE, description="short machine name: layer, collection and file name")
     source: Path
@@ -161,6 +171,8 @@ class Dataset(_Strict):
     schema_: str | None = Field(default=None, alias="schema", description="target schema in config/schemas")
     label: str | None = Field(default=None, description="field used for labels and feature titles")
     date: str | None = Field(default=None, description="reference date of the data (YYYY-MM-DD)")
+    scale: int | None = Field(default=None, gt=0, description="equivalent scale of the source, the N of 1:N "
+                              "(the spatial resolution of the ISO/INSPIRE record)")
     record: Path | None = Field(default=None, description="an ISO 19139 record written by the custodian, "
                                 "validated and published instead of the generated one")
     services: list[str] = Field(
@@ -225,9 +237,13 @@ class NodeConfig(_Strict):
     geoserver: GeoServer | None = None
     parent: Link | None = None
     children: list[Link] = Field(default_factory=list)
+    remote_services: list[RemoteService] = Field(default_factory=list, description="external OGC services "
+                                                 "listed in the catalog, harvested like the children")
     reference: Reference = Field(default_factory=Reference)
     passport: Path | None = Field(default=None, description="passport.yaml with the hromada indicators")
     datasets: list[Dataset] = Field(default_factory=list)
+    access: AccessConfig | None = Field(default=None, description="who may see what beyond the dataset levels: "
+                                        "rules, trusted token issuers, login limits (see access/config.py)")
 
     # set by load_config; not part of the YAML
     config_path: Path | None = Field(default=None, exclude=True)
@@ -261,6 +277,9 @@ class NodeConfig(_Strict):
             if d.id in seen:
                 raise ValueError(f"datasets[{i}].id '{d.id}' is used twice; dataset ids must be unique")
             seen.add(d.id)
+        harvested = [c.id for c in self.children] + [r.id for r in self.remote_services]
+        for i in sorted({i for i in harvested if harvested.count(i) > 1}):
+            raise ValueError(f"'{i}' names two of children/remote_services; their ids must be unique")
         return self
 
     @property
@@ -354,6 +373,8 @@ def _check_files(cfg: NodeConfig) -> None:
         val = getattr(cfg.reference, key)
         if val and val not in ids:
             problems.append(f"  - reference.{key}: '{val}' is not a dataset id")
+    if cfg.access is not None:
+        problems += [f"  - {p}" for p in problems_with(cfg.access, {d.id: d.access.value for d in cfg.datasets})]
     if problems:
         raise ConfigError(f"{cfg.config_path}: the node configuration names missing things:\n" + "\n".join(problems))
 
@@ -379,4 +400,8 @@ def absolutize(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
         out["passport"] = fix(raw["passport"])
     if (raw.get("storage") or {}).get("path"):
         out["storage"] = dict(raw["storage"], path=fix(raw["storage"]["path"]))
+    if (raw.get("access") or {}).get("trusted_issuers"):
+        issuers = raw["access"]["trusted_issuers"]
+        out["access"] = dict(raw["access"], trusted_issuers=[
+            dict(i, jwks_file=fix(i["jwks_file"])) if i.get("jwks_file") else i for i in issuers])
     return out

@@ -152,6 +152,8 @@ class NodeApp:
     """The one WSGI application of a node: dispatches on the first path segment."""
 
     def __init__(self, ws: Workspace, csw_port: int, csw_secret: str = ""):
+        from catalog.pycsw import config_path as pycsw_config
+        from metadata.oaipmh import OaiPmhFront
         from publishers import mapserver, pygeoapi
         from publishers.ogcapi.cql2_front import Cql2Front
 
@@ -164,7 +166,9 @@ class NodeApp:
         self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
             "ogcapi": Cql2Front(APP.wsgi_app),
             "ows": MapServerCGI(mapserver.config_file_path(ws)),
-            "csw": CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens(), csw_secret),
+            # OAI-PMH (mode=oaipmh) is answered by the node over the same repository, see metadata.oaipmh
+            "csw": OaiPmhFront(CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens(), csw_secret),
+                               pycsw_config(ws)),
             "downloads": StaticFiles(ws.downloads, "Downloads"),
             "passport": StaticFiles(ws.root / "passport", "Hromada passports"),
         }
@@ -240,6 +244,28 @@ def publisher_tokens() -> set[str]:
     return {t.strip() for t in os.environ.get("GEOPORTAL_CSW_TOKENS", "").split(",") if t.strip()}
 
 
+def free_port_block(n: int, host: str = "127.0.0.1") -> int:
+    """The first of ``n`` consecutive free ports (a sample network takes one block). The search starts at a
+    random place so that runs side by side on one machine rarely reach for the same block."""
+    import random
+
+    start = random.randrange(21000, 50000)
+    for base in range(start, 60000 - n, 37):
+        socks: list[socket.socket] = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind((host, p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise ServeError(f"no block of {n} free ports on {host}")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -285,17 +311,34 @@ def _die_with_parent() -> None:
         pass
 
 
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+def stop(*procs: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Stop process groups started with ``start_new_session``: SIGTERM to all first (so they wind down
+    together), SIGKILL to whoever has not exited after ``timeout`` seconds."""
+    running = [p for p in procs if p is not None and p.poll() is None]
+    for p in running:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(p.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+    for p in running:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+def start_node(config: Path, workdir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``geoportal serve CONFIG`` as a process group of its own, its output appended to ``log``."""
+    import sys
+
+    with open(log, "ab") as fh:
+        return subprocess.Popen([sys.executable, "-m", "geoportal.cli", "serve", str(config), "--workdir",
+                                 str(workdir), "--port", str(port)], stdout=fh, stderr=fh, start_new_session=True,
+                                cwd=Path(__file__).resolve().parent.parent)
 
 
 def ensure_port_free(host: str, port: int) -> None:

@@ -32,6 +32,10 @@ class Service:
     operation: str  # the operation a client starts with (ISO containsOperations), e.g. "GetMap"
     path: str  # under the node's base URL, e.g. "/ows"
     capabilities: str = ""  # query string of the self-description, e.g. "?SERVICE=WMS&REQUEST=GetCapabilities"
+    description: str = ""  # where a machine reads the interface (dcat:endpointDescription); default: capabilities
+    version: str = ""
+    conforms_to: str = ""  # the standard's IRI (dct:conformsTo)
+    iso_category: str = ""  # INSPIRE classification of spatial data services (ISO 19119), e.g. infoMapAccessService
     media_types: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ("vector",)  # the kinds of layer it serves: vector, raster
     per_dataset: bool = True  # datasets are published through it (the catalog describes them instead)
@@ -44,6 +48,10 @@ class Service:
     def capabilities_url(self, ep: "Endpoints") -> str:
         """Where the service describes itself (GetCapabilities, the landing page of an API)."""
         return self.url(ep) + self.capabilities
+
+    def description_url(self, ep: "Endpoints") -> str:
+        """The machine-readable description of its interface (capabilities, OpenAPI)."""
+        return self.url(ep) + (self.description or self.capabilities)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,9 @@ class Distribution:
     media_type: str
     format: str  # a short format name (DCAT dct:format, ISO distributionFormat): "GeoPackage", "WMS"
     function: str = "information"  # ISO CI_OnLineFunctionCode: information | download
+    key: str = ""  # stable key within a dataset's distributions ("wms", "gpkg", "shp", …); default: the service
+    file_type: str | None = None  # EU file-type authority code (GPKG, GEOJSON, CSV, SHP, PNG, GML, TIFF)
+    format_version: str | None = None  # ISO distributionFormat version ("1.3", "RFC 7946")
 
 
 def _modules(cfg: "NodeConfig") -> Iterator[object]:

@@ -22,7 +22,10 @@ from pygeometa.schemas.iso19139 import ISO19139OutputSchema
 from geoportal.config import Access, Dataset, NodeConfig
 from geoportal.errors import MetadataError
 from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer
-from geoportal.services import Service, distributions, service
+from geoportal.ukrainian import DATASETS, counted
+from metadata.inspire import GEMET_TITLE
+from metadata.inspire_encode import Inspire, complete
+from metadata.services import Service, distributions, node_services
 
 LANG, ALT = "ukr", "eng"
 NS = {
@@ -32,8 +35,7 @@ NS = {
     "gml": "http://www.opengis.net/gml",
     "xlink": "http://www.w3.org/1999/xlink",
 }
-INSPIRE_THEMES = {"name": {LANG: "GEMET - INSPIRE themes, version 1.0", ALT: "GEMET - INSPIRE themes, version 1.0"},
-                  "url": "http://inspire.ec.europa.eu/theme"}
+INSPIRE_THEMES = {"name": {LANG: GEMET_TITLE, ALT: GEMET_TITLE}, "url": "http://inspire.ec.europa.eu/theme"}
 LICENCES = {
     "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
     "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
@@ -85,7 +87,7 @@ def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
     counts = {k: getattr(r, k) for k in ("features_read", "features_written", "geometries_repaired",
                                          "text_values_repaired", "features_rejected") if getattr(r, k)}
     if counts:
-        parts_uk.append("Об'єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
+        parts_uk.append("Об’єктів прочитано/записано/виправлено геометрій/виправлено текстів/відхилено: "
                         + "/".join(str(counts.get(k, 0)) for k in ("features_read", "features_written",
                                                                    "geometries_repaired", "text_values_repaired",
                                                                    "features_rejected")) + ".")
@@ -105,13 +107,23 @@ def _lineage(ds: Dataset, layer: StoredLayer) -> dict[str, str]:
 
 
 def _distribution(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
-    """The online resources of a dataset: one per distribution its services declare (geoportal/services.py)."""
-    out: dict[str, Any] = {}
-    for d in distributions(cfg, ds, layer, ep):
-        key = d.service if d.service != "downloads" else d.name.split(".", 1)[1].replace(".", "_")
-        out[key] = {"url": d.url, "type": d.protocol, "name": d.name, "description": _ml(d.title_uk, d.title_en),
-                    "function": d.function}
-    return out
+    """The record's online resources, from the one list of distributions (metadata.services)."""
+    return {d.key: {"url": d.url, "type": d.protocol, "name": d.name, "description": _ml(d.title_uk, d.title_en),
+                    "function": d.function} for d in distributions(cfg, ds, layer, ep)}
+
+
+def _dataset_inspire(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> Inspire:
+    public = ds.access == Access.public
+    return Inspire(
+        code=ds.id, codespace=f"{cfg.node.katotth}.{cfg.node.id}", access=ds.access.value,
+        licence_name=ds.licence, licence_url=LICENCES.get(ds.licence, ""),
+        use_text_uk=(f"Ліцензія {ds.licence}. {ds.attribution or ''}".strip() if public
+                     else f"Доступ обмежено ({ds.access.value}). Ліцензія {ds.licence}."),
+        use_text_en=(f"Licence {ds.licence}. {ds.attribution or ''}".strip() if public
+                     else f"Restricted ({ds.access.value}). Licence {ds.licence}."),
+        scale=ds.scale,
+        formats=[(d.format_label, d.format_version) for d in distributions(cfg, ds, layer, ep)
+                 if d.function == "download" and d.service is None and d.format_version])
 
 
 def dataset_mcf(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
@@ -174,6 +186,14 @@ def dataset_mcf(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints)
 
 
 def _render(mcf: dict[str, Any]) -> bytes:
+    return _serialise(_render_root(mcf))
+
+
+def _serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _render_root(mcf: dict[str, Any]) -> etree._Element:
     try:
         xml = ISO19139OutputSchema().write(mcf)
     except Exception as e:  # pygeometa raises plain exceptions on a bad MCF
@@ -181,7 +201,7 @@ def _render(mcf: dict[str, Any]) -> bytes:
     root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(remove_blank_text=True))
     _fix_geographic_description(root)
     _check_multilingual(root, mcf)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return root
 
 
 def _fix_geographic_description(root: etree._Element) -> None:
@@ -212,8 +232,10 @@ def _check_multilingual(root: etree._Element, mcf: dict[str, Any]) -> None:
 
 
 def dataset_record(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> bytes:
-    """The ISO 19139 record (UTF-8 XML) of one dataset."""
-    return _render(dataset_mcf(cfg, ds, layer, ep))
+    """The ISO 19139 record (UTF-8 XML) of one dataset, completed with what INSPIRE requires."""
+    root = _render_root(dataset_mcf(cfg, ds, layer, ep))
+    complete(root, _dataset_inspire(cfg, ds, layer, ep))
+    return _serialise(root)
 
 
 def _union_bbox(layers: list[tuple[Dataset, StoredLayer]]) -> list[float]:
@@ -224,9 +246,26 @@ def _union_bbox(layers: list[tuple[Dataset, StoredLayer]]) -> list[float]:
             round(max(b[2] for b in bbs), 6), round(max(b[3] for b in bbs), 6)]
 
 
-def service_mcf(cfg: NodeConfig, svc: Service, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> dict[str, Any]:
-    kind, title_en, long_en, protocol = svc.name, svc.title, svc.long_title, svc.protocol
-    url = svc.capabilities_url(ep)
+def _service(cfg: NodeConfig, kind: str, ep: Endpoints) -> Service:
+    offered = node_services(cfg, ep)
+    for s in offered:
+        if s.kind == kind:
+            return s
+    raise MetadataError(f"unknown service kind '{kind}' (known: {', '.join(s.kind for s in offered)})")
+
+
+def _served_by(svc: Service, layers: list[tuple[Dataset, StoredLayer]]) -> list[tuple[Dataset, StoredLayer]]:
+    """The datasets a service publishes (all of them for the catalog, which describes every one)."""
+    if not svc.per_dataset:
+        return layers
+    return [(ds, lyr) for ds, lyr in layers if svc.kind in ds.services and lyr.kind in svc.kinds]
+
+
+def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> dict[str, Any]:
+    svc = _service(cfg, kind, ep)
+    title_en, long_en, protocol = svc.title, svc.long_title, svc.protocol
+    url = svc.endpoint if kind == "ogcapi" else svc.description  # landing page / capabilities
+    layers = _served_by(svc, layers)
     now = max((lyr.loaded_at for _, lyr in layers), default=dt.datetime.now(dt.timezone.utc).isoformat())
     return {
         "mcf": {"version": "1.0"},
@@ -236,7 +275,7 @@ def service_mcf(cfg: NodeConfig, svc: Service, ep: Endpoints, layers: list[tuple
         "identification": {
             "language": LANG, "charset": "utf8",
             "title": _ml(f"{cfg.node.name.uk}: {title_en}", f"{cfg.node.name.en}: {title_en}"),
-            "abstract": _ml(f"{long_en} вузла геопорталу «{cfg.node.name.uk}» ({len(layers)} наборів даних).",
+            "abstract": _ml(f"{long_en} вузла геопорталу «{cfg.node.name.uk}» ({counted(len(layers), *DATASETS)}).",
                             f"{long_en} of the geoportal node {cfg.node.name.en} ({len(layers)} datasets)."),
             "dates": {"publication": _date(now)},
             "keywords": {"default": {"keywords": {LANG: ["геопортал", "сервіс", kind.upper()],
@@ -259,8 +298,13 @@ def service_mcf(cfg: NodeConfig, svc: Service, ep: Endpoints, layers: list[tuple
     }
 
 
-def _to_service(root: etree._Element, decl: Service, operates_on: list[str], ep: Endpoints) -> None:
-    """Turn pygeometa's MD_DataIdentification into srv:SV_ServiceIdentification (ISO 19119 in 19139)."""
+def _to_service(root: etree._Element, svc: Service, operates_on: list[str], ep: Endpoints) -> None:
+    to_service_identification(root, svc, [(rid, ep.record(rid)) for rid in operates_on])
+
+
+def to_service_identification(root: etree._Element, service: Service, operates_on: list[tuple[str, str]]) -> None:
+    """Turn pygeometa's MD_DataIdentification into srv:SV_ServiceIdentification (ISO 19119 in 19139);
+    ``operates_on`` is (record id, record URL) of each coupled dataset."""
     g, srv, gco = (f"{{{NS[p]}}}" for p in ("gmd", "srv", "gco"))
     info = root.find("gmd:identificationInfo", NS)
     data_id = info.find("gmd:MD_DataIdentification", NS)
@@ -274,9 +318,9 @@ def _to_service(root: etree._Element, decl: Service, operates_on: list[str], ep:
             svc.append(el)
     info.remove(data_id)
     st = etree.SubElement(svc, srv + "serviceType")
-    etree.SubElement(st, gco + "LocalName").text = decl.service_type
+    etree.SubElement(st, gco + "LocalName").text = service.inspire_type
     stv = etree.SubElement(svc, srv + "serviceTypeVersion")
-    etree.SubElement(stv, gco + "CharacterString").text = decl.title
+    etree.SubElement(stv, gco + "CharacterString").text = service.title
     if extent is not None:
         ext = etree.SubElement(svc, srv + "extent")
         for child in extent:
@@ -288,7 +332,7 @@ def _to_service(root: etree._Element, decl: Service, operates_on: list[str], ep:
     co = etree.SubElement(svc, srv + "containsOperations")
     op = etree.SubElement(co, srv + "SV_OperationMetadata")
     on = etree.SubElement(op, srv + "operationName")
-    etree.SubElement(on, gco + "CharacterString").text = decl.operation
+    etree.SubElement(on, gco + "CharacterString").text = service.operation
     dcp = etree.SubElement(op, srv + "DCP")
     etree.SubElement(dcp, srv + "DCPList",
                      codeList="http://www.isotc211.org/2005/iso19119/resources/Codelist/gmxCodelists.xml#DCPList",
@@ -296,26 +340,22 @@ def _to_service(root: etree._Element, decl: Service, operates_on: list[str], ep:
     cp = etree.SubElement(op, srv + "connectPoint")
     res = etree.SubElement(cp, g + "CI_OnlineResource")
     link = etree.SubElement(res, g + "linkage")
-    etree.SubElement(link, g + "URL").text = decl.url(ep)
-    for rid in operates_on:
-        etree.SubElement(svc, srv + "operatesOn", uuidref=rid,
-                         attrib={f"{{{NS['xlink']}}}href": ep.record(rid)})
+    etree.SubElement(link, g + "URL").text = service.endpoint
+    for rid, href in operates_on:
+        etree.SubElement(svc, srv + "operatesOn", uuidref=rid, attrib={f"{{{NS['xlink']}}}href": href})
 
 
-def service_record(cfg: NodeConfig, svc: Service | str, ep: Endpoints,
-                   layers: list[tuple[Dataset, StoredLayer]]) -> bytes:
-    """The ISO 19139 service record of one of the node's declared services (geoportal/services.py)."""
-    if isinstance(svc, str):
-        try:
-            svc = service(cfg, svc)
-        except KeyError as e:
-            raise MetadataError(str(e.args[0])) from None
-    mcf = service_mcf(cfg, svc, ep, layers)
-    root = etree.fromstring(_render(mcf), etree.XMLParser(remove_blank_text=True))
-    operates_on = [record_id(cfg, ds.id) for ds, layer in layers
-                   if svc.per_dataset and svc.name in ds.services and layer.kind in svc.kinds]
+def service_record(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> bytes:
+    """The ISO 19139 service record of one of the node's declared services (ogcapi, wms, wfs, csw, …)."""
+    svc = _service(cfg, kind, ep)
+    mcf = service_mcf(cfg, kind, ep, layers)
+    root = _render_root(mcf)
+    operates_on = [record_id(cfg, ds.id) for ds, _ in _served_by(svc, layers)] if svc.per_dataset else []
     _to_service(root, svc, operates_on, ep)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    complete(root, Inspire(access="public", licence_name="CC-BY-4.0", licence_url=LICENCES["CC-BY-4.0"],
+                           use_text_uk="Відкритий доступ.", use_text_en="Open access.",
+                           service_category=svc.iso_category, service_type=svc.inspire_type))
+    return _serialise(root)
 
 
 def restamp(new: bytes, previous: bytes | None) -> bytes:

@@ -17,6 +17,7 @@ from geoportal.config import NodeConfig
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from metadata.dcat import dcat_catalog
 from metadata.records import dataset_record, record_id, restamp, service_record
+from metadata.rules import warn_failures
 from metadata.validate import check_iso19139, parse_xml
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def write_records(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
         else:
             xml = restamp(dataset_record(cfg, ds, layer, ep), path.read_bytes() if path.exists() else None)
             check_iso19139(xml, f"generated record of dataset '{ds.id}'")
+        warn_failures(xml, f"record of dataset '{ds.id}'", log)  # INSPIRE/NSDI gaps, e.g. no 'scale:'
         write_atomic(path, xml)
         write_atomic(ws.downloads / f"{ds.id}.xml", path.read_bytes())
         written[rid] = path
@@ -51,7 +53,7 @@ def write_records(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
             continue
         rid = record_id(cfg, f"service-{svc.name}")
         path = ws.records / f"{rid}.xml"
-        xml = restamp(service_record(cfg, svc, ep, pairs), path.read_bytes() if path.exists() else None)
+        xml = restamp(service_record(cfg, svc.name, ep, pairs), path.read_bytes() if path.exists() else None)
         check_iso19139(xml, f"generated {svc.name} service record")
         write_atomic(path, xml)
         written[rid] = path

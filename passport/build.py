@@ -9,15 +9,17 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from geoportal import plugins
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import ConfigError
-from geoportal.model import UKRAINE_BBOX, FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
+from geoportal.links import getfeature_url, wfs_typename, wms_layer
+from geoportal.model import UKRAINE_BBOX, Endpoints, FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
+from geoportal.ukrainian import clean_name
 from ingest.store.gpkg import GpkgTable
-from geoportal import plugins
 from passport.aggregations import Engine
 from passport.compute import compute
 from passport.config import PassportConfig, load_passport_config
-from passport.publish import publish
+from passport.publish import PAGES, publish
 from passport.store import LAYER
 from passport.tables import Tables
 
@@ -37,6 +39,7 @@ def engine_for(cfg: NodeConfig) -> Engine:
 def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: dict[str, StoredLayer]) -> str:
     """What a computation depends on: the indicator declarations, the source versions, the tables."""
     h = hashlib.sha256(pcfg_path.read_bytes())
+    h.update(f"pages:{PAGES}".encode())  # what the published files say changed: write them once more
     sources = {pcfg.hromadas.dataset} | {i.source for i in pcfg.indicators if i.source}
     for s in sorted(x for x in sources if x and x in layers):
         h.update(f"{s}:{layers[s].location.to_dict()}:{layers[s].version}:{layers[s].checksum}".encode())
@@ -48,15 +51,17 @@ def signature(cfg: NodeConfig, pcfg_path: Path, pcfg: PassportConfig, layers: di
 def passport_dataset(cfg: NodeConfig, gpkg: Path) -> Dataset:
     return Dataset.model_validate({
         "id": DATASET_ID, "source": gpkg, "theme": "passport", "topic_category": "society",
+        # hromadas as the units of these statistics; as fine as the coarsest source aggregated
+        "inspire_theme": "Statistical units", "scale": max((d.scale for d in cfg.datasets if d.scale), default=None),
         "title": {"uk": f"Паспорти ресурсного потенціалу громад: {cfg.node.name.uk}",
                   "en": f"Resource potential passports of the hromadas: {cfg.node.name.en}"},
         "abstract": {"uk": "Показники кожної територіальної громади (площа, населення, населені пункти, природно-"
-                           "заповідний фонд, географічні об'єкти) з джерелом, версією та датою кожного значення.",
+                           "заповідний фонд, географічні об’єкти) з джерелом, версією та датою кожного значення.",
                      "en": "Indicators of every hromada (area, population, settlements, nature protection sites, "
                            "geographic objects), each with its source, version and date."},
         "keywords": {"uk": ["паспорт громади", "ресурсний потенціал", "КАТОТТГ"],
                      "en": ["hromada passport", "resource potential", "KATOTTH"]},
-        "licence": "CC-BY-4.0", "label": "name_uk", "services": ["ogcapi", "downloads"],
+        "licence": "CC-BY-4.0", "label": "name_uk", "services": ["ogcapi", "wms", "wfs", "downloads"],
     })
 
 
@@ -77,21 +82,45 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
     if force or state.get("signature") != sig or not gpkg.exists():
         res = compute(cfg, pcfg, layers, engine_for(cfg), progress=progress)
         res.signature = sig
-        publish(res, pcfg, out)
+        publish(res, pcfg, out, services=service_links(passport_dataset(cfg, gpkg)))
         state = {"signature": sig, "computed_at": res.computed_at, "version": state.get("version", 0) + 1,
                  "hromadas": len(res.hromadas), "engine": res.engine,
                  "bbox": _bbox([h.geometry for h in res.hromadas if h.geometry is not None])}
         write_atomic(state_path, json.dumps(state, indent=1))
         progress(f"passport: {state['hromadas']} hromadas, version {state['version']} ({res.engine})")
+    titles = field_titles(pcfg)
     layer = StoredLayer(
         dataset_id=DATASET_ID, location=GpkgTable(str(gpkg), LAYER), geometry_type="MultiPolygon",
         feature_count=state["hromadas"], bbox=tuple(state["bbox"]), crs="EPSG:4326",  # type: ignore[arg-type]
-        fields=tuple([FieldInfo("name_uk", "string"), FieldInfo("name_en", "string"), FieldInfo("raion", "string")]
-                     + [FieldInfo(i.id, "number") for i in pcfg.indicators]),
+        fields=tuple(FieldInfo(name, kind, titles.get(name)) for name, kind in
+                     [("name_uk", "string"), ("name_en", "string"), ("raion", "string")]
+                     + [(i.id, "number") for i in pcfg.indicators]),
         checksum=sig, version=state["version"], loaded_at=state["computed_at"], id_column="katotth",
         report=QualityReport(dataset=DATASET_ID, source=str(pcfg_path), features_written=state["hromadas"],
-                             version=state["version"], loaded_at=state["computed_at"]))
+                             version=state["version"], loaded_at=state["computed_at"], field_titles=titles))
     return passport_dataset(cfg, gpkg), layer
+
+
+def service_links(ds: Dataset) -> dict[str, str]:
+    """The services of the passport layer as links relative to ``/passport/`` (the pages are static and do
+    not know the node's address); names from :mod:`geoportal.links`, as everywhere else."""
+    ep = Endpoints("..")
+    out = {"OGC API": f"{ep.items(ds.id)}?f=html"} if "ogcapi" in ds.services else {}
+    if wms_layer(ds):
+        out["WMS"] = ep.wms
+    getfeature = getfeature_url(ep, ds)
+    if getfeature:
+        out[f"WFS ({wfs_typename(ds)})"] = getfeature
+    return out
+
+
+def field_titles(pcfg: PassportConfig) -> dict[str, str]:
+    """The titles a person sees for the passport layer's columns (QGIS aliases, WMS GetFeatureInfo, the
+    GeoPackage's data columns): the indicator's Ukrainian title with its unit."""
+    titles = {"katotth": "Код КАТОТТГ", "name_uk": "Назва громади", "name_en": "Назва громади латиницею",
+              "raion": "Район"}
+    titles.update({i.id: f"{i.title.uk}, {i.unit.uk}" if i.unit.uk else i.title.uk for i in pcfg.indicators})
+    return {k: clean_name(v) for k, v in titles.items()}
 
 
 def _bbox(geoms: list) -> list[float]:

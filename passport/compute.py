@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from geoportal.config import NodeConfig
 from geoportal.errors import GeoportalError
+from geoportal.ukrainian import clean_name
 from geoportal.model import StoredLayer
 from ingest.text import transliterate
 from passport.aggregations import Engine, aggregate
@@ -59,10 +60,11 @@ class Result:
 
 
 def node_hromadas(cfg: NodeConfig, codifier: list[dict[str, str]]) -> list[Hromada]:
-    """The hromadas of the node's territory, from the codifier."""
+    """The hromadas of the node's territory, from the codifier; names tidied (the codifier has trailing
+    spaces, e.g. 'Андрушківська ', and mixed apostrophes), since they are shown and searched."""
     level = {"oblast": "l1", "raion": "l2", "hromada": "l3"}[cfg.node.level.value]
-    raions = {r["l2"]: r["name"] for r in codifier if r["category"] == "P"}
-    return [Hromada(r["l3"], r["name"], r["l2"], raions.get(r["l2"], ""))
+    raions = {r["l2"]: clean_name(r["name"]) for r in codifier if r["category"] == "P"}
+    return [Hromada(r["l3"], clean_name(r["name"]), r["l2"], raions.get(r["l2"], ""))
             for r in codifier if r["category"] == "H" and r[level] == cfg.node.katotth]
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import shapely
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from geoportal.model import write_atomic
+from geoportal.ukrainian import HROMADAS, HROMADAS_OF, apostrophes, counted, plural_form, unit_after
 from passport.compute import Result
 from passport.config import PassportConfig
 from passport.store import LAYER, history, write_passports
@@ -26,10 +27,34 @@ from passport.store import LAYER, history, write_passports
 __all__ = ["LAYER", "history", "passport_documents", "publish"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: bumped when the published pages or documents change shape (2: ranks say out of how many and why,
+#: Ukrainian plurals, service links), so existing nodes republish their passports once
+PAGES = 2
+
+
+def _needs_boundary(ind_id: str, pcfg: PassportConfig) -> bool:
+    """Whether an indicator can only be computed for a hromada whose boundary is loaded (it is measured on
+    the polygon, cuts a layer by it, or divides by such an indicator)."""
+    ind = next(i for i in pcfg.indicators if i.id == ind_id)
+    if ind.aggregate == "ratio":
+        return any(_needs_boundary(x, pcfg) for x in (ind.numerator, ind.denominator) if x)
+    return ind.table is None
+
+
+def _rank_of(n: int, total: int, boundary: bool) -> dict[str, str]:
+    """What a rank is out of, and why it may be fewer than all hromadas: "з 6 громад, для яких є межі"."""
+    of_uk = f"з {n} {plural_form(n, *HROMADAS_OF)}"
+    of_en = f"of {n} hromada{'' if n == 1 else 's'}"
+    if n == total:
+        return {"uk": of_uk, "en": of_en}
+    if boundary:
+        return {"uk": f"{of_uk}, для яких є межі", "en": f"{of_en} with boundaries"}
+    return {"uk": f"{of_uk}, для яких є дані", "en": f"{of_en} with data"}
 
 
 def _stats(res: Result, pcfg: PassportConfig) -> dict[str, dict[str, Any]]:
-    """Per indicator: territory average and each hromada's rank (1 = highest)."""
+    """Per indicator: territory average and each hromada's rank (1 = highest) among the hromadas that have a
+    value, and what that rank is out of (``of`` and the words for it)."""
     out: dict[str, dict[str, Any]] = {}
     for ind in pcfg.indicators:
         vals = {c: v.value for c, v in res.values[ind.id].items() if v.value is not None}
@@ -37,7 +62,9 @@ def _stats(res: Result, pcfg: PassportConfig) -> dict[str, dict[str, Any]]:
         ranks: dict[str, int] = {}
         for i, c in enumerate(order):  # equal values share a rank
             ranks[c] = ranks[order[i - 1]] if i and vals[order[i - 1]] == vals[c] else i + 1
-        out[ind.id] = {"average": (sum(vals.values()) / len(vals)) if vals else None, "ranks": ranks, "of": len(vals)}
+        out[ind.id] = {"average": (sum(vals.values()) / len(vals)) if vals else None, "ranks": ranks,
+                       "of": len(vals),
+                       "of_text": _rank_of(len(vals), len(res.hromadas), _needs_boundary(ind.id, pcfg))}
     return out
 
 
@@ -53,11 +80,11 @@ def passport_documents(res: Result, pcfg: PassportConfig) -> list[dict[str, Any]
             if value is not None and float(value).is_integer():
                 value = int(value)  # counts and people are whole numbers
             inds[ind.id] = {
-                "title": {"uk": ind.title.uk, "en": ind.title.en},
+                "title": {"uk": apostrophes(ind.title.uk), "en": ind.title.en},
                 "value": value,
                 "unit": {"uk": ind.unit.uk, "en": ind.unit.en},
                 "average": None if st["average"] is None else round(st["average"], ind.decimals),
-                "rank": st["ranks"].get(h.katotth), "of": st["of"],
+                "rank": st["ranks"].get(h.katotth), "of": st["of"], "of_text": st["of_text"],
                 "provenance": {"source": v.source, "version": v.version, "loaded_at": v.loaded_at},
             }
         docs.append({"katotth": h.katotth, "name": {"uk": h.name_uk, "en": h.name_en},
@@ -111,8 +138,11 @@ def _add_history(docs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None
             ind["previous"] = next((h for h in reversed(ind["history"]) if h["value"] != now), None)
 
 
-def publish(res: Result, pcfg: PassportConfig, out: Path) -> Path:
-    """Write the GeoPackage, JSON, CSV and HTML of the passports into ``out``; returns the GeoPackage."""
+def publish(res: Result, pcfg: PassportConfig, out: Path, services: dict[str, str] | None = None) -> Path:
+    """Write the GeoPackage, JSON, CSV and HTML of the passports into ``out``; returns the GeoPackage.
+
+    ``services``: label → URL of the services that publish the passports (relative to ``/passport/``, from
+    :mod:`geoportal.links`), listed on the index page."""
     out.mkdir(parents=True, exist_ok=True)
     docs = passport_documents(res, pcfg)
     gpkg = out / "passports.gpkg"
@@ -131,10 +161,15 @@ def publish(res: Result, pcfg: PassportConfig, out: Path) -> Path:
                    + ["" if d["indicators"][i.id]["value"] is None else d["indicators"][i.id]["value"]
                       for i in pcfg.indicators] + [d["computed_at"]])
     write_atomic(out / "passports.csv", "\ufeff" + buf.getvalue())  # BOM: spreadsheet programs read Cyrillic
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    # strict: a name the document does not have fails the build instead of printing an empty or repr'd value
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined)
     env.filters["num"] = number
+    env.filters["unit"] = lambda unit, value: unit_after(value, unit)
+    env.filters["hromadas"] = lambda n: counted(n, *HROMADAS)
     page = env.get_template("passport.html")
     for d, h in zip(docs, res.hromadas):
         write_atomic(out / f"{d['katotth']}.html", page.render(p=d, svg=_svg(h.geometry), indicators=pcfg.indicators))
-    write_atomic(out / "index.html", env.get_template("index.html").render(docs=docs, indicators=pcfg.indicators))
+    write_atomic(out / "index.html", env.get_template("index.html").render(docs=docs, indicators=pcfg.indicators,
+                                                                            services=services or {}))
     return gpkg

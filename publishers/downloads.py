@@ -19,12 +19,14 @@ import sqlite3
 import subprocess
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import Endpoints, StoredLayer, Workspace
 from geoportal.services import Distribution, Service
+from geoportal.titles import field_titles
 from publishers.qml import write_layer_style
 from publishers.styles import load_style, style_name_for
 
@@ -37,31 +39,56 @@ SERVICES = (
             record=False),
 )
 
-#: extension → (media type, format, title uk, title en) of every file a vector dataset is offered as
-FORMATS: dict[str, tuple[str, str, str, str]] = {
-    "gpkg": ("application/geopackage+sqlite3", "GeoPackage", "GeoPackage зі стилем і метаданими",
-             "GeoPackage with style and metadata"),
-    "geojson": ("application/geo+json", "GeoJSON", "GeoJSON", "GeoJSON"),
-    "csv": ("text/csv", "CSV", "CSV з геометрією WKT, UTF-8", "CSV with WKT geometry, UTF-8"),
-    "shp.zip": ("application/zip", "ESRI Shapefile", "Shapefile у zip, UTF-8", "Shapefile in zip, UTF-8"),
-    "geojson.zip": ("application/zip", "GeoJSON", "GeoJSON і запис ISO 19139 у zip", "GeoJSON and ISO 19139 in zip"),
-    "csv.zip": ("application/zip", "CSV", "CSV і запис ISO 19139 у zip", "CSV and ISO 19139 in zip"),
+
+@dataclass(frozen=True)
+class FileFormat:
+    """One file a dataset is offered as. Titles have no commas: pycsw 2.6 keeps a record's links as one
+    comma-separated string and would split "Shapefile (zip, UTF-8)" into a broken title."""
+
+    key: str  # the distribution's key in records
+    media_type: str
+    format: str  # format name (ISO distributionFormat, DCAT format label)
+    version: str | None
+    file_type: str  # EU file-type authority code
+    title_uk: str
+    title_en: str
+    catalogued: bool = True  # listed in the ISO record and DCAT (the zips with the record inside are not)
+
+
+#: extension → the files a vector dataset is offered as (the GeoPackage first: the richest)
+FORMATS: dict[str, FileFormat] = {
+    "gpkg": FileFormat("gpkg", "application/geopackage+sqlite3", "GeoPackage", "1.3", "GPKG",
+                       "GeoPackage зі стилем і метаданими", "GeoPackage with style and metadata"),
+    "geojson": FileFormat("geojson", "application/geo+json", "GeoJSON", "RFC 7946", "GEOJSON", "GeoJSON", "GeoJSON"),
+    "csv": FileFormat("csv", "text/csv", "CSV", "RFC 4180", "CSV", "CSV з геометрією WKT", "CSV with WKT geometry"),
+    "shp.zip": FileFormat("shp", "application/zip", "ESRI Shapefile", "1998", "SHP", "Shapefile у zip (UTF-8)",
+                          "Shapefile in zip (UTF-8)"),
+    "geojson.zip": FileFormat("geojson_zip", "application/zip", "GeoJSON", "RFC 7946", "ZIP",
+                              "GeoJSON і запис ISO 19139 у zip", "GeoJSON and ISO 19139 in zip", catalogued=False),
+    "csv.zip": FileFormat("csv_zip", "application/zip", "CSV", "RFC 4180", "ZIP", "CSV і запис ISO 19139 у zip",
+                          "CSV and ISO 19139 in zip", catalogued=False),
 }
 #: a raster is offered as the Cloud-Optimised GeoTIFF it is stored as
-RASTER_FORMATS: dict[str, tuple[str, str, str, str]] = {
-    "tif": ("image/tiff; application=geotiff; profile=cloud-optimized", "GeoTIFF",
-            "Cloud-Optimised GeoTIFF", "Cloud-Optimised GeoTIFF"),
+RASTER_FORMATS: dict[str, FileFormat] = {
+    "tif": FileFormat("tif", "image/tiff; application=geotiff; profile=cloud-optimized", "GeoTIFF", "1.1", "TIFF",
+                      "Cloud-Optimised GeoTIFF", "Cloud-Optimised GeoTIFF"),
 }
 
 
-def formats(layer: StoredLayer) -> dict[str, tuple[str, str, str, str]]:
+def formats(layer: StoredLayer) -> dict[str, FileFormat]:
     return RASTER_FORMATS if layer.kind == "raster" else FORMATS
 
 
 def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
-    """Every file of a dataset (first the GeoPackage, the richest)."""
-    return [Distribution("downloads", ep.download(ds.id, ext), DOWNLOAD, f"{ds.id}.{ext}", uk, en, media, fmt,
-                         "download") for ext, (media, fmt, uk, en) in formats(layer).items()]
+    """Every catalogued file of a dataset (first the GeoPackage, the richest)."""
+    return [Distribution("downloads", ep.download(ds.id, ext), DOWNLOAD, f"{ds.id}.{ext}", f.title_uk, f.title_en,
+                         f.media_type, f.format, "download", key=f.key, file_type=f.file_type,
+                         format_version=f.version)
+            for ext, f in formats(layer).items() if f.catalogued]
+#: bumped when what a package holds changes (2: field titles in gpkg_data_columns and QML aliases), so the
+#: downloads of unchanged data are remade once
+PACKAGING = "2"
+
 
 
 def _ogr2ogr(args: list[str], what: str) -> None:
@@ -91,6 +118,36 @@ def _add_iso_metadata(gpkg: Path, table: str, xml: bytes) -> None:
                          (xml.decode("utf-8"),))
         db.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id) "
                    "VALUES ('table', ?, ?)", (table, cur.lastrowid))
+
+
+def _add_data_columns(gpkg: Path, table: str, titles: dict[str, str]) -> None:
+    """The original header of each column as its ``name`` and ``title`` in ``gpkg_data_columns`` (GeoPackage
+    schema extension), which GDAL and QGIS read as the field's alias. Two columns with the same header keep
+    their column name as ``name`` (it is unique per table)."""
+    with sqlite3.connect(gpkg) as db:
+        db.executescript(
+            "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
+            "name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
+            "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name));"
+            "CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL, "
+            "constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC, "
+            "max_is_inclusive BOOLEAN, description TEXT, "
+            "CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value));")
+        for name in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+            db.execute("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
+                       "SELECT ?, NULL, 'gpkg_schema', 'http://www.geopackage.org/spec/#extension_schema', "
+                       "'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
+                       "extension_name = 'gpkg_schema')", (name, name))
+        columns = {row[1] for row in db.execute(f'PRAGMA table_info("{table.replace(chr(34), chr(34) * 2)}")')}
+        db.execute("DELETE FROM gpkg_data_columns WHERE table_name = ?", (table,))
+        used: set[str] = set()
+        for column, title in titles.items():
+            if column not in columns:
+                continue
+            name = title if title not in used else column
+            used.add(name)
+            db.execute("INSERT INTO gpkg_data_columns (table_name, column_name, name, title) VALUES (?, ?, ?, ?)",
+                       (table, column, name, title))
 
 
 def _zip(target: Path, files: list[Path]) -> None:
@@ -134,7 +191,9 @@ def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
         # one layer named after the dataset, whatever the storage (another GeoPackage, PostGIS, a filtered view)
         _ogr2ogr(["-f", "GPKG", str(gpkg), *src, "-nln", ds.id, "-lco", "FID=fid", "-lco", "GEOMETRY_NAME=geom"],
                  f"{ds.id}.gpkg")
-        write_layer_style(gpkg, ds.id, "geom", style, layer.geometry_type)
+        titles = field_titles(layer)
+        write_layer_style(gpkg, ds.id, "geom", style, layer.geometry_type, titles)
+        _add_data_columns(gpkg, ds.id, titles)
         if xml:
             _add_iso_metadata(gpkg, ds.id, xml)
         made["gpkg"] = gpkg
@@ -169,7 +228,8 @@ def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace) -> str:
     """What the downloads of a dataset are made from: the stored version, its record and its style."""
     import hashlib
 
-    h = hashlib.sha256(f"{layer.location.to_dict()}:{layer.version}:{layer.checksum}:{layer.loaded_at}".encode())
+    h = hashlib.sha256(f"{PACKAGING}:{layer.location.to_dict()}:{layer.version}:{layer.checksum}:"
+                       f"{layer.loaded_at}".encode())
     record = ws.downloads / f"{ds.id}.xml"
     if record.exists():
         h.update(record.read_bytes())

@@ -14,10 +14,13 @@ import mappyfile
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
+from geoportal.links import WFS_PREFIX, in_mapserver, wfs_namespace_uri, wfs_typename, wms_layer
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.services import Distribution, Service
+from geoportal.titles import field_titles
+from geoportal.ukrainian import apostrophes
 from ingest.text import field_name
 from metadata.records import record_id
-from geoportal.services import Distribution, Service
 from publishers.styles import Rule, Symbolizer, geometry_kind, load_style, style_name_for
 
 # EPSG:4326, Web Mercator, CRS84 and USK-2000 (geographic, Gauss-Kruger zones 4–7 and the TM zones
@@ -25,15 +28,17 @@ from publishers.styles import Rule, Symbolizer, geometry_kind, load_style, style
 WMS_SRS = ("EPSG:4326 EPSG:3857 CRS:84 EPSG:5561 EPSG:5562 EPSG:5563 EPSG:5564 EPSG:5565 "
            "EPSG:6381 EPSG:6382 EPSG:6383 EPSG:6384")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-WFS_PREFIX = "gp"  # the namespace prefix of the node's WFS feature types (gp:roads)
 
 SERVICES = (
     Service(name="wms", title="WMS 1.3.0", long_title="Web Map Service", protocol="OGC:WMS", service_type="view",
             operation="GetMap", path="/ows", capabilities="?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0",
+            version="1.3.0", conforms_to="http://www.opengis.net/def/serviceType/ogc/wms",
+            iso_category="infoMapAccessService",
             media_types=("image/png", "application/json", "text/xml"), kinds=("vector", "raster")),
     Service(name="wfs", title="WFS 2.0.0", long_title="Web Feature Service", protocol="OGC:WFS",
             service_type="download", operation="GetFeature", path="/ows",
-            capabilities="?SERVICE=WFS&REQUEST=GetCapabilities&VERSION=2.0.0",
+            capabilities="?SERVICE=WFS&REQUEST=GetCapabilities&VERSION=2.0.0", version="2.0.0",
+            conforms_to="http://www.opengis.net/def/serviceType/ogc/wfs", iso_category="infoFeatureAccessService",
             media_types=("application/gml+xml; version=3.2", "application/json; subtype=geojson")),
 )
 MARKS = {"circle": ("ellipse", [[1, 1]], True), "square": ("vector", [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]], True),
@@ -106,14 +111,39 @@ def _class(rule: Rule, ds: Dataset, fields: set[str], path: Path) -> dict[str, A
     return cls
 
 
-def _raster_layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+def gfi_template_path(ws: Workspace, ds: Dataset) -> Path:
+    return ws.services / "gfi" / f"{ds.id}.html"
+
+
+def gfi_template(ds: Dataset, layer: StoredLayer) -> str:
+    """The text/html GetFeatureInfo template of a layer: one row per field, headed by the field's original
+    title (``Реєстраційний номер``), not its column name.
+
+    WFS keeps the column names: MapServer's ``gml_<field>_alias`` renames the GML element itself, and a title
+    with a space or an apostrophe is not an XML name, so QGIS would get broken GML."""
+    from html import escape
+
+    def text(s: str) -> str:  # brackets would be read as template tags
+        return escape(s).replace("[", "(").replace("]", ")")
+
+    titles = {"value_0": "Значення / Value"} if layer.kind == "raster" else field_titles(layer)
+    rows = "".join(f'<tr><th>{text(title)}</th><td>[item name="{name}" escape="html"]</td></tr>\n'
+                   for name, title in titles.items() if name != layer.geometry_column)
+    # MapServer sends "text/html" without a charset; the meta tag (within the first 1024 bytes) tells the
+    # browser or QGIS's viewer that the page is UTF-8
+    return ("<!-- MapServer Template -->\n<meta charset=\"utf-8\">\n"
+            f'<table class="gfi"><caption>{text(apostrophes(ds.title.uk))}</caption>\n{rows}</table>\n')
+
+
+def _raster_layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace) -> dict[str, Any]:
     """A raster (COG) as a WMS layer: drawn with a colour ramp over its value range, GetFeatureInfo gives
     the cell value; not a WFS feature type."""
     data = layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid)
     lo, hi = layer.report.extra.get("value_range") or (0, 1)
     return {
         "__type__": "layer", "name": ds.id, "group": ds.theme, "type": "raster", "status": "on",
-        "template": "ttt", "projection": [f"init={layer.crs.lower()}"], "extent": padded(layer.bbox),
+        "template": str(gfi_template_path(ws, ds)), "projection": [f"init={layer.crs.lower()}"],
+        "extent": padded(layer.bbox),
         "data": data["data"], "processing": data.get("processing", []),
         "classes": [{"__type__": "class", "name": ds.id, "title": ds.title.uk, "styles": [
             {"__type__": "style", "colorrange": ["#ffffcc", "#800026"], "datarange": [float(lo), float(hi)],
@@ -129,20 +159,25 @@ def _raster_layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoint
     }
 
 
-def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace) -> dict[str, Any]:
     if layer.kind == "raster":
-        return _raster_layer(cfg, ds, layer, ep)
+        return _raster_layer(cfg, ds, layer, ep, ws)
+    # where MapServer reads the layer, and which item is the feature id (the OGC API id: WFS gml:ids are
+    # <typename>.<id>); "helper_items" are columns the location adds for that and no client should see
+    data = dict(layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid))
+    featureid = data.pop("featureid", layer.id_column)
+    helpers = data.pop("helper_items", [])
     style = load_style(style_name_for(ds.style, layer.geometry_type))
     fields = {f.name for f in layer.fields}
     rules = sorted(style.rules, key=lambda r: r.is_else)  # MapServer takes the first matching class
     kind = geometry_kind(layer.geometry_type)
     lyr: dict[str, Any] = {
         "__type__": "layer",
-        "name": ds.id,
+        "name": ds.id,  # = links.wms_layer(ds); the WFS type is links.wfs_typename(ds)
         "group": ds.theme,
         "type": kind,
         "status": "on",
-        "template": "ttt",  # makes the layer queryable (GetFeatureInfo, WFS)
+        "template": str(gfi_template_path(ws, ds)),  # queryable (GetFeatureInfo, WFS); text/html GFI
         "tolerance": 5 if kind == "point" else 0,
         "toleranceunits": "pixels",
         "projection": [f"init={layer.crs.lower()}"],
@@ -157,8 +192,8 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "ows_extent": " ".join(f"{b:.4f}" for b in padded(layer.bbox)),
             "wms_group_title": ds.theme,
             "gml_include_items": "all",
-            "gml_exclude_items": layer.geometry_column,
-            "gml_featureid": layer.id_column,
+            "gml_exclude_items": ",".join([layer.geometry_column, *helpers]),
+            "gml_featureid": featureid,
             "gml_geometries": "geom",
             "gml_geom_type": kind if kind != "polygon" else "multipolygon",
             "gml_types": "auto",
@@ -171,12 +206,12 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> d
             "wfs_metadataurl_format": "text/xml",
             "wfs_metadataurl_type": "ISO19115:2003",
             "wms_attribution_title": ds.attribution or "",
-            "ows_featureid": layer.id_column,
+            "ows_featureid": featureid,
+            # only the services the dataset declares answer for it (links.wms_layer / links.wfs_typename)
+            "wms_enable_request": "*" if wms_layer(ds) else "!*",
+            "wfs_enable_request": "*" if wfs_typename(ds) else "!*",
         },
     }
-    if "wfs" not in ds.services:
-        lyr["metadata"]["wfs_enable_request"] = "!*"
-    data = layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid)
     lyr.update({k: (_escaped(v) if k == "data" else v) for k, v in data.items()})
     return lyr
 
@@ -194,7 +229,7 @@ def _symbols() -> list[dict[str, Any]]:
 
 
 def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
-    published = [(d, layers[d.id]) for d in cfg.public_datasets if d.id in layers and "wms" in d.services]
+    published = [(d, layers[d.id]) for d in cfg.public_datasets if d.id in layers and in_mapserver(d)]
     if not published:
         raise PublishError(f"{cfg.config_path}: no public dataset has been ingested; run 'geoportal ingest' first")
     xs = [b for _, lyr in published for b in (lyr.bbox[0], lyr.bbox[2])]
@@ -243,15 +278,16 @@ def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
                 "ows_accessconstraints": "none",
                 "wms_languages": "ukr,eng",
                 "wms_feature_info_mime_type": "application/json",
-                "wms_getfeatureinfo_formatlist": "text/plain,application/vnd.ogc.gml,application/json",
+                "wms_getfeatureinfo_formatlist": "text/html,text/plain,application/vnd.ogc.gml,application/json",
                 "wfs_getfeature_formatlist": "geojson,gml3",
                 "wfs_namespace_prefix": WFS_PREFIX,
-                "wfs_namespace_uri": f"{ep.base_url}/ows/ns",
+                "wfs_compute_number_matched": "true",
+                "wfs_namespace_uri": wfs_namespace_uri(ep),
                 "wms_inspire_capabilities": None,
                 "ows_updatesequence": max(lyr.loaded_at for _, lyr in published),
             },
         },
-        "layers": [_layer(cfg, d, lyr, ep) for d, lyr in published],
+        "layers": [_layer(cfg, d, lyr, ep, ws) for d, lyr in published],
     }
 
 
@@ -263,6 +299,9 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
     if errors:
         raise PublishError(f"generated mapfile for {cfg.node.id} is not valid: {errors[:3]}")
     write_atomic(ws.services / "fonts.txt", f"sans {FONT}\n")
+    for ds in cfg.public_datasets:
+        if ds.id in layers and in_mapserver(ds):
+            write_atomic(gfi_template_path(ws, ds), gfi_template(ds, layers[ds.id]))
     path = mapfile_path(ws)
     write_atomic(path, mappyfile.dumps(m, indent=2))
     write_atomic(config_file_path(ws), (
@@ -278,8 +317,10 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
 
 def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
     """A dataset is a WMS layer named by its id, and (vectors) a WFS feature type in the node's namespace."""
-    return [
-        Distribution("wms", ep.ows, "OGC:WMS", ds.id, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "image/png", "WMS"),
-        Distribution("wfs", ep.ows, "OGC:WFS", f"{WFS_PREFIX}:{ds.id}", "Тип об’єктів WFS 2.0",
-                     "WFS 2.0 feature type", "application/gml+xml; version=3.2", "WFS", "download"),
-    ]
+    wms, wfs = wms_layer(ds), wfs_typename(ds)  # names from geoportal/links.py, as in the mapfile
+    out = [Distribution("wms", ep.ows, "OGC:WMS", wms, "Шар WMS 1.3.0", "WMS 1.3.0 layer", "image/png", "PNG",
+                        file_type="PNG")] if wms else []
+    if wfs and layer.kind == "vector":
+        out.append(Distribution("wfs", ep.ows, "OGC:WFS", wfs, "Тип об’єктів WFS 2.0", "WFS 2.0 feature type",
+                                "application/gml+xml", "GML", "download", file_type="GML"))
+    return out

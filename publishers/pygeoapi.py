@@ -16,6 +16,7 @@ import yaml
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.titles import field_titles
 from ingest.text import field_name
 from geoportal.services import Distribution, Service
 from metadata.records import LICENCES, record_id
@@ -23,7 +24,10 @@ from metadata.records import LICENCES, record_id
 
 SERVICES = (
     Service(name="ogcapi", title="OGC API - Features", long_title="OGC API Features", protocol="OGC API - Features",
-            service_type="other", operation="items", path="/ogcapi", capabilities="/",
+            service_type="download", operation="items", path="/ogcapi", capabilities="/",
+            description="/openapi?f=json", version="1.0",
+            conforms_to="http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+            iso_category="infoFeatureAccessService",
             media_types=("application/geo+json", "application/json", "text/html")),
 )
 
@@ -53,6 +57,9 @@ def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
     prov = layer.location.pygeoapi_provider(layer.id_column, layer.geometry_column)
     if title_field:
         prov["title_field"] = title_field
+    # the original headers, as each field's title in /schema; pairs, not a mapping: pygeoapi reads any mapping
+    # in its config as possible translations, and a column named like a locale ("uk", "id") would be taken
+    prov["field_titles"] = [[name, title] for name, title in field_titles(layer).items()]
     prov["crs"] = [
         "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
         "http://www.opengis.net/def/crs/EPSG/0/4326",
@@ -221,4 +228,5 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
 def distributions(ds: Dataset, layer: StoredLayer, ep: Endpoints) -> list[Distribution]:
     """A dataset is one collection of the node's OGC API."""
     return [Distribution("ogcapi", ep.collection(ds.id), "OGC API - Features", ds.id, "Колекція OGC API Features",
-                         "OGC API Features collection", "application/geo+json", "GeoJSON", "information")]
+                         "OGC API Features collection", "application/geo+json", "GeoJSON", "information",
+                         file_type="GEOJSON")]

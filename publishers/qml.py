@@ -62,8 +62,18 @@ def _filter(rule: Rule) -> str:
     return f"\"{rule.filter_field}\" = '{value}'"
 
 
-def style_to_qml(style: Style, geometry_type: str) -> str:
-    """QML text for a parsed SLD style."""
+def _aliases(titles: dict[str, str] | None) -> str:
+    """QGIS field aliases: the original header of each column (QGIS matches them by field name)."""
+    if not titles:
+        return ""
+    items = "".join(f"<alias field={quoteattr(name)} index=\"{i}\" name={quoteattr(title)}/>"
+                    for i, (name, title) in enumerate(titles.items()) if title and title != name)
+    return f"<aliases>{items}</aliases>" if items else ""
+
+
+def style_to_qml(style: Style, geometry_type: str, titles: dict[str, str] | None = None) -> str:
+    """QML text for a parsed SLD style; ``titles`` (column → original header) become the field aliases, so
+    QGIS shows ``Реєстраційний номер`` where the column is ``reiestratsiinyi_nomer``."""
     kind = geometry_kind(geometry_type)
     rules = [r for r in style.rules if any(s.kind != "text" for s in r.symbolizers)]
     if len(rules) == 1 and rules[0].filter_field is None and not rules[0].is_else:
@@ -86,13 +96,15 @@ def style_to_qml(style: Style, geometry_type: str) -> str:
                     f'bufferColor="255,255,255,255" bufferSizeUnits="MM"/></text-style>'
                     f'<placement placement="0"/><rendering obstacle="1"/></settings></labeling>')
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-            f'<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="{int(bool(labeling))}">'
-            f"{renderer}{labeling}</qgis>\n")
+            f'<qgis version="3.22.16" styleCategories="Fields|Symbology|Labeling" '
+            f'labelsEnabled="{int(bool(labeling))}">{renderer}{labeling}{_aliases(titles)}</qgis>\n')
 
 
-def write_layer_style(gpkg: Path, table: str, geometry_column: str, style: Style, geometry_type: str) -> None:
-    """Store the style as the layer's default in the GeoPackage's ``layer_styles`` table."""
-    qml = style_to_qml(style, geometry_type)
+def write_layer_style(gpkg: Path, table: str, geometry_column: str, style: Style, geometry_type: str,
+                      titles: dict[str, str] | None = None) -> None:
+    """Store the style (with the field aliases from ``titles``) as the layer's default in the GeoPackage's
+    ``layer_styles`` table."""
+    qml = style_to_qml(style, geometry_type, titles)
     sld = style.path.read_text(encoding="utf-8")
     with sqlite3.connect(gpkg) as db:
         db.execute(

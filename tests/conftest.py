@@ -11,39 +11,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from geoportal.serve import free_port
+from geoportal.errors import ServeError
+from geoportal.serve import free_port, start_node, stop, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "config" / "nodes" / "zhytomyr-oblast.yaml"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                r.read()
-                return
-        except Exception as e:  # noqa: BLE001 - waiting for a server to come up
-            last = e
-            time.sleep(0.2)
-    raise RuntimeError(f"no answer from {url} in {timeout} s: {last}")
 
 
 @dataclass
@@ -61,29 +42,18 @@ class ServedNode:
 def serve_node(config: Path, workdir: Path, port: int | None = None) -> ServedNode:
     """Start ``geoportal serve`` for a config; the caller stops it with stop_node()."""
     port = port or free_port()
-    log = open(workdir.parent / f"{workdir.name}-serve.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "geoportal.cli", "serve", str(config), "--workdir", str(workdir),
-         "--port", str(port)],
-        stdout=log, stderr=log, start_new_session=True, cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    log = workdir.parent / f"{workdir.name}-serve.log"
+    proc = start_node(config, workdir, port, log)
     try:
-        wait_http(base + "/", timeout=180, proc=proc)
-    except RuntimeError:
+        wait_for("127.0.0.1", port, "/", timeout=180, proc=proc)
+    except ServeError:
         stop_node(proc)
-        log.close()
-        raise RuntimeError((workdir.parent / f"{workdir.name}-serve.log").read_text()[-3000:])
-    return ServedNode(base, workdir, config, proc)
+        raise RuntimeError(log.read_text()[-3000:])
+    return ServedNode(f"http://127.0.0.1:{port}", workdir, config, proc)
 
 
 def stop_node(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    stop(proc, timeout=20)
 
 
 @pytest.fixture(scope="session")

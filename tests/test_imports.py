@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("geoportal", "ingest", "publishers", "metadata", "catalog", "passport")
+PACKAGES = ("geoportal", "ingest", "publishers", "metadata", "catalog", "passport", "access", "decisions", "search")
 
 
 def _module_name(path: Path) -> str:
@@ -39,7 +39,7 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
 
 
 def _graph() -> dict[str, set[str]]:
-    files = {_module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+    files = {_module_name(p): p for pkg in PACKAGES if (ROOT / pkg).is_dir() for p in (ROOT / pkg).rglob("*.py")}
     modules = set(files)
     return {m: _imports(p, modules) - {m} for m, p in files.items()}
 

@@ -312,6 +312,9 @@ def require_features(n: int, source: str) -> None:
                           "none); nothing written, the previous version is kept")
 
 
+OGR_FID = "gp_fid"  # the fid as an item MapServer can see (see GpkgTable.mapserver_data)
+
+
 @dataclass(frozen=True)
 class GpkgTable:
     """A layer in a GeoPackage file, optionally narrowed to the rows of a SQL filter (SQLite dialect)."""
@@ -340,10 +343,14 @@ class GpkgTable:
         return block
 
     def mapserver_data(self, geometry_column: str, id_column: str, srid: int | None) -> dict[str, Any]:
-        data = self.table
-        if self.where:  # OGR hands a DATA that starts with SELECT to SQLite as it is
-            data = f"SELECT * FROM {ident(self.table)} WHERE {self.where}"
-        return {"connectiontype": "ogr", "connection": self.path, "data": data}
+        # OGR hands a DATA that starts with SELECT to SQLite as it is (GDAL keeps the R-tree for it). OGR hides
+        # a GeoPackage's fid from MapServer, so it is selected again as an item: the WFS gml:ids become
+        # <typename>.<fid>, the OGC API ids, instead of none.
+        data = f"SELECT {ident(id_column)} AS {OGR_FID}, * FROM {ident(self.table)}"
+        if self.where:
+            data += f" WHERE {self.where}"
+        return {"connectiontype": "ogr", "connection": self.path, "data": data, "featureid": OGR_FID,
+                "helper_items": [OGR_FID]}
 
     def restricted(self, rows: RowFilter) -> "GpkgTable":
         from dataclasses import replace

@@ -333,7 +333,8 @@ class PostgisTable:
         source = f"(SELECT * FROM {ident(self.schema)}.{ident(self.table)}"
         source += f" WHERE {self.where}) AS rows" if self.where else ") AS rows"
         return {"connectiontype": "postgis", "connection": libpq_keywords(self.dsn),
-                "data": f"{geometry_column} from {source} using unique {id_column} using srid={srid or 4326}"}
+                "data": f"{geometry_column} from {source} using unique {id_column} using srid={srid or 4326}",
+                "featureid": id_column}
 
     def restricted(self, rows: RowFilter) -> "PostgisTable":
         from ingest.store.rows import to_sql

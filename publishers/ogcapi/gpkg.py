@@ -66,6 +66,7 @@ class GeoPackageProvider(BaseProvider):
 
     def __init__(self, provider_def: dict[str, Any]):
         super().__init__(provider_def)
+        self.field_titles: dict[str, str] = {n: t for n, t in provider_def.get("field_titles") or ()}
         self.table = provider_def.get("table")
         if not self.table:
             raise ProviderConnectionError("GeoPackage provider needs 'table' (the layer name)")
@@ -123,6 +124,8 @@ class GeoPackageProvider(BaseProvider):
                 fields[c] = {"type": _TYPES.get(t, "string")}
                 if t in _FORMATS:
                     fields[c]["format"] = _FORMATS[t]
+                if c in self.field_titles:  # the original header (publishers/pygeoapi.py puts them here)
+                    fields[c]["title"] = self.field_titles[c]
             self._fields = fields
         return self._fields
 

@@ -57,6 +57,7 @@ class PostGISProvider(BaseProvider):
 
     def __init__(self, provider_def: dict[str, Any]):
         super().__init__(provider_def)
+        self.field_titles: dict[str, str] = {n: t for n, t in provider_def.get("field_titles") or ()}
         data = provider_def["data"]
         self.dsn = data["dsn"] if isinstance(data, dict) else str(data)
         self.schema = (data.get("search_path") or ["public"])[0] if isinstance(data, dict) else "public"
@@ -102,6 +103,8 @@ class PostGISProvider(BaseProvider):
                 self._fields[c] = {"type": _TYPES.get(t, "string")}
                 if t in _FORMATS:
                     self._fields[c]["format"] = _FORMATS[t]
+                if c in self.field_titles:  # the original header (publishers/pygeoapi.py puts them here)
+                    self._fields[c]["title"] = self.field_titles[c]
         return self._fields
 
     # -- SQL pieces --------------------------------------------------------------------------------

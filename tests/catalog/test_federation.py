@@ -9,7 +9,6 @@ import http.server
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,27 +21,13 @@ from owslib.csw import CatalogueServiceWeb
 from owslib.fes import PropertyIsLike
 
 from catalog.federation import harvest
+from geoportal.serve import free_port_block
 from catalog.network import NETWORK, network_configs, start_node, stop, wait_up
 from geoportal.config import load_config
 from geoportal.model import Workspace
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_block(n: int) -> int:
-    for base in range(21000, 60000, 37):
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free ports")
 
 
 class _Fake(http.server.BaseHTTPRequestHandler):
@@ -78,7 +63,7 @@ def _fake_server(mode: str, listing: bytes = b"") -> tuple[http.server.Threading
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("network")
-    base = _free_block(len(NETWORK))
+    base = free_port_block(len(NETWORK))
     configs = network_configs(base, root / "configs")
     procs = {}
     try:
@@ -88,7 +73,7 @@ def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
             wait_up(port, procs[nid])
         yield root, configs, procs
     finally:
-        stop(list(procs.values()))
+        stop(*procs.values(), timeout=20)
 
 
 def _harvest(root: Path, configs: dict, nid: str, **kw):  # type: ignore[no-untyped-def]

@@ -116,6 +116,7 @@ def test_dcat_catalog_for_ckan() -> None:
     assert len(cat["dcat:dataset"]) == len(items)
     d = cat["dcat:dataset"][1]
     assert {"@value": CFG.dataset("hromadas").title.uk, "@language": "uk"} in d["dct:title"]
-    media = {x.get("dcat:mediaType") for x in d["dcat:distribution"]}
+    media = {x["dcat:mediaType"]["@id"].rsplit("/", 2)[-2] + "/" + x["dcat:mediaType"]["@id"].rsplit("/", 1)[-1]
+             for x in d["dcat:distribution"]}
     assert {"application/geopackage+sqlite3", "application/geo+json", "text/csv"} <= media
     assert d["dct:identifier"] == record_id(CFG, "hromadas")

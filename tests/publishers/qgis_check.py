@@ -56,6 +56,7 @@ for spec in json.load(open(sys.argv[1])):
         res["renderer"] = layer.renderer().type() if layer.renderer() else None
         res["labels"] = bool(layer.labelsEnabled())
         res["fields"] = [f.name() for f in layer.fields()]
+        res["aliases"] = {f.name(): layer.attributeAlias(i) for i, f in enumerate(layer.fields())}
     if layer.isValid() and spec.get("render"):
         res["colours"] = render(layer, spec.get("png", "/tmp/qgis-%s.png" % spec["name"]))
     out.append(res)

@@ -96,3 +96,16 @@ def test_every_layer_loads_in_qgis(served, tmp_path: Path) -> None:  # type: ign
             problems.append(f"{ds} GeoPackage: renderer {gp.get('renderer')}, style from layer_styles not applied")
     assert results[("hromadas", "ogr")]["labels"], "hromada labels from the SLD are not applied in QGIS"
     assert not problems, "\n".join(problems)
+
+
+def test_qgis_shows_the_original_headers_of_a_downloaded_geopackage(demo_node, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The QML aliases in ``layer_styles`` are what QGIS shows in the attribute table and the identify
+    panel: the Ukrainian header, not the transliterated column."""
+    gpkg = tmp_path / "nature-protection.gpkg"
+    with urllib.request.urlopen(f"{demo_node.base_url}/downloads/nature-protection.gpkg", timeout=60) as r:
+        gpkg.write_bytes(r.read())
+    r = run_qgis([{"name": "nature-protection", "provider": "ogr", "uri": f"{gpkg}|layername=nature-protection"}],
+                 tmp_path)[("nature-protection", "ogr")]
+    assert r["valid"]
+    assert r["aliases"]["reiestratsiinyi_nomer"] == "Реєстраційний номер", r["aliases"]
+    assert r["aliases"]["raion"] == "Район"

@@ -1,0 +1,216 @@
+"""The audit log: an append-only JSON-lines file in the workspace, each entry chained to the previous one.
+
+Every entry carries ``prev`` (the hash of the entry before it) and ``hash`` (SHA-256 of its own canonical
+JSON without ``hash``), so editing or removing a line breaks the chain at that line. A small head file
+(``audit.head``) remembers the last sequence number and hash, so removing the *last* lines is caught too.
+:meth:`AuditLog.verify` names the first broken entry. Both files are mode 0600; appends from several
+processes are serialised with ``flock``. Entries never hold a password or a token: callers pass what
+happened (who, when, what, from where), and :meth:`AuditLog.append` refuses secret-looking detail keys.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from access.errors import AuditError
+
+GENESIS = "0" * 64
+_SECRET_KEYS = frozenset(
+    {"password", "passwd", "token", "secret", "private_key", "key", "hash", "password_hash"}
+)
+
+
+def _digest(entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()
+
+
+def parse_since(text: str) -> datetime:
+    """``2026-11-24`` or ``2026-11-24T10:00`` (UTC when no offset is given)."""
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise AuditError(
+            f"--since '{text}': write a date or time as 2026-11-24 or 2026-11-24T10:00"
+        ) from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+class AuditLog:
+    """The node's audit log at ``<workspace>/audit.log`` (and its head, ``audit.head``)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.head = self.path.with_suffix(".head")
+        self.lock = self.path.with_suffix(".lock")
+
+    def append(
+        self,
+        action: str,
+        *,
+        actor: str,
+        address: str | None = None,
+        user: str | None = None,
+        dataset: str | None = None,
+        outcome: str | None = None,
+        **detail: Any,
+    ) -> dict[str, Any]:
+        """Append one entry and return it: ``actor`` did ``action`` (to ``user``/``dataset``) from
+        ``address``."""
+        secret = _SECRET_KEYS & {k.lower() for k in detail}
+        if secret:
+            raise AuditError(
+                f"audit entry '{action}': refusing to log {', '.join(sorted(secret))}; "
+                "log what happened, never the secret"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            seq, prev = self._last()
+            entry: dict[str, Any] = {
+                "seq": seq + 1,
+                "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "actor": actor,
+                "action": action,
+                "user": user,
+                "dataset": dataset,
+                "address": address,
+                "outcome": outcome,
+                "detail": detail or {},
+                "prev": prev,
+            }
+            entry["hash"] = _digest(entry)
+            line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            tmp = self.head.with_suffix(".head.tmp")
+            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, json.dumps({"seq": entry["seq"], "hash": entry["hash"]}).encode())
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.head)
+            return entry
+        except OSError as e:
+            raise AuditError(
+                f"{self.path}: cannot append to the audit log ({e.strerror}); check the "
+                "workspace's permissions and free space"
+            ) from e
+        finally:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+            os.close(lock_fd)
+
+    def check_writable(self) -> "AuditLog":
+        """Fail before a change, not after it: a change that cannot be recorded is not made."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            for path in (self.path, self.lock):
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
+        except OSError as e:
+            raise AuditError(
+                f"{self.path}: the audit log cannot be written ({e.strerror}); nothing was changed — fix the "
+                "workspace's permissions first"
+            ) from None
+        return self
+
+    def _last(self) -> tuple[int, str]:
+        if self.head.exists():
+            h = json.loads(self.head.read_text(encoding="utf-8"))
+            return int(h["seq"]), str(h["hash"])
+        lines = [line for _, line in self._lines()]
+        if not lines:
+            return 0, GENESIS
+        entry = json.loads(lines[-1])
+        return int(entry["seq"]), str(entry["hash"])
+
+    def _lines(self) -> Iterator[tuple[int, str]]:
+        if not self.path.exists():
+            return
+        with self.path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, start=1):
+                yield n, line.rstrip("\n")
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        for n, line in self._lines():
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                raise AuditError(
+                    f"{self.path}: line {n} is not a JSON entry; run 'geoportal audit --verify'"
+                ) from None
+
+    def query(
+        self, user: str | None = None, dataset: str | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries about ``user`` (as actor or subject), ``dataset``, at or after ``since``, oldest first."""
+        out = []
+        for e in self.entries():
+            if user is not None and user not in (e.get("user"), e.get("actor")):
+                continue
+            if dataset is not None and e.get("dataset") != dataset:
+                continue
+            if since is not None and datetime.fromisoformat(e["at"]) < since:
+                continue
+            out.append(e)
+        return out
+
+    def verify(self) -> int:
+        """Check the whole chain: the number of entries, or :class:`AuditError` naming the first broken
+        one."""
+        prev, seq = GENESIS, 0
+        for n, line in self._lines():
+            where = f"{self.path}: line {n}"
+            try:
+                entry = json.loads(line)
+                if not isinstance(entry, dict):
+                    raise ValueError
+            except ValueError:
+                raise AuditError(
+                    f"{where}: not a JSON entry — the log was edited; the chain is broken from here"
+                ) from None
+            where += f" (entry {entry.get('seq')}, {entry.get('action')} at {entry.get('at')})"
+            if entry.get("seq") != seq + 1 or entry.get("prev") != prev:
+                raise AuditError(
+                    f"{where}: does not follow entry {seq} — an entry before it was removed or "
+                    "reordered; the chain is broken from here"
+                )
+            if entry.get("hash") != _digest(entry):
+                raise AuditError(f"{where}: its content does not match its hash — the entry was edited")
+            prev, seq = entry["hash"], entry["seq"]
+        if self.head.exists():
+            h = json.loads(self.head.read_text(encoding="utf-8"))
+            if int(h["seq"]) != seq or h["hash"] != prev:
+                raise AuditError(
+                    f"{self.path}: the log ends at entry {seq} but {h['seq']} were written — "
+                    f"the last {int(h['seq']) - seq} entries were removed or replaced"
+                )
+        elif seq:
+            raise AuditError(
+                f"{self.head}: missing while the log has {seq} entries — it was removed; the end of "
+                "the log cannot be checked"
+            )
+        return seq
+
+
+def cli_actor() -> str:
+    """Who runs a CLI command: the operating-system user, as ``cli:NAME``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid{os.getuid()}"

@@ -1,0 +1,16 @@
+"""The node's pycsw application (catalog/pycsw_process/geoportal_pycsw_app.py) behind its own OAI-PMH responder (:mod:`metadata.oaipmh`): what the
+production compose file serves in the pycsw container, so ``/csw?mode=oaipmh`` answers the same there as
+behind the embedded front. Runs in the PYCSW VENV: it imports only pycsw, lxml and the standard library
+(all :mod:`metadata.oaipmh` needs); ``PYCSW_CONFIG`` names the node's pycsw.cfg.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "pycsw_process"))
+from geoportal_pycsw_app import application as pycsw_application  # noqa: E402 - the node's pycsw wrapper
+
+from metadata.oaipmh import OaiPmhFront  # noqa: E402
+
+application = OaiPmhFront(pycsw_application, Path(os.environ["PYCSW_CONFIG"]))

@@ -1,0 +1,108 @@
+"""The audit log: entries chained by hash; editing, removing or truncating is caught at the first broken
+entry."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from access.audit import AuditLog, parse_since
+from access.errors import AuditError
+
+
+def _filled(tmp_path: Path, n: int = 5) -> AuditLog:
+    log = AuditLog(tmp_path / "audit.log")
+    for i in range(n):
+        log.append(
+            "user.added", actor="cli:root", address="local", user=f"u{i}", outcome="ok", role="citizen"
+        )
+    return log
+
+
+def test_entries_are_chained_and_private(tmp_path: Path) -> None:
+    log = _filled(tmp_path)
+    assert log.verify() == 5
+    lines = [json.loads(x) for x in log.path.read_text(encoding="utf-8").splitlines()]
+    assert [e["seq"] for e in lines] == [1, 2, 3, 4, 5]
+    assert all(b["prev"] == a["hash"] for a, b in zip(lines, lines[1:], strict=False))
+    assert {"at", "actor", "action", "address", "user"} <= set(lines[0])
+    assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.head.stat().st_mode) == 0o600
+
+
+def _edit(path: Path, lineno: int, change) -> None:  # type: ignore[no-untyped-def]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[lineno - 1 : lineno] = change(lines[lineno - 1])
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def test_an_edited_line_is_named(tmp_path: Path) -> None:
+    log = _filled(tmp_path)
+    _edit(log.path, 3, lambda line: [line.replace('"user":"u2"', '"user":"mallory"')])
+    with pytest.raises(
+        AuditError, match=r"line 3 \(entry 3, user.added .*\): its content does not match its hash"
+    ):
+        log.verify()
+
+
+def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
+    from access.audit import _digest
+
+    log = _filled(tmp_path)
+
+    def forge(line: str) -> list[str]:
+        e = json.loads(line)
+        e["outcome"] = "failed"
+        e["hash"] = _digest(e)
+        return [json.dumps(e, separators=(",", ":")) + "\n"]
+
+    _edit(log.path, 2, forge)
+    with pytest.raises(AuditError, match=r"line 3 \(entry 3.*does not follow entry 2"):
+        log.verify()
+
+
+def test_a_removed_line_is_named(tmp_path: Path) -> None:
+    log = _filled(tmp_path)
+    _edit(log.path, 2, lambda line: [])
+    with pytest.raises(
+        AuditError, match=r"line 2 \(entry 3.*does not follow entry 1 — an entry before it was removed"
+    ):
+        log.verify()
+
+
+def test_removed_last_lines_are_caught_by_the_head(tmp_path: Path) -> None:
+    log = _filled(tmp_path)
+    _edit(log.path, 5, lambda line: [])
+    with pytest.raises(AuditError, match="ends at entry 4 but 5 were written"):
+        log.verify()
+    log.head.unlink()
+    with pytest.raises(AuditError, match="audit.head: missing"):
+        log.verify()
+
+
+def test_garbage_is_named(tmp_path: Path) -> None:
+    log = _filled(tmp_path)
+    _edit(log.path, 4, lambda line: ["this is not json\n"])
+    with pytest.raises(AuditError, match="line 4: not a JSON entry"):
+        log.verify()
+
+
+def test_secrets_are_refused(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.log")
+    with pytest.raises(AuditError, match="refusing to log password"):
+        log.append("user.password", actor="cli:root", user="x", password="hunter2hunter2")
+    assert not log.path.exists()
+
+
+def test_query_by_user_dataset_and_time(tmp_path: Path) -> None:
+    log = _filled(tmp_path, 3)
+    log.append("access.decision", actor="u1", dataset="cadastre", outcome="deny", service="wfs")
+    assert [e["seq"] for e in log.query(user="u1")] == [2, 4]
+    assert [e["seq"] for e in log.query(dataset="cadastre")] == [4]
+    assert log.query(since=parse_since("2999-01-01")) == []
+    assert len(log.query(since=parse_since("2000-01-01T00:00"))) == 4
+    with pytest.raises(AuditError, match="--since 'yesterday'"):
+        parse_since("yesterday")

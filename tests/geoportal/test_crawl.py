@@ -1,0 +1,178 @@
+"""Follow every link a person can click on a served node, as a browser would, and fail on any that is broken.
+
+Starting at the landing page, every ``a/href``, ``link/href``, ``img/src`` and ``script/src`` of every HTML
+page is followed while it stays on the node's origin: the landing page, the passports, pygeoapi's HTML
+pages, the downloads. A link fails when it answers non-2xx or when its body is an error dressed as a page
+(a Python repr such as ``<built-in method``, a ``Traceback``, an OGC ``ExceptionReport``, ``Internal Server
+Error``). pygeoapi's item lists are limited to the first page and one item per collection, so the crawl stays
+bounded. All failures are reported together, one line each, with the page that carried the link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
+
+import pytest
+import requests
+
+#: what an error looks like when it is served with a 200 (or leaks into an attribute of a good page)
+ERROR_BODY = re.compile(r"<built-in method|<bound method|Traceback \(most recent call last\)|ExceptionReport"
+                        r"|ServiceExceptionReport|Internal Server Error|msWFSGetFeature\(\)|msWMSLoadGetMapParams\(\)")
+TAGS = {"a": "href", "link": "href", "img": "src", "script": "src"}
+MAX_PAGES = 400
+
+
+class _Links(HTMLParser):
+    """The link-carrying attributes of one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        want = TAGS.get(tag)
+        for k, v in attrs:
+            if k == want and v:
+                self.links.append(v)
+
+
+def links_of(html: str) -> list[str]:
+    p = _Links()
+    p.feed(html)
+    return p.links
+
+
+def _bounded(url: str) -> str | None:
+    """The URL to fetch, or None to skip it: item lists beyond their first page are not walked."""
+    parts = urlsplit(url)
+    q = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if parts.path.endswith("/items") and q.get("offset", "0") not in ("", "0"):
+        return None
+    return url
+
+
+@dataclass
+class Crawl:
+    origin: str
+    pages: int = 0
+    fetched: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    items_seen: set[str] = field(default_factory=set)
+
+
+def crawl(base_url: str, start: list[str] | None = None, session: requests.Session | None = None) -> Crawl:
+    """Breadth-first over the node's own links; returns what was fetched and what failed."""
+    s = session or requests.Session()
+    origin = urlsplit(base_url)
+    c = Crawl(origin=f"{origin.scheme}://{origin.netloc}")
+    queue: deque[tuple[str, str]] = deque((urljoin(base_url + "/", u), "(a path the README lists)")
+                                          for u in (start or ["/"]))
+    seen: set[str] = set()
+    while queue:
+        url, parent = queue.popleft()
+        url = urldefrag(url)[0]
+        if url in seen:
+            continue
+        seen.add(url)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or f"{parts.scheme}://{parts.netloc}" != c.origin:
+            continue
+        if _bounded(url) is None:
+            continue
+        # one item per collection: /collections/<id>/items/<fid>
+        m = re.search(r"/collections/([^/]+)/items/[^/?]+$", parts.path)
+        if m:
+            if m.group(1) in c.items_seen:
+                continue
+            c.items_seen.add(m.group(1))
+        try:
+            r = s.get(url, timeout=60, stream=True)
+        except requests.RequestException as e:
+            c.failures.append(f"{url} (linked from {parent}): {type(e).__name__}: {e}")
+            continue
+        c.fetched[url] = r.status_code
+        ctype = r.headers.get("Content-Type", "")
+        textual = any(t in ctype for t in ("html", "xml", "json", "text", "javascript", "css"))
+        body = r.text if textual else ""
+        if not textual:
+            r.close()
+        if not 200 <= r.status_code < 300:
+            c.failures.append(f"{url} (linked from {parent}): HTTP {r.status_code} {body[:160]!r}")
+            continue
+        hit = ERROR_BODY.search(body)
+        if hit:
+            c.failures.append(f"{url} (linked from {parent}): error in the body: "
+                              f"{body[max(0, hit.start() - 60):hit.end() + 100]!r}")
+        if "html" in ctype and c.pages < MAX_PAGES:
+            c.pages += 1
+            for link in links_of(body):
+                if link.startswith(("mailto:", "javascript:", "data:", "tel:")):
+                    continue
+                queue.append((urljoin(url, link), url))
+    return c
+
+
+def _report(c: Crawl) -> str:
+    return f"{len(c.failures)} broken of {len(c.fetched)} links on {c.pages} pages:\n" + "\n".join(c.failures)
+
+
+def test_links_of_reads_every_link_kind() -> None:
+    html = ('<a href="/a">x</a><link rel="stylesheet" href="s.css"><img src="i.png">'
+            '<script src="j.js"></script><a name="anchor">')
+    assert links_of(html) == ["/a", "s.css", "i.png", "j.js"]
+
+
+#: where a person starts: the landing page and the folders the README lists (typed into the address bar);
+#: ``/passport/`` only on a node with passports (its landing page links them)
+README_PATHS = ["/", "/ogcapi/", "/downloads/"]
+
+
+def start_paths(base_url: str) -> list[str]:
+    landing = requests.get(base_url + "/", timeout=60).text
+    return README_PATHS + (["/passport/"] if "/passport/" in landing else [])
+
+
+@pytest.mark.slow
+def test_every_link_of_the_node_answers(demo_node) -> None:  # type: ignore[no-untyped-def]
+    c = crawl(demo_node.base_url, start_paths(demo_node.base_url))
+    assert c.pages > 10, _report(c)  # landing, passports, pygeoapi pages were all reached
+    fetched = " ".join(c.fetched)
+    for must in ("/passport/", "/ogcapi/collections/hromadas/items", "/downloads/hromadas.gpkg", "/ows?"):
+        assert must in fetched, f"the crawl never reached {must}: {_report(c)}"
+    assert not c.failures, _report(c)
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The sample network (oblast, raion, two hromadas) served and harvested bottom-up, as
+    ``geoportal demo --network`` runs it."""
+    from catalog.network import NETWORK, harvest_chain, network_configs, start_node, stop, wait_up
+    from geoportal.serve import free_port_block
+
+    root = tmp_path_factory.mktemp("crawlnet")
+    configs = network_configs(free_port_block(len(NETWORK)), root / "configs")
+    procs = []
+    try:
+        for nid, (cfg, port) in reversed(list(configs.items())):
+            procs.append((start_node(cfg, root / nid, port, root / f"{nid}.log"), port))
+        for proc, port in procs:
+            wait_up(port, proc)
+        harvest_chain(configs, root, progress=lambda m: None)
+        yield {nid: f"http://127.0.0.1:{port}" for nid, (_, port) in configs.items()}
+    finally:
+        stop(*(p for p, _ in procs), timeout=20)
+
+
+@pytest.mark.slow
+def test_every_link_of_the_sample_network_answers(network) -> None:  # type: ignore[no-untyped-def]
+    failures, pages = [], 0
+    for nid, base in network.items():
+        c = crawl(base, start_paths(base))
+        pages += c.pages
+        assert c.pages >= 4, f"{nid}: {_report(c)}"  # landing, OGC API pages at least
+        failures += [f"{nid}: {f}" for f in c.failures]
+    assert not failures, f"{len(failures)} broken links on {pages} pages of {len(network)} nodes:\n" + "\n".join(failures)
