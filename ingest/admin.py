@@ -9,7 +9,6 @@ feature in ``admin_linked_by``.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +20,12 @@ import shapely
 
 from geoportal.config import NodeConfig
 from geoportal.errors import IngestError
+from ingest import reference
 from ingest.crs import crs_key, transform_xy
+from ingest.readers.base import plain_path
 
-KATOTTH = re.compile(r"^UA\d{17}$")
+KATOTTH = reference.KATOTTH
 COLUMNS = ("katotth_hromada", "katotth_raion", "katotth_oblast", "admin_linked_by")
-
-
-def _read_csv(path: Path) -> list[list[str]]:
-    text = path.read_text(encoding="utf-8-sig")
-    delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
-    return [r for r in csv.reader(text.splitlines(), delimiter=delim)]
 
 
 def old_raion_key(name: str) -> str:
@@ -87,36 +82,25 @@ class AdminIndex:
 
 
 def _codifier(idx: AdminIndex, path: Path) -> None:
-    rows = _read_csv(path)
-    for r in rows[1:]:
-        if len(r) < 7:
-            continue
-        l1, l2, l3, l4, extra = (c.strip() or None for c in r[:5])
-        levels = [c for c in (l1, l2, l3, l4, extra) if c]
-        if not levels:
-            continue
-        code = levels[-1]
-        idx.parents[code] = (l1, l2, l3)
+    for r in reference.codifier(path):
+        levels = [r[k] or None for k in reference.CODIFIER_KEYS[:5]]
+        code = [c for c in levels if c][-1]
+        idx.parents[code] = (levels[0], levels[1], levels[2])
 
 
 def _crosswalk(idx: AdminIndex, path: Path) -> None:
-    for r in _read_csv(path)[1:]:
-        if len(r) >= 2 and KATOTTH.match(r[0].strip()):
-            idx.koatuu.setdefault(r[1].strip(), r[0].strip())
+    for katotth, koatuu in reference.crosswalk(path):
+        idx.koatuu.setdefault(koatuu, katotth)
 
 
 def _councils(idx: AdminIndex, path: Path) -> None:
-    rows = _read_csv(path)
-    head = [h.strip() for h in rows[0]]
-    c_rada, c_h, c_rai = head.index("rada_code"), head.index("hromada_code"), head.index("rai_center")
     by_old: dict[str, set[str]] = {}
-    for r in rows[1:]:
-        rada, hrom = r[c_rada].strip(), r[c_h].strip()
-        if rada and KATOTTH.match(hrom):
-            idx.koatuu[rada] = hrom  # a council's own code beats the cross-walk's settlement code
-            raion = idx.parents.get(hrom, (None, None, None))[1]
-            if raion:
-                by_old.setdefault(old_raion_key(r[c_rai]), set()).add(raion)
+    for r in reference.councils(path):
+        rada, hrom = r["rada_code"].strip(), r["hromada_code"].strip()
+        idx.koatuu[rada] = hrom  # a council's own code beats the cross-walk's settlement code
+        raion = idx.parents.get(hrom, (None, None, None))[1]
+        if raion:
+            by_old.setdefault(old_raion_key(r["rai_center"]), set()).add(raion)
     idx.old_raions = {k: next(iter(v)) for k, v in by_old.items() if len(v) == 1}
 
 
@@ -124,7 +108,8 @@ def _read_polygons(cfg: NodeConfig, dataset_id: str) -> tuple[np.ndarray, list[l
     ds = cfg.dataset(dataset_id)
     src = cfg.resolve(ds.source)
     try:
-        meta, _, wkb, data = pyogrio.raw.read(src, layer=ds.layer, where=ds.where)
+        with plain_path(src) as gpath:
+            meta, _, wkb, data = pyogrio.raw.read(gpath, layer=ds.layer, where=ds.where)
     except Exception as e:
         raise IngestError(f"{src}: the reference layer '{dataset_id}' cannot be read ({e})") from e
     geoms = shapely.from_wkb(wkb)

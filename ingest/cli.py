@@ -145,14 +145,21 @@ def history_cmd(dataset: str, config: Path | None, target: str | None, workdir: 
 @click.argument("version", type=int)
 @_with_common
 def rollback_cmd(dataset: str, version: int, config: Path | None, target: str | None, workdir: Path | None) -> None:
-    """Make VERSION of DATASET current again (atomically), and record it in the workspace manifest."""
-    from geoportal.model import StoredLayer
+    """Make VERSION of DATASET current again (atomically), and make the workspace manifest and the quality
+    report say so: the store's history is the one record of versions, what is served follows it."""
+    from geoportal.model import StoredLayer, write_atomic
 
     store, table, cfg, ws = _store_for(dataset, config, target, workdir)
+    if ws is not None and not ws.manifest.exists() and not ws.root.exists():
+        raise StoreError(f"{ws.root}: no workspace; give --workdir")  # checked before anything changes
     rec = store.rollback(table, version)
     layer_dict = (rec.get("provenance") or {}).get("layer")
-    if ws is not None and layer_dict:
-        if not ws.manifest.exists() and not ws.root.exists():
-            raise StoreError(f"{ws.root}: no workspace; give --workdir")
-        ws.write_layer(StoredLayer.from_dict(layer_dict))
+    if ws is not None:
+        if not layer_dict:
+            raise StoreError(f"{dataset}: version {version} is current in the store, but its record holds no "
+                             "layer description; run 'geoportal ingest' to refresh the manifest")
+        layer = StoredLayer.from_dict(layer_dict)
+        report = json.dumps(layer.report.to_dict(), ensure_ascii=False, indent=2)
+        write_atomic(ws.reports / f"{dataset}.json", report)
+        ws.write_layer(layer)
     click.echo(f"{dataset}: version {version} is current again")

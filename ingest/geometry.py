@@ -37,6 +37,34 @@ def layer_type(declared: str, sample: np.ndarray) -> str:
     return "Unknown"
 
 
+_OGR = {"Point": "'POINT','MULTIPOINT'", "LineString": "'LINESTRING','MULTILINESTRING'",
+        "Polygon": "'POLYGON','MULTIPOLYGON'"}
+
+
+def base_types(geoms: np.ndarray) -> dict[str, int]:
+    """How many geometries of each base type (Point, LineString, Polygon, GeometryCollection): a single and
+    a multi of one base are one type, as they load into one multi layer."""
+    ids = shapely.get_type_id(geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)])
+    out: dict[str, int] = {}
+    for t, n in zip(*np.unique(ids, return_counts=True)):
+        base = _BASE.get(GT(int(t)), "GeometryCollection")
+        out[base] = out.get(base, 0) + int(n)
+    return out
+
+
+def mixed_types_message(source: object, counts: dict[str, int]) -> str | None:
+    """The error for a source whose features have incompatible geometry types, or None. A layer has one
+    type: loading one of them would replace the data with a sliver, so the whole load is refused."""
+    kinds = {k: v for k, v in counts.items() if k in _OGR}
+    if len(kinds) < 2:
+        return None
+    found = ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    example = next(iter(sorted(kinds, key=lambda k: -kinds[k])))
+    return (f"{source}: features of several geometry types ({found}); a layer holds one type, so nothing "
+            f"was written and the previous version is kept — split the file into one file per type, or load "
+            f"each type as its own dataset with a filter, e.g. where: \"OGR_GEOMETRY IN ({_OGR[example]})\"")
+
+
 def reproject(geoms: np.ndarray, src: str, dst: str, *, swap_xy: bool = False, keep_z: bool = False) -> np.ndarray:
     if swap_xy:
         geoms = shapely.transform(geoms, lambda c: c[:, ::-1].copy())

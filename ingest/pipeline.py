@@ -174,6 +174,7 @@ class Run:
         geoms = geo.reproject(geoms, self.crs.crs, self.plan.storage_crs, swap_xy=self.crs.swap_xy,
                               keep_z=self.plan.keep_z)
         original = geoms
+        self.tally.geometry_types.update(geo.base_types(geoms))
         geoms, reasons, repaired = geo.clean(geoms, self.ltype, keep_z=self.plan.keep_z)
         for i, r in enumerate(given):
             if r is not None:
@@ -292,6 +293,9 @@ def ingest_file(
         sample = shapely.from_wkb(first.column(WKB).to_numpy(zero_copy_only=False)[:5000], on_invalid="ignore")
         sample = sample[~shapely.is_missing(sample)]
         crs = decide_crs(src, sample, plan, str(source))
+        mixed = geo.mixed_types_message(source, geo.base_types(sample))
+        if mixed:
+            raise IngestError(mixed)
         ltype = geo.layer_type(src.geometry_type, sample)
         if ltype == "Unknown":
             raise IngestError(f"{source}: no readable geometry in the first {first.num_rows} features; "
@@ -301,6 +305,9 @@ def ingest_file(
 
         def provenance() -> dict[str, Any]:
             t = run.tally
+            mixed = geo.mixed_types_message(source, dict(t.geometry_types))
+            if mixed:  # types met after the first batch: refused before anything is committed
+                raise IngestError(mixed)
             if t.written == 0:
                 raise IngestError(f"{source}: none of the {t.read} features could be loaded "
                                   f"({dict(t.rejected)}); nothing written, the previous version is kept")
@@ -357,6 +364,31 @@ def _report(table: str, source: Path, src: Source, crs: CRSDecision, plan: Plan,
     })
 
 
+def reference_checksums(cfg: NodeConfig, *, with_admin: bool) -> list[tuple[str, str]]:
+    """The content of every reference input a load depends on: the territory outline and, when datasets
+    are linked to KATOTTH, the codifier, the KOATUU cross-walk, the councils table and the boundary layer
+    (its source files and the settings it is read with). Part of the skip fingerprint, so a change in any
+    of them re-links the datasets instead of leaving stale codes."""
+    out: list[tuple[str, str]] = []
+    layers = {"territory": admin_mod.territory_dataset(cfg)}
+    if with_admin:
+        ref = cfg.reference
+        for key in ("codifier", "koatuu_crosswalk", "councils"):
+            value = getattr(ref, key)
+            if value:
+                path = cfg.resolve(value)
+                out.append((key, source_checksum(path) if path.exists() else "missing"))
+        layers["boundaries"] = ref.boundaries
+    for key, dataset_id in layers.items():
+        if not dataset_id or not any(d.id == dataset_id for d in cfg.datasets):
+            continue
+        ref_ds = cfg.dataset(dataset_id)
+        path = cfg.resolve(ref_ds.source)
+        out.append((key, f"{source_checksum(path) if path.exists() else 'missing'} "
+                         f"layer={ref_ds.layer} where={ref_ds.where} crs={ref_ds.assume_crs}"))
+    return out
+
+
 def plan_for(cfg: NodeConfig, ds: Dataset) -> Plan:
     """The decisions for one dataset of a node (territory, KATOTTH linking, schema, Z, local CRSs)."""
     territory = admin_mod.load_territory(cfg)
@@ -368,7 +400,10 @@ def plan_for(cfg: NodeConfig, ds: Dataset) -> Plan:
         path = resolve_schema_path(cfg.base_dir, ds.schema_)
         schema = load_schema(path)
         fp.update(path.read_bytes())
-    admin = admin_mod.build_index(cfg, territory) if (cfg.reference.codifier or cfg.reference.boundaries) else None
+    use_admin = bool(cfg.reference.codifier or cfg.reference.boundaries)
+    for name, digest in reference_checksums(cfg, with_admin=use_admin):
+        fp.update(f"\n{name}={digest}".encode())
+    admin = admin_mod.build_index(cfg, territory) if use_admin else None
     return Plan(
         storage_crs=cfg.storage.crs, assume_crs=ds.assume_crs or crs_proj,
         extra_crs={"crs_proj": crs_proj} if crs_proj else None,
@@ -396,16 +431,19 @@ def load_dataset(cfg: NodeConfig, ds: Dataset, ws: Workspace, *, force: bool = F
     kind = "raster" if source.suffix.lower() in RASTER_SUFFIXES else "vector"
     target = storage_target(cfg, ws, ds.id, kind)
     previous = ws.read_layers().get(ds.id)
-    if (previous and not force and previous.checksum == checksum and previous.kind == kind
-            and (kind == "raster" or previous.backend == cfg.storage.backend)
+    if (kind == "raster" and previous and not force and previous.checksum == checksum
+            and previous.kind == kind
             and (previous.report.fingerprint or plan.fingerprint) == plan.fingerprint
             and previous.location.exists()):
         log.info("%s: source unchanged (sha256 %s…), nothing to do", ds.id, checksum[:12])
         return previous
+    # vector layers: the store's history decides (ingest_file skips an unchanged source against the store's
+    # current version), so the manifest written below always says what the store holds — also after a
+    # rollback done on the store directly
     layer = ingest_file(
         source, target, ds.id, layer=ds.layer, where=ds.where, encoding=ds.encoding,
         storage_crs=cfg.storage.crs, checksum=checksum, plan=plan, force=force, pg_schema=cfg.storage.schema_,
-        version=(previous.version + 1 if previous else None),
+        version=(previous.version + 1 if previous and kind == "raster" else None),
     )
     if layer.report.fingerprint != plan.fingerprint:  # a raster's report has none of its own
         layer = replace(layer, report=layer.report.with_(fingerprint=plan.fingerprint))

@@ -21,6 +21,7 @@ class Tally:
     rejected: Counter[str] = field(default_factory=Counter)
     bounds: list[float] | None = None
     admin_linked: Counter[str] = field(default_factory=Counter)
+    geometry_types: Counter[str] = field(default_factory=Counter)  # base type → features read
 
     def add_bounds(self, b: np.ndarray) -> None:
         if not np.isfinite(b).all():

@@ -29,10 +29,9 @@ _CATEGORY_LATIN = str.maketrans("ОРНМХСВТК", "OPHMXCBTK")
 
 def read_codifier(path: Path) -> list[dict[str, str]]:
     """The KATOTTH codifier rows as dicts (levels 1–4, category, name)."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f, delimiter=";"))
-    keys = ["l1", "l2", "l3", "l4", "extra", "category", "name"]
-    return [dict(zip(keys, r)) for r in rows[1:] if len(r) >= 7]
+    from ingest.reference import codifier
+
+    return codifier(path)  # checked: code formats, duplicates, stray lines
 
 
 def read_table(path: Path) -> list[dict[str, str]]:
@@ -141,10 +140,10 @@ class Tables:
     def load(self, name: str) -> Loaded:
         if name not in self._loaded:
             t = self._def(name)
-            rows = read_table(self.paths[name])
-            if rows and t.key not in rows[0]:
-                raise ConfigError(f"passport table '{name}' ({self.paths[name].name}): no column '{t.key}' "
-                                  f"(columns: {', '.join(rows[0])})")
+            from ingest.reference import keyed_table
+
+            # checked: the key column, its code format, one row per unit for population, stray lines
+            rows = keyed_table(self.paths[name], t.key, t.key_type, unique=t.reference == "population")
             keys = [r.get(t.key, "").strip() for r in rows]
             if t.key_type == "koatuu":
                 idx = self._koatuu_index()

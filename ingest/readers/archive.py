@@ -2,8 +2,9 @@
 reader of the member.
 
 Refused before anything is unpacked: members with absolute paths or ``..`` (they would write outside
-the folder), links, and archives whose unpacked size or compression ratio says "zip bomb". While
-unpacking, bytes are counted, so a header that lies about the size is caught too.
+the folder), links, and archives whose member count, unpacked size or compression ratio (per member and
+for the whole archive) says "zip bomb". While unpacking, bytes are counted against the same limits, so a
+header that lies about the size is caught too.
 """
 
 from __future__ import annotations
@@ -20,14 +21,26 @@ from typing import Iterator
 from geoportal.errors import IngestError
 from ingest.readers.base import ReadOptions, Source
 
-MAX_UNPACKED = int(os.environ.get("GEOPORTAL_ZIP_MAX_BYTES", 8 << 30))
-MAX_RATIO = 200  # compressed → unpacked, for members larger than RATIO_FLOOR
+MAX_UNPACKED = int(os.environ.get("GEOPORTAL_ZIP_MAX_BYTES", 4 << 30))
+MAX_MEMBERS = int(os.environ.get("GEOPORTAL_ZIP_MAX_MEMBERS", 1000))
+MAX_RATIO = 200  # compressed → unpacked, per member and for the whole archive, above RATIO_FLOOR
 RATIO_FLOOR = 1 << 20
 _PRIMARY = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".gml", ".csv", ".xlsx", ".fgb")
 
 
+def _bomb(path: Path, what: str) -> IngestError:
+    return IngestError(f"{path}: {what}: refused as a possible zip bomb, nothing was kept — unzip it "
+                       "yourself and load the layer file, or raise GEOPORTAL_ZIP_MAX_BYTES / "
+                       "GEOPORTAL_ZIP_MAX_MEMBERS")
+
+
 def check_members(path: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """Refuse before unpacking anything, from the headers: unsafe paths, links, too many members, too many
+    bytes in all, and a compression ratio no real layer has (per member and for the whole archive — a
+    bomb of many small members has a harmless ratio per member but not in total)."""
     infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > MAX_MEMBERS:
+        raise _bomb(path, f"{len(infos)} members, over the limit of {MAX_MEMBERS}")
     total = 0
     for i in infos:
         p = PurePosixPath(i.filename.replace("\\", "/"))
@@ -38,28 +51,40 @@ def check_members(path: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
             raise IngestError(f"{path}: member '{i.filename}' is a symbolic link; refused")
         total += i.file_size
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            raise IngestError(f"{path}: member '{i.filename}' unpacks {i.compress_size} bytes into {i.file_size} "
-                              f"(ratio over {MAX_RATIO}): refused as a possible zip bomb")
+            raise _bomb(path, f"member '{i.filename}' unpacks {i.compress_size} bytes into {i.file_size} "
+                              f"(ratio over {MAX_RATIO})")
     if total > MAX_UNPACKED:
-        raise IngestError(f"{path}: would unpack to {total} bytes, over the limit of {MAX_UNPACKED} "
-                          "(GEOPORTAL_ZIP_MAX_BYTES); refused as a possible zip bomb")
+        raise _bomb(path, f"would unpack to {total} bytes, over the limit of {MAX_UNPACKED}")
+    _check_ratio(path, total)
     return infos
 
 
+def _check_ratio(path: Path, unpacked: int) -> None:
+    packed = max(path.stat().st_size, 1)
+    if unpacked > RATIO_FLOOR and unpacked > MAX_RATIO * packed:
+        raise _bomb(path, f"{packed} bytes unpack into more than {unpacked} (ratio over {MAX_RATIO})")
+
+
 def _extract(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], into: Path) -> None:
-    budget = MAX_UNPACKED
-    for i in infos:
+    """Unpack, counting the bytes actually written (headers can lie): each member within its declared
+    size, the whole within MAX_UNPACKED and the archive's ratio."""
+    total = 0
+    for n, i in enumerate(infos):
+        if n >= MAX_MEMBERS:
+            raise _bomb(path, f"more than {MAX_MEMBERS} members")
         dest = into / PurePosixPath(i.filename.replace("\\", "/"))
         dest.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         with zf.open(i) as src, open(dest, "wb") as out:
             for chunk in iter(lambda: src.read(1 << 20), b""):
                 written += len(chunk)
-                if written > i.file_size or written > budget:
-                    raise IngestError(f"{path}: member '{i.filename}' unpacks to more than its header says; "
-                                      "refused as a possible zip bomb")
+                total += len(chunk)
+                if written > i.file_size:
+                    raise _bomb(path, f"member '{i.filename}' unpacks to more than its header says")
+                if total > MAX_UNPACKED:
+                    raise _bomb(path, f"unpacked more than the limit of {MAX_UNPACKED} bytes")
+                _check_ratio(path, total)
                 out.write(chunk)
-        budget -= written
 
 
 def _primary(path: Path, into: Path) -> Path:

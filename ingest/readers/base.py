@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -38,3 +41,50 @@ class Source:
     batches: Iterator[pa.RecordBatch]
     axis_xy_from_columns: bool = False  # coordinates came from X/Y columns (axis order not certain)
     notes: dict[str, Any] = field(default_factory=dict)
+
+
+def needs_plain(path: str) -> bool:
+    """Whether pyogrio would turn ``path`` into something else (see :func:`plain_path`)."""
+    from pyogrio.util import vsi_path
+
+    try:
+        return vsi_path(path) != path or any(c in path for c in "!;")
+    except Exception:  # whatever pyogrio cannot parse, it must not see
+        return True
+
+
+@contextmanager
+def plain_path(path: Path) -> Iterator[Path]:
+    """A path pyogrio hands to GDAL unchanged. pyogrio parses paths as URIs: ``!`` is "archive!member" and
+    ``;`` starts URI parameters, so it would open (or write) another file — even a relative one, in the
+    working folder. A file named ``Дороги!.shp`` or ``a;b.geojson`` gets a private folder of symbolic links
+    with plain names: the file and its sidecars (same stem)."""
+    path = Path(path)
+    if not needs_plain(str(path)):
+        yield path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="geoportal-link-"))
+    try:
+        stem = path.name[: len(path.name) - len(path.suffix)] if path.suffix else path.name
+        for f in path.parent.iterdir():
+            if f.name == path.name or (f.name.startswith(stem + ".") and f.is_file()):
+                (folder / ("source" + f.name[len(stem):])).symlink_to(f.resolve())
+        yield folder / ("source" + path.name[len(stem):])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def plain_dir(folder: Path) -> Iterator[Path]:
+    """A folder path pyogrio writes into unchanged: the folder itself, or a symbolic link to it with a plain
+    name (files created through it — SQLite journals included — land in the real folder)."""
+    folder = Path(folder)
+    if not needs_plain(str(folder / "x.gpkg")):
+        yield folder
+        return
+    private = Path(tempfile.mkdtemp(prefix="geoportal-link-"))
+    try:
+        (private / "d").symlink_to(folder.resolve(), target_is_directory=True)
+        yield private / "d"
+    finally:
+        shutil.rmtree(private, ignore_errors=True)

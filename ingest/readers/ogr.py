@@ -8,7 +8,7 @@ opens a .shp without its .dbf; we would rather refuse than publish half a layer.
 from __future__ import annotations
 
 import struct
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -19,7 +19,7 @@ from pyproj import CRS
 
 from geoportal.errors import IngestError
 from ingest.encoding import decide_dbf
-from ingest.readers.base import WKB, ReadOptions, Source
+from ingest.readers.base import WKB, ReadOptions, Source, plain_path
 
 
 def _sidecar(shp: Path, ext: str) -> Path | None:
@@ -63,13 +63,21 @@ def check_shapefile(shp: Path) -> None:
 
 @contextmanager
 def open_ogr(path: Path, opts: ReadOptions) -> Iterator[Source]:
+    with ExitStack() as stack:
+        with _open_ogr(path, opts, stack) as src:
+            yield src
+
+
+@contextmanager
+def _open_ogr(path: Path, opts: ReadOptions, stack: ExitStack) -> Iterator[Source]:
     encoding = None
     if path.suffix.lower() == ".shp":
         check_shapefile(path)
         encoding = decide_dbf(path) if not opts.encoding else None
     layer = opts.layer
+    gpath = stack.enter_context(plain_path(path))
     try:
-        layers = pyogrio.list_layers(path)
+        layers = pyogrio.list_layers(gpath)
     except Exception as e:
         raise IngestError(f"{path}: cannot be read as a vector file ({e}); check that it is complete") from e
     if layer is None and len(layers) > 1:
@@ -81,7 +89,7 @@ def open_ogr(path: Path, opts: ReadOptions) -> Iterator[Source]:
     enc = opts.encoding or (encoding.encoding if encoding else None)
     try:
         cm = pyogrio.raw.open_arrow(
-            path, layer=layer, where=opts.where, encoding=enc, batch_size=opts.batch_size, use_pyarrow=True,
+            gpath, layer=layer, where=opts.where, encoding=enc, batch_size=opts.batch_size, use_pyarrow=True,
         )
         meta, reader = cm.__enter__()
     except Exception as e:
@@ -103,7 +111,7 @@ def open_ogr(path: Path, opts: ReadOptions) -> Iterator[Source]:
                 raise IngestError(f"{path}: reading stopped ({e}); the file is damaged — export it again") from e
 
         crs = CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
-        driver = meta.get("driver") or pyogrio.read_info(path, layer=layer)["driver"]
+        driver = meta.get("driver") or pyogrio.read_info(gpath, layer=layer)["driver"]
         enc_decision = encoding
         if enc_decision is None:
             from ingest.encoding import EncodingDecision

@@ -22,6 +22,9 @@ from rasterio.errors import RasterioIOError
 from geoportal.errors import CRSError, IngestError, PublishError, StoreError
 from geoportal.model import QualityReport, RowFilter, StoredLayer
 from ingest.crs import transformer
+from ingest.store import aside
+
+LOCK_WAIT = float(os.environ.get("GEOPORTAL_LOCK_WAIT", 600))  # seconds a load waits for another one
 
 
 def ingest_raster(source: Path, target: Path | str, table: str, *, checksum: str, assume_crs: str | None = None,
@@ -47,11 +50,31 @@ def ingest_raster(source: Path, target: Path | str, table: str, *, checksum: str
     except RasterioIOError as e:
         raise IngestError(f"{source}: not a readable GeoTIFF ({e}); export it again") from e
     target.parent.mkdir(parents=True, exist_ok=True)
+    with aside.exclusive(target, LOCK_WAIT):  # one writer; what a killed one left is removed
+        aside.remove_dead(target, target.stem, ".tif")
+        _write_cog(source, target, crs, declared_crs is None)
+    key = crs.to_string()
+    bbox = transformer(key, "EPSG:4326").transform_bounds(*bounds) if key != "EPSG:4326" else tuple(bounds)
+    loaded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    report = QualityReport(
+        dataset=table, version=version, loaded_at=loaded_at, source=str(source), driver="GTiff", checksum=checksum,
+        source_crs=key, crs_decided_by=decided, storage_crs=key, geometry_type="Raster",
+        extent_4326=tuple(float(b) for b in bbox),
+        extra={"output": "COG", "bands": count, "dtype": dtype, "width": width, "height": height,
+               "value_range": value_range})
+    return StoredLayer(dataset_id=table, location=CogFile(str(target.resolve())), geometry_type="Raster",
+                       feature_count=0, bbox=tuple(float(b) for b in bbox),  # type: ignore[arg-type]
+                       crs=key, fields=(), checksum=checksum, version=version, loaded_at=loaded_at,
+                       report=report)
+
+
+def _write_cog(source: Path, target: Path, crs: Any, assign_crs: bool) -> None:
+    """The COG written aside and moved into place; on any error the previous file is kept."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tif")
     os.close(fd)
     try:
         opts = {"driver": "COG", "compress": "DEFLATE", "blocksize": 512, "overviews": "AUTO"}
-        if declared_crs is None:
+        if assign_crs:
             with rasterio.open(source) as src, rasterio.open(
                     tmp + ".crs.tif", "w", **dict(src.profile, crs=crs, driver="GTiff")) as dst:
                 for _, window in src.block_windows(1):
@@ -66,19 +89,6 @@ def ingest_raster(source: Path, target: Path | str, table: str, *, checksum: str
         Path(tmp).unlink(missing_ok=True)
         Path(tmp + ".crs.tif").unlink(missing_ok=True)
         raise StoreError(f"{target}: the COG could not be written ({e}); the previous file is kept") from e
-    key = crs.to_string()
-    bbox = transformer(key, "EPSG:4326").transform_bounds(*bounds) if key != "EPSG:4326" else tuple(bounds)
-    loaded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-    report = QualityReport(
-        dataset=table, version=version, loaded_at=loaded_at, source=str(source), driver="GTiff", checksum=checksum,
-        source_crs=key, crs_decided_by=decided, storage_crs=key, geometry_type="Raster",
-        extent_4326=tuple(float(b) for b in bbox),
-        extra={"output": "COG", "bands": count, "dtype": dtype, "width": width, "height": height,
-               "value_range": value_range})
-    return StoredLayer(dataset_id=table, location=CogFile(str(target.resolve())), geometry_type="Raster",
-                       feature_count=0, bbox=tuple(float(b) for b in bbox),  # type: ignore[arg-type]
-                       crs=key, fields=(), checksum=checksum, version=version, loaded_at=loaded_at,
-                       report=report)
 
 
 def _value_range(ds: Any) -> list[float]:

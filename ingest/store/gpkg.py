@@ -1,20 +1,31 @@
 """GeoPackage storage: each version is a complete file written aside and moved into place
 (``os.replace``), so a reader opens the old file or the new one, never half of one.
 
-Versions are kept beside the file in ``.versions/<name>/vN.gpkg`` (hard links, so the current one costs
-no space) with ``history.json``; the provenance of a load is also inside the GeoPackage, in the
-``ingest_provenance`` table, so it travels with the data.
+Versions are kept beside the file in ``.versions/<name>/<table>.vN.gpkg`` (hard links, so the current one
+costs no space) with ``history-<table>.json``; the provenance of a load is also inside the GeoPackage, in
+the ``<table>__provenance`` table, so it travels with the data — and it decides which version is current
+when history.json and the file disagree (a load killed between the two).
+
+One load at a time per file (an fcntl lock, ``.versions/<name>.lock``, released by the kernel even on
+kill -9, see ingest/store/aside.py); the next load removes what a dead one left (the file written aside,
+SQLite journals, GDAL's spatial-index scratch files, version files no record points to).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
+import re
 import shutil
+import sqlite3
 import tempfile
+from contextlib import closing, contextmanager
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyogrio
@@ -22,11 +33,14 @@ import pyogrio
 from geoportal.errors import IngestError, StoreError
 from geoportal.model import write_atomic
 from geoportal.model import RowFilter
-from ingest.store import GEOM, CapturingIterator, LayerStream
+from ingest.readers.base import needs_plain, plain_dir
+from ingest.store import GEOM, CapturingIterator, LayerStream, aside
 from ingest.store.rows import ident
 
 KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
 PROVENANCE = "__provenance"  # the layer "<table>__provenance"
+LOCK_WAIT = float(os.environ.get("GEOPORTAL_LOCK_WAIT", 600))  # seconds a load waits for another one
+log = logging.getLogger(__name__)
 
 
 class GpkgStore:
@@ -48,7 +62,17 @@ class GpkgStore:
         """Layers of other datasets in the target file (a shared GeoPackage given to ingest-file)."""
         if not self.path.exists():
             return []
-        return [str(n) for n in pyogrio.list_layers(self.path)[:, 0] if str(n) not in self._own(table)]
+        return [n for n in self._layers(self.path) if n not in self._own(table)]
+
+    @staticmethod
+    def _layers(path: Path | str) -> list[str]:
+        """The tables a GeoPackage registers, read with sqlite3 (any file name works, '!' too)."""
+        try:
+            with closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)) as c:
+                return [str(r[0]) for r in c.execute("SELECT table_name FROM gpkg_contents")]
+        except sqlite3.Error as e:
+            raise StoreError(f"{path}: not a readable GeoPackage ({e}); move it away or give another "
+                             "target") from e
 
     def table_for(self, dataset_id: str) -> str:
         return dataset_id
@@ -56,11 +80,56 @@ class GpkgStore:
     def location(self, table: str) -> "GpkgTable":
         return GpkgTable(str(self.path), table)
 
-    def history(self, table: str) -> list[dict[str, Any]]:
+    # -- history: one record per version; the file itself says which version it holds --------------
+
+    def _saved_history(self, table: str) -> list[dict[str, Any]]:
         self.table = table
         if not self.history_file.exists():
             return []
         return list(json.loads(self.history_file.read_text(encoding="utf-8")))
+
+    def history(self, table: str) -> list[dict[str, Any]]:
+        """The versions of ``table``, the current one marked — as the served file says.
+
+        A load killed between moving its file into place and saving history.json would leave the two
+        disagreeing; the file's own provenance table decides, so history never lies about the data.
+        """
+        return self._reconciled(table, self._saved_history(table))
+
+    def _file_version(self, table: str) -> tuple[int, dict[str, Any]] | None:
+        """(version, provenance) of the layer in the current file, read from its provenance table."""
+        if not self.path.exists():
+            return None
+        ident = '"' + f"{table}{PROVENANCE}".replace('"', '""') + '"'
+        try:
+            with closing(sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True)) as c:
+                row = c.execute(f"SELECT version, report FROM {ident} ORDER BY rowid DESC LIMIT 1").fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None:
+            return None
+        try:
+            prov = json.loads(row[1]) if row[1] else {}
+        except ValueError:
+            prov = {}
+        return int(row[0]), prov
+
+    def _reconciled(self, table: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = self._file_version(table)
+        if found is None:
+            return records
+        version, prov = found
+        if any(r.get("current") and r["version"] == version for r in records):
+            return records
+        records = [dict(r, current=r["version"] == version) for r in records]
+        if not any(r["version"] == version for r in records):
+            vfile = self.versions_dir / f"{table}.v{version}.gpkg"
+            records.append({"version": version, "current": True,
+                            "file": vfile.name if vfile.exists() else None,
+                            "checksum": prov.get("checksum"), "loaded_at": prov.get("loaded_at"),
+                            "provenance": prov})
+            records.sort(key=lambda r: int(r["version"]))
+        return records
 
     def _save_history(self, records: list[dict[str, Any]]) -> None:
         write_atomic(self.history_file, json.dumps(records, ensure_ascii=False, indent=1))
@@ -73,17 +142,77 @@ class GpkgStore:
     def next_version(self, table: str) -> int:
         return max((r["version"] for r in self.history(table)), default=0) + 1
 
-    def write(self, layer: LayerStream) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".gpkg")
+    # -- one writer at a time; what a dead writer left behind is removed --------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer per file (see ingest/store/aside.py): holding the lock means every temporary file of
+        this target belongs to a dead load."""
+        with aside.exclusive(self.path, LOCK_WAIT):
+            yield
+
+    def _clean_leftovers(self, table: str) -> list[dict[str, Any]]:
+        """Under the lock: remove the temporary files of killed loads (the file written aside, SQLite
+        journals, GDAL's spatial-index scratch database, half-saved history), make history.json agree
+        with the served file, and drop version files that no record points to. Returns the history."""
+        aside.remove_dead(self.path, self._tmp_stem, ".gpkg")
+        if not self.versions_dir.exists():
+            return self._saved_history(table)
+        for p in self.versions_dir.glob(".history-*.tmp"):
+            p.unlink(missing_ok=True)
+        saved = self._saved_history(table)
+        records = self._reconciled(table, saved)
+        if records != saved:
+            log.warning("%s: history of '%s' did not match the file (a load was killed); repaired",
+                        self.path, table)
+            self._save_history(records)
+        used = {r["file"] for r in records if r.get("file")}
+        vfile = re.compile(rf"{re.escape(table)}\.v\d+\.gpkg")
+        for p in self.versions_dir.iterdir():
+            if vfile.fullmatch(p.name) and p.name not in used:
+                p.unlink(missing_ok=True)
+        return records
+
+    @property
+    def _tmp_stem(self) -> str:
+        """The target's name in its temporary files, written by pyogrio: only letters, digits, '-', '.',
+        '_' and spaces (pyogrio parses '!' and ';' as parts of a URI), plus a hash when anything changed."""
+        stem = self.path.stem
+        plain = re.sub(r"[^\w\-. ]", "_", stem)
+        if plain == stem and not needs_plain(str(self.path.parent / f".{stem}.x.gpkg")):
+            return stem
+        return plain + "-" + hashlib.sha1(stem.encode()).hexdigest()[:8]
+
+    def _tmp(self) -> str:
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self._tmp_stem}.", suffix=".gpkg")
         os.close(fd)
-        os.unlink(tmp)
+        return tmp
+
+    def write(self, layer: LayerStream) -> None:
+        with self._locked():
+            records = self._clean_leftovers(layer.table)
+            newest = max((r["version"] for r in records), default=0)
+            if layer.version <= newest:
+                raise StoreError(f"{self.path}: version {newest} of '{layer.table}' was stored by another "
+                                 "load meanwhile; run the load again")
+            self._write(layer)
+
+    def _write(self, layer: LayerStream) -> None:
+        with plain_dir(self.path.parent) as folder:
+            self._write_in(layer, folder)
+
+    def _write_in(self, layer: LayerStream, folder: Path) -> None:
+        """Write the new file aside; GDAL is given ``folder`` (the target's folder, or a plain-named link
+        to it)."""
+        real = self._tmp()
+        os.unlink(real)
+        tmp = str(folder / Path(real).name)
         self.table = layer.table
         others = self._others(layer.table)
         if others:  # keep the other layers: work on a copy of the whole file
             import fiona
-            shutil.copy2(self.path, tmp)
-            for name in self._own(layer.table) & {str(n) for n in pyogrio.list_layers(tmp)[:, 0]}:
+            shutil.copy2(self.path, real)
+            for name in self._own(layer.table) & set(self._layers(tmp)):
                 fiona.remove(tmp, layer=name)
         stream = CapturingIterator(layer.batches)
         try:
@@ -114,13 +243,15 @@ class GpkgStore:
                 "checksum": [str(r.get("checksum")) for r in rows],
                 "report": [json.dumps(r, ensure_ascii=False) for r in rows],
             }), tmp, layer=f"{layer.table}{PROVENANCE}", driver="GPKG")
-            os.chmod(tmp, 0o644)
-            self._commit(Path(tmp), layer.table, layer.version, prov)
+            os.chmod(real, 0o644)
+            self._commit(Path(real), layer.table, layer.version, prov)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            Path(real).unlink(missing_ok=True)
             raise
 
     def _commit(self, tmp: Path, table: str, version: int, prov: dict[str, Any]) -> None:
+        """Keep the new file as a version (hard link), move it into place, then record it. Nothing that
+        can fail comes after the move: if the process dies there, the next load repairs history."""
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         vfile = self.versions_dir / f"{table}.v{version}.gpkg"
         vfile.unlink(missing_ok=True)
@@ -128,33 +259,51 @@ class GpkgStore:
             os.link(tmp, vfile)
         except OSError:
             shutil.copy2(tmp, vfile)
-        os.replace(tmp, self.path)
-        records = [dict(r, current=False) for r in self.history(table)]
+        records = [dict(r, current=False) for r in self.history(table) if r["version"] != version]
         records.append({"version": version, "current": True, "file": vfile.name,
                         "checksum": prov.get("checksum"), "loaded_at": prov.get("loaded_at"),
                         "provenance": prov})
-        for r in records[:-KEEP_VERSIONS]:
-            (self.versions_dir / r["file"]).unlink(missing_ok=True)
-            r["file"] = None
+        pruned = prune(records, KEEP_VERSIONS)
+        os.replace(tmp, self.path)
         self._save_history(records)
+        for name in pruned:
+            (self.versions_dir / name).unlink(missing_ok=True)
 
     def rollback(self, table: str, version: int) -> dict[str, Any]:
-        records = self.history(table)
-        if self._others(table):
-            raise StoreError(f"{self.path}: holds other layers too; rollback restores whole files — copy "
-                             f"layer '{table}' from {self.versions_dir} by hand (e.g. with ogr2ogr)")
-        rec = next((r for r in records if r["version"] == version), None)
-        if rec is None or not rec.get("file") or not (self.versions_dir / rec["file"]).exists():
-            kept = ", ".join(str(r["version"]) for r in records if r.get("file")) or "none"
-            raise StoreError(f"{self.path}: version {version} of '{table}' is not kept (kept: {kept})")
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".gpkg")
-        os.close(fd)
-        shutil.copy2(self.versions_dir / rec["file"], tmp)
-        os.replace(tmp, self.path)
-        for r in records:
-            r["current"] = r["version"] == version
-        self._save_history(records)
-        return rec
+        with self._locked():
+            records = self._clean_leftovers(table)
+            if self._others(table):
+                raise StoreError(f"{self.path}: holds other layers too; rollback restores whole files — copy "
+                                 f"layer '{table}' from {self.versions_dir} by hand (e.g. with ogr2ogr)")
+            rec = next((r for r in records if r["version"] == version), None)
+            if rec is None or not rec.get("file") or not (self.versions_dir / rec["file"]).exists():
+                kept = ", ".join(str(r["version"]) for r in records if r.get("file")) or "none"
+                raise StoreError(f"{self.path}: version {version} of '{table}' is not kept (kept: {kept})")
+            tmp = self._tmp()
+            try:
+                shutil.copy2(self.versions_dir / rec["file"], tmp)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            for r in records:
+                r["current"] = r["version"] == version
+            self._save_history(records)
+            return rec
+
+
+def prune(records: list[dict[str, Any]], keep: int) -> list[str]:
+    """Forget the files of all but the ``keep`` newest kept versions (never the current one); returns
+    the file names to delete. Records stay, with ``file`` None, so history still lists every load."""
+    with_file = sorted((r for r in records if r.get("file")), key=lambda r: int(r["version"]))
+    keep_versions = {r["version"] for r in with_file[-keep:]}
+    keep_versions |= {r["version"] for r in records if r.get("current")}
+    gone = []
+    for r in with_file:
+        if r["version"] not in keep_versions:
+            gone.append(str(r["file"]))
+            r["file"] = None
+    return gone
 
 
 def require_features(n: int, source: str) -> None:

@@ -9,6 +9,7 @@ and the provenance of each load are in ``<schema>.geoportal_versions``. Every id
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -54,8 +55,19 @@ def srid_of(crs: str) -> int:
     return int(code)
 
 
+NAME_BYTES = 39  # PostgreSQL cuts identifiers at 63 bytes: room for "__rejected__new", "__v<N>_geom_idx"
+
+
 def table_name(dataset_id: str) -> str:
-    return dataset_id.replace("-", "_")[:50]
+    """The table of a dataset: '-' as '_', and short enough (in UTF-8 bytes: a Cyrillic letter is two) that
+    PostgreSQL never cuts it or its version tables — cut names would collide ("relation already exists").
+    A name that had to be shortened keeps a hash of the whole, so two long names stay apart."""
+    name = dataset_id.replace("-", "_")
+    if len(name.encode()) <= NAME_BYTES:
+        return name
+    digest = hashlib.sha1(dataset_id.encode()).hexdigest()[:8]
+    head = name.encode()[: NAME_BYTES - 9].decode("utf-8", "ignore")
+    return f"{head}_{digest}"
 
 
 def _csv_chunk(batch: pa.RecordBatch, srid: int) -> bytes:
@@ -150,7 +162,7 @@ class PostgisStore:
 
     def _rows(self, table: str) -> list[dict[str, Any]]:
         with self._connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT to_regclass(%s)", (f'"{self.schema}"."{VERSIONS}"',))
+            cur.execute("SELECT to_regclass(format('%%I.%%I', %s::text, %s::text))", (self.schema, VERSIONS))
             if cur.fetchone()[0] is None:  # type: ignore[index]
                 return []
             cur.execute(sql.SQL("SELECT version, table_name, checksum, loaded_at, is_current, provenance "
@@ -218,7 +230,7 @@ class PostgisStore:
               prov: dict[str, Any]) -> None:
         cur.execute(sql.SQL("SELECT version FROM {} WHERE dataset = %s AND is_current").format(self._q(VERSIONS)), (t,))
         row = cur.fetchone()
-        cur.execute("SELECT to_regclass(%s)", (f'"{self.schema}"."{t}"',))
+        cur.execute("SELECT to_regclass(format('%%I.%%I', %s::text, %s::text))", (self.schema, t))
         exists = cur.fetchone()[0] is not None  # type: ignore[index]
         if exists:
             cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(self._q(t)))

@@ -156,8 +156,8 @@ def test_zipped_shapefile_kml_kmz_gml_gpkg_layers(tmp_path):
 def test_invalid_geometry_repaired_empty_rejected(tmp_path):
     bow = shapely.from_wkt("POLYGON((28 50, 28.1 50.1, 28.1 50, 28 50.1, 28 50))")
     ok = shapely.box(28.2, 50.2, 28.3, 50.3)
-    line = shapely.from_wkt("LINESTRING(28 50, 29 51)")
-    geoms = np.array([bow, ok, shapely.from_wkt("POLYGON EMPTY"), line], dtype=object)
+    gc = shapely.from_wkt("GEOMETRYCOLLECTION(POINT(28 50), LINESTRING(28 50, 29 51))")  # no polygon in it
+    geoms = np.array([bow, ok, shapely.from_wkt("POLYGON EMPTY"), gc], dtype=object)
     src = tmp_path / "g.geojson"
     pyogrio.raw.write(src, shapely.to_wkb(geoms), field_data=[np.array(["a", "b", "c", "d"], dtype=object)],
                       fields=["n"], geometry_type="Unknown", crs="EPSG:4326", driver="GeoJSON")
@@ -169,7 +169,8 @@ def test_invalid_geometry_repaired_empty_rejected(tmp_path):
     assert shapely.is_valid(g).all() and set(shapely.get_type_id(g)) == {shapely.GeometryType.MULTIPOLYGON}
     _, _, _, rej = read(tmp_path / "o.gpkg", "g__rejected")
     assert sorted(rej[0]) == ["c", "d"]
-    assert any("empty" in r for r in rej[1]) and any("Linestring" in r for r in rej[1])
+    assert any("empty" in r for r in rej[1]) and any("Geometrycollection" in r for r in rej[1])
+    # (a file mixing polygons with lines or points is refused as a whole: test_geometry_types.py)
 
 
 def test_geotiff_to_cog(tmp_path):

@@ -76,3 +76,33 @@ def test_rerun_skips_force_makes_version_and_rollback(cfg, built, tmp_path):
     assert ogr_count(gpkg, ds.id) == 161
     _, _, _, prov = pyogrio.raw.read(gpkg, layer="nature-protection__provenance", read_geometry=False)
     assert list(prov[0]) == [1]
+
+
+def test_manifest_and_report_follow_the_store_after_rollback(cfg, built):
+    """The store's history is the one record: after a rollback through the CLI the manifest and the quality
+    report say the rolled-back version; after one done on the store directly, the next ingest re-syncs."""
+    from click.testing import CliRunner
+
+    from ingest.cli import rollback_cmd
+    from ingest.store import open_store
+
+    ws, _ = built
+    ds = cfg.dataset("oblast-boundary")
+    gpkg = ws.data_dir(cfg) / f"{ds.id}.gpkg"
+    first = load_dataset(cfg, ds, ws).version
+    newer = load_dataset(cfg, ds, ws, force=True).version
+    assert newer == first + 1
+    r = CliRunner().invoke(rollback_cmd, [ds.id, str(first), "--config", str(cfg.config_path),
+                                          "--workdir", str(ws.root)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(ws.manifest.read_text(encoding="utf-8"))[ds.id]["version"] == first
+    assert json.loads((ws.reports / f"{ds.id}.json").read_text(encoding="utf-8"))["version"] == first
+    # roll forward on the store only (as `geoportal rollback --into FILE` does): the manifest is stale...
+    open_store(gpkg).rollback(ds.id, newer)
+    assert ws.read_layers()[ds.id].version == first
+    # ...until the next ingest, which takes the version from the store, not from the manifest
+    again = load_dataset(cfg, ds, ws)
+    current = next(r for r in open_store(gpkg).history(ds.id) if r["current"])
+    assert again.version == current["version"] == newer == ws.read_layers()[ds.id].version
+    _, _, _, prov = pyogrio.raw.read(gpkg, layer=f"{ds.id}__provenance", read_geometry=False)
+    assert list(prov[0])[-1] == newer  # what the file itself says
