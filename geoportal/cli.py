@@ -71,7 +71,8 @@ def _base_url(cfg: Any, host: str, port: int, base_url: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the parsed config as JSON.")
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of node configs (for editors) and exit.")
 def validate_config(config: Path | None, as_json: bool, schema: bool) -> None:
-    """Check a node config: keys, types, KATOTTH codes, that every file it names exists."""
+    """Check a node config: keys, types, KATOTTH codes, that every file it names exists, and the reference
+    tables (codifier, cross-walk, councils, population): columns, code formats, duplicates, stray lines."""
     if schema:
         from geoportal.config import json_schema
 
@@ -80,11 +81,14 @@ def validate_config(config: Path | None, as_json: bool, schema: bool) -> None:
     if config is None:
         raise click.UsageError("give a CONFIG file (or --schema)")
     cfg = _load(config)
+    from ingest.reference import check_node
+
+    tables = check_node(cfg)  # the reference tables, read as linking and the passport will read them
     if as_json:
         click.echo(cfg.model_dump_json(indent=2, by_alias=True))
     else:
         click.echo(f"{config}: valid — node '{cfg.node.id}' ({cfg.node.level.value}, {cfg.node.katotth}), "
-                   f"{len(cfg.datasets)} datasets")
+                   f"{len(cfg.datasets)} datasets" + (f"; reference tables: {'; '.join(tables)}" if tables else ""))
 
 
 @main.command()

@@ -19,7 +19,6 @@ from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
 
 from geoportal.config import Dataset, NodeConfig
@@ -27,8 +26,7 @@ from geoportal.errors import CRSError, IngestError
 from geoportal.model import FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
 from ingest import admin as admin_mod
 from ingest import geometry as geo
-from ingest.crs import (crs_key, datum_note, infer_crs, match_rule, parse_crs, transform_xy,
-                        ukrainian_rules)
+from ingest.crs import (crs_key, datum_note, infer_crs, match_rule, parse_crs, ukrainian_rules)
 from ingest.readers import RASTER_SUFFIXES, ReadOptions, Source, open_source
 from ingest.readers.base import REASON, WKB
 from ingest.report import Tally

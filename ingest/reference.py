@@ -12,11 +12,16 @@ file).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import csv
 import re
 from pathlib import Path
 
 from geoportal.errors import ConfigError
+
+if TYPE_CHECKING:
+    from geoportal.config import NodeConfig
 
 KATOTTH = re.compile(r"^UA\d{17}$")
 KOATUU = re.compile(r"^\d{10}$")
@@ -195,3 +200,20 @@ def keyed_table(path: Path, key: str, key_type: str = "katotth", *, unique: bool
     if unique:
         _unique(path, [r for r in rows if r[key].strip()], key, key)
     return rows
+
+
+def check_node(cfg: "NodeConfig") -> list[str]:
+    """Read every reference table a node config names, as linking and the passport will: the first problem
+    of each raises ConfigError naming the file and line. Returns what was checked, for the CLI to say."""
+    ref = cfg.reference
+    checked = []
+    if ref.codifier is not None:
+        checked.append(f"codifier: {len(codifier(cfg.resolve(ref.codifier)))} units")
+    if ref.koatuu_crosswalk is not None:
+        checked.append(f"KOATUU cross-walk: {len(crosswalk(cfg.resolve(ref.koatuu_crosswalk)))} pairs")
+    if ref.councils is not None:
+        checked.append(f"councils: {len(councils(cfg.resolve(ref.councils)))} councils")
+    if ref.population is not None:
+        rows = keyed_table(cfg.resolve(ref.population), "hromada_code", unique=True)
+        checked.append(f"population: {len(rows)} hromadas")
+    return checked

@@ -9,7 +9,6 @@ broken quote the columns no longer mean what the header says.
 from __future__ import annotations
 
 import csv
-import io
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator

@@ -7,6 +7,7 @@ and the provenance of the load (computed after the stream is consumed, so the co
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
@@ -16,6 +17,8 @@ import pyarrow as pa
 from geoportal.model import Location
 
 GEOM = "geom"
+#: how many versions of a layer every store keeps for rollback (older ones are pruned)
+KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
 
 
 @dataclass

@@ -34,10 +34,9 @@ from geoportal.errors import IngestError, StoreError
 from geoportal.model import write_atomic
 from geoportal.model import RowFilter
 from ingest.readers.base import needs_plain, plain_dir
-from ingest.store import GEOM, CapturingIterator, LayerStream, aside
+from ingest.store import GEOM, KEEP_VERSIONS, CapturingIterator, LayerStream, aside
 from ingest.store.rows import ident
 
-KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
 PROVENANCE = "__provenance"  # the layer "<table>__provenance"
 LOCK_WAIT = float(os.environ.get("GEOPORTAL_LOCK_WAIT", 600))  # seconds a load waits for another one
 log = logging.getLogger(__name__)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import queue
 import threading
 from dataclasses import dataclass, replace
@@ -27,10 +26,9 @@ from pyproj import CRS
 
 from geoportal.errors import StoreError
 from geoportal.model import RowFilter
-from ingest.store import GEOM, LayerStream
+from ingest.store import GEOM, KEEP_VERSIONS, LayerStream
 from ingest.store.rows import ident
 
-KEEP_VERSIONS = int(os.environ.get("GEOPORTAL_KEEP_VERSIONS", 5))
 VERSIONS = "geoportal_versions"
 _PG = {pa.string(): "text", pa.large_string(): "text", pa.int64(): "bigint", pa.int32(): "integer",
        pa.int16(): "smallint", pa.int8(): "smallint", pa.float64(): "double precision", pa.float32(): "real",

@@ -105,3 +105,23 @@ def test_shipped_tables_pass_and_link_as_before(tables):
     assert len(idx.parents) == 1741 and len(idx.old_raions) > 5
     assert idx.koatuu["1824080600"] == "UA18080230000071226"  # a council's own code beats the cross-walk
     assert idx.koatuu["1820310100"] == "UA18020010000059904"
+
+
+def test_validate_config_reads_the_reference_tables(tmp_path: Path) -> None:
+    """`geoportal validate-config` finds a broken reference table before any build: exit 2, file and line."""
+    import yaml
+    from click.testing import CliRunner
+
+    from geoportal.cli import main
+    from tests.conftest import derived_config
+
+    broken = tmp_path / FILES["codifier"]
+    _write(broken, _conflict(_lines(KAT / FILES["codifier"])))
+    base = derived_config(tmp_path / "base.yaml")
+    reference = dict(yaml.safe_load(base.read_text(encoding="utf-8"))["reference"], codifier=str(broken))
+    cfg = derived_config(tmp_path / "node.yaml", reference=reference)
+    ok = CliRunner().invoke(main, ["validate-config", str(base)])
+    assert ok.exit_code == 0 and "codifier: 1741 units" in ok.output, ok.output
+    bad = CliRunner().invoke(main, ["validate-config", str(cfg)])
+    assert bad.exit_code == 2, bad.output
+    assert str(broken) in bad.output and "line 6" in bad.output, bad.output

@@ -11,7 +11,7 @@ import pytest
 
 from ingest import ingest_file
 from ingest.store import open_store
-from ingest.store.gpkg import KEEP_VERSIONS
+from ingest.store import KEEP_VERSIONS
 
 LOADS = 12
 
