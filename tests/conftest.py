@@ -128,7 +128,8 @@ def postgis_node(tmp_path_factory: pytest.TempPathFactory, postgis_dsn: str) -> 
     """The sample node stored in PostGIS instead of GeoPackage, served for real."""
     base = tmp_path_factory.mktemp("pgnode")
     cfg = derived_config(base / "zhytomyr-oblast-postgis.yaml",
-                         storage={"backend": "postgis", "dsn": postgis_dsn, "schema": "public"})
+                         storage={"backend": "postgis", "dsn": postgis_dsn, "schema": "served_node"})
+    # its own schema: other tests load layers into the same database (public schema) while it serves
     node = serve_node(cfg, base / "zhytomyr-oblast-postgis")
     yield node
     stop_node(node.process)

@@ -206,7 +206,8 @@ def test_kill_raster_load(tmp_path):
             ds.write(data)
         return path
 
-    small, big = tif(tmp_path / "small.tif", 1, 64), tif(tmp_path / "big.tif", 2, 3000)
+    # big enough that writing its COG outlasts a loaded machine's polling (the kill must land mid-write)
+    small, big = tif(tmp_path / "small.tif", 1, 64), tif(tmp_path / "big.tif", 2, 5000)
     target = tmp_path / "out" / "dem.tif"
     _run(["ingest-file", str(small), "--into", str(target), "--layer", "dem"])
     before = {p.name for p in target.parent.iterdir()}
@@ -218,5 +219,5 @@ def test_kill_raster_load(tmp_path):
         assert ds.width == 64  # the previous version, intact
     _run(["ingest-file", str(big), "--into", str(target), "--layer", "dem"])
     with rasterio.open(target) as ds:
-        assert ds.width == 3000
+        assert ds.width == 5000
     assert {p.name for p in target.parent.iterdir()} == before

@@ -23,7 +23,7 @@ RULE = "vyd_heohrafichnoho_obiektu = 'річка'"
 @pytest.fixture(params=["geopackage", "postgis"])
 def layer(request, tmp_path):  # type: ignore[no-untyped-def]
     target = tmp_path / "names.gpkg" if request.param == "geopackage" else request.getfixturevalue("postgis_dsn")
-    return ingest_file(CSV, target, "geographic-names")
+    return ingest_file(CSV, target, "row-filter-names")  # not a table a served test node reads
 
 
 def _provider(block: dict):  # type: ignore[no-untyped-def]
