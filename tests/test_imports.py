@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("geoportal", "ingest", "publishers", "metadata", "catalog", "passport")
+PACKAGES = ("geoportal", "ingest", "publishers", "metadata", "catalog", "passport", "search")
 
 
 def _module_name(path: Path) -> str:

@@ -1,0 +1,200 @@
+"""A search request: parameters checked into a :class:`Query` (bad ones raise :class:`SearchQueryError`,
+a 400 on the web), then run against the index: hits of one page, the total, and facet counts over every
+match.
+
+The FTS5 expression is composed only of terms that :mod:`search.analyse` produced (letters and digits,
+each quoted), so nothing a user types — quotes, ``NEAR``, ``*``, column filters — reaches FTS5 as syntax.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from geoportal.errors import GeoportalError
+from search.access import visible_access
+from search.analyse import QueryTerm, query_terms
+from search.index import FACETS
+
+MAX_Q = 500
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+FILTERS = ("type", "theme", "node", "level", "territory", "format", "licence")
+FACET_LIMIT = 30  # values shown per facet, the most frequent first
+
+
+class SearchQueryError(GeoportalError):
+    """A search parameter the index cannot answer: the message names it and says what is accepted."""
+
+
+@dataclass(frozen=True)
+class Query:
+    q: str = ""
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    bbox: tuple[float, float, float, float] | None = None
+    hromada: str | None = None
+    updated_from: str | None = None
+    updated_to: str | None = None
+    sort: str = "relevance"  # relevance | date
+    limit: int = 10
+    offset: int = 0
+
+
+def _one(params: Mapping[str, list[str]], name: str) -> str | None:
+    values = params.get(name) or []
+    if len(values) > 1:
+        raise SearchQueryError(f"parameter '{name}' is given {len(values)} times: give it once")
+    return values[0] if values else None
+
+
+def _int(params: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+    raw = _one(params, name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise SearchQueryError(f"parameter '{name}': '{raw[:20]}' is not a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _date(params: Mapping[str, list[str]], name: str) -> str | None:
+    raw = _one(params, name)
+    if not raw:
+        return None
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(raw[:10]).isoformat() if len(raw) in (4, 7, 10) or len(raw) == 10 else ""
+    except ValueError:
+        raise SearchQueryError(f"parameter '{name}': '{raw[:20]}' is not a date (YYYY-MM-DD)") from None
+
+
+def parse(params: Mapping[str, list[str]]) -> Query:
+    """Check the request parameters (each a list of values, as ``urllib.parse.parse_qs`` gives them)."""
+    for name, values in params.items():
+        for v in values:
+            if "\x00" in v or "\x00" in name:
+                raise SearchQueryError(f"parameter '{name[:30]}' contains a NUL character: remove it")
+    q = (_one(params, "q") or "").strip()
+    if len(q) > MAX_Q:
+        raise SearchQueryError(f"parameter 'q' is {len(q)} characters long: at most {MAX_Q} are searched")
+    filters = {}
+    for name in FILTERS:
+        values = tuple(v for raw in params.get(name, []) for v in raw.split(",") if v.strip())
+        if any(len(v) > 200 for v in values):
+            raise SearchQueryError(f"parameter '{name}': a value longer than 200 characters")
+        if values:
+            filters[name] = tuple(v.strip() for v in values)
+    bbox = None
+    raw_bbox = _one(params, "bbox")
+    if raw_bbox:
+        try:
+            parts = [float(x) for x in raw_bbox.split(",")]
+        except ValueError:
+            parts = []
+        if len(parts) != 4 or not (-180 <= parts[0] <= parts[2] <= 180 and -90 <= parts[1] <= parts[3] <= 90):
+            raise SearchQueryError(f"parameter 'bbox': '{raw_bbox[:60]}' is not minlon,minlat,maxlon,maxlat "
+                                   "in degrees (WGS 84), min ≤ max")
+        bbox = (parts[0], parts[1], parts[2], parts[3])
+    hromada = _one(params, "hromada")
+    if hromada is not None and not (hromada.startswith("UA") and hromada[2:].isdigit() and len(hromada) == 19):
+        raise SearchQueryError(f"parameter 'hromada': '{hromada[:30]}' is not a KATOTTH code (UA + 17 digits)")
+    sort = _one(params, "sort") or "relevance"
+    if sort not in ("relevance", "date"):
+        raise SearchQueryError(f"parameter 'sort': '{sort[:20]}' is not one of: relevance, date")
+    return Query(q=q, filters=filters, bbox=bbox, hromada=hromada,
+                 updated_from=_date(params, "updated_from"), updated_to=_date(params, "updated_to"),
+                 sort=sort, limit=_int(params, "limit", 10, 1, MAX_LIMIT),
+                 offset=_int(params, "offset", 0, 0, MAX_OFFSET))
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def fts_expression(terms: list[QueryTerm]) -> str:
+    """Every word must match (AND); a word matches any of its alternatives (OR)."""
+    groups = []
+    for t in terms:
+        alts = [f"{{title body}} : {_quote(e)}" for e in t.exact]
+        if t.prefix:
+            alts.append(f"{{title body}} : {_quote(t.prefix)} *")
+        if t.translit_prefix:
+            alts.append(f"translit : {_quote(t.translit_prefix)} *")
+        groups.append("(" + " OR ".join(alts) + ")")
+    return " AND ".join(groups)
+
+
+@dataclass
+class Result:
+    total: int
+    hits: list[dict[str, Any]]
+    facets: dict[str, list[dict[str, Any]]]
+
+
+def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
+    """The page of hits, the total and the facet counts for ``query`` as ``principal`` may see them."""
+    where: list[str] = []
+    args: list[Any] = []
+    access = sorted(visible_access(principal))
+    where.append(f"d.access IN ({','.join('?' * len(access))})")
+    args += access
+    for name, values in query.filters.items():
+        where.append(f"d.rowid IN (SELECT doc FROM facets WHERE name = ? AND value IN "
+                     f"({','.join('?' * len(values))}))")
+        args += [name, *values]
+    box = query.bbox
+    if query.hromada:
+        row = db.execute("SELECT min(minx), min(miny), max(maxx), max(maxy) FROM docs WHERE id = ?",
+                         (f"passport:{query.hromada}",)).fetchone()
+        if row is None or row[0] is None:
+            raise SearchQueryError(f"parameter 'hromada': no hromada {query.hromada} with a boundary is known "
+                                   "to this node; use a KATOTTH code of its passports, or bbox=")
+        box = row if box is None else (max(box[0], row[0]), max(box[1], row[1]), min(box[2], row[2]),
+                                       min(box[3], row[3]))
+    if box is not None:
+        where.append("d.minx <= ? AND d.maxx >= ? AND d.miny <= ? AND d.maxy >= ?")
+        args += [box[2], box[0], box[3], box[1]]
+    if query.updated_from:
+        where.append("d.updated >= ?")
+        args.append(query.updated_from)
+    if query.updated_to:
+        where.append("d.updated <= ?")
+        args.append(query.updated_to)
+
+    terms = query_terms(query.q)
+    if query.q and not terms:  # only punctuation: nothing can match
+        return Result(0, [], {name: [] for name in FACETS})
+    if terms:
+        source = ("(SELECT rowid, bm25(fts, 5.0, 1.0, 0.5) AS score FROM fts WHERE fts MATCH ?) AS m "
+                  "JOIN docs d ON d.rowid = m.rowid")
+        args = [fts_expression(terms), *args]
+    else:
+        source = "docs d"
+        where.append("1")
+    matched = f"SELECT d.rowid AS rowid FROM {source} WHERE {' AND '.join(where)}"
+    order = ("d.updated DESC, d.title_uk" if query.sort == "date" or not terms else "m.score, d.updated DESC")
+    score = "m.score" if terms else "0"
+    rows = db.execute(f"SELECT d.*, {score} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} "
+                      "LIMIT ? OFFSET ?", [*args, query.limit, query.offset]).fetchall()
+    cols = [c[0] for c in db.execute("SELECT * FROM docs LIMIT 0").description]
+    total = db.execute(f"SELECT count(*) FROM ({matched})", args).fetchone()[0]
+    facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
+    if total:
+        for name, value, count in db.execute(
+                f"SELECT f.name, f.value, count(*) FROM facets f WHERE f.doc IN ({matched}) "
+                "GROUP BY f.name, f.value ORDER BY f.name, count(*) DESC, f.value", args):
+            if len(facets[name]) < FACET_LIMIT:
+                facets[name].append({"value": value, "count": count})
+    return Result(total, [_hit(dict(zip(cols, r)), r[-1]) for r in rows], facets)
+
+
+def _hit(d: dict[str, Any], score: float) -> dict[str, Any]:
+    bbox = [d["minx"], d["miny"], d["maxx"], d["maxy"]] if d["minx"] is not None else None
+    return {"id": d["id"], "type": d["type"], "title": {"uk": d["title_uk"], "en": d["title_en"] or None},
+            "node": d["node"], "level": d["level"] or None, "theme": d["theme"] or None,
+            "organisation": d["organisation"] or None, "territory": json.loads(d["territory"] or "[]"),
+            "formats": json.loads(d["formats"] or "[]"), "licence": d["licence"] or None,
+            "access": d["access"], "updated": d["updated"] or None, "bbox": bbox,
+            "links": json.loads(d["links"] or "[]"), "score": round(-float(score), 4) if score else None}
