@@ -13,7 +13,8 @@ It wraps pycsw 2.6's server for three reasons, each a hole of the stock ``pycsw.
 * **Case-insensitive Cyrillic.** SQLite's ``LIKE``, ``lower()`` and ``upper()`` fold ASCII only, so
   ``csw:AnyText like '%овруцька%'`` (and OGC API Records ``q=``, which pygeoapi turns into that) missed
   "Овруцька". Every SQLite connection this process opens gets Unicode versions of the three (SQLAlchemy's
-  ``connect`` event, before pycsw's first query).
+  ``connect`` event, before pycsw's first query). ``AnyText`` without a prefix, as clients and the CSW
+  examples write it in CQL, is taken as ``csw:AnyText`` (pycsw 2.6 refused it as an invalid property).
 * **No internals to clients.** pycsw puts exception texts of SQLAlchemy, lxml and Python into its
   ExceptionReports (e.g. a failed insert shows the SQL statement). Every ExceptionText is replaced by a
   short message for its exception code and locator; the original goes to the log.
@@ -34,6 +35,7 @@ from functools import lru_cache
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"(pycsw|owslib)(\..*)?")
 
 from pycsw import server  # noqa: E402 - after the warning filter
+from pycsw.core import repository  # noqa: E402
 from pycsw.ogc.csw import csw2, csw3  # noqa: E402
 
 from sqlalchemy import event  # noqa: E402
@@ -118,6 +120,21 @@ def _unicode_functions(dbapi_connection, _record):  # type: ignore[no-untyped-de
         dbapi_connection.create_function("like", 3, unicode_like, deterministic=True)
         dbapi_connection.create_function("lower", 1, _text_fn("lower"), deterministic=True)
         dbapi_connection.create_function("upper", 1, _text_fn("upper"), deterministic=True)
+
+
+def _with_bare_anytext(original):  # type: ignore[no-untyped-def]
+    """Wrap pycsw's ``Repository.__init__`` so its queryables know ``AnyText`` as ``csw:AnyText``."""
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        every = self.queryables.get("_all", {})
+        if "csw:AnyText" in every:
+            every.setdefault("AnyText", every["csw:AnyText"])
+
+    return __init__
+
+
+repository.Repository.__init__ = _with_bare_anytext(repository.Repository.__init__)
 
 
 def _error_report(status: str) -> tuple[str, bytes]:
