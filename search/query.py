@@ -65,7 +65,7 @@ def _date(params: Mapping[str, list[str]], name: str) -> str | None:
     import datetime as dt
 
     try:
-        return dt.date.fromisoformat(raw[:10]).isoformat() if len(raw) in (4, 7, 10) or len(raw) == 10 else ""
+        return dt.date.fromisoformat(raw).isoformat()
     except ValueError:
         raise SearchQueryError(f"parameter '{name}': '{raw[:20]}' is not a date (YYYY-MM-DD)") from None
 

@@ -4,27 +4,14 @@ unprefixed (CQL text, GET) and OGC API Records ``q=`` find "овруцька" wh
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
-
 import pytest
 import requests
 from owslib.csw import CatalogueServiceWeb
 from owslib.fes import PropertyIsLike
 
-from tests.conftest import ServedNode, serve_node, stop_node
+from tests.conftest import ServedNode
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def ovruch_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
-    """The sample Ovruch hromada node: its records say "Овруцька" in titles and abstracts."""
-    workdir = tmp_path_factory.mktemp("ovruch") / "ovrutska-hromada"
-    node = serve_node(ROOT / "config" / "nodes" / "ovrutska-hromada.yaml", workdir)
-    yield node
-    stop_node(node.process)
 
 
 def csw_matches(node: ServedNode, pattern: str) -> int:
