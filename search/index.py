@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 from typing import Iterable
 
@@ -29,14 +30,15 @@ CREATE TABLE docs (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, title_uk TEXT, title_en TEXT,
     node TEXT, level TEXT, theme TEXT, organisation TEXT, licence TEXT, access TEXT NOT NULL,
     updated TEXT, minx REAL, miny REAL, maxx REAL, maxy REAL, territory TEXT, formats TEXT, links TEXT);
-CREATE TABLE facets (doc INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE facet_values (code INTEGER PRIMARY KEY, name TEXT NOT NULL, value TEXT NOT NULL,
+    UNIQUE (name, value));
+CREATE TABLE facets (doc INTEGER NOT NULL, code INTEGER NOT NULL);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE VIRTUAL TABLE fts USING fts5(title, body, translit, content='',
     tokenize = 'unicode61 remove_diacritics 0');
 """
 INDEXES = """
-CREATE INDEX facets_name_value ON facets (name, value, doc);
-CREATE INDEX facets_doc ON facets (doc);
+CREATE INDEX facets_code ON facets (code, doc);
 CREATE INDEX docs_updated ON docs (updated);
 CREATE INDEX docs_access ON docs (access);
 """
@@ -68,6 +70,7 @@ def write_index(path: Path, docs: Iterable[Doc]) -> int:
     try:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         seen: set[str] = set()
+        codes: dict[tuple[str, str], int] = {}
         for n, doc in enumerate(docs, 1):  # noqa: B007 - n is the count
             if doc.id in seen:  # one document per identifier: the first source wins
                 n -= 1
@@ -87,12 +90,15 @@ def write_index(path: Path, docs: Iterable[Doc]) -> int:
             db.execute("INSERT INTO fts (rowid, title, body, translit) VALUES (?,?,?,?)",
                        (rowid, " ".join(title.terms), " ".join(body.terms),
                         " ".join(title.translit + body.translit)))
-            db.executemany("INSERT INTO facets (doc, name, value) VALUES (?,?,?)",
-                           [(rowid, k, v) for k, v in facet_values(doc)])
+            for key in dict.fromkeys(facet_values(doc)):
+                if key not in codes:
+                    codes[key] = len(codes)
+                    db.execute("INSERT INTO facet_values VALUES (?,?,?)", (codes[key], *key))
+                db.execute("INSERT INTO facets (doc, code) VALUES (?,?)", (rowid, codes[key]))
         n = len(seen)
         db.executescript(INDEXES)
-        db.execute("INSERT INTO meta VALUES ('built_at', ?), ('documents', ?)",
-                   (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), str(n)))
+        db.execute("INSERT INTO meta VALUES ('built_at', ?), ('documents', ?), ('build', ?)",
+                   (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), str(n), uuid.uuid4().hex))
         db.execute("INSERT INTO fts (fts) VALUES ('optimize')")
         db.commit()
         db.execute("ANALYZE")

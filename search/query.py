@@ -141,8 +141,8 @@ def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
     where.append(f"d.access IN ({','.join('?' * len(access))})")
     args += access
     for name, values in query.filters.items():
-        where.append(f"d.rowid IN (SELECT doc FROM facets WHERE name = ? AND value IN "
-                     f"({','.join('?' * len(values))}))")
+        where.append(f"d.rowid IN (SELECT doc FROM facets WHERE code IN (SELECT code FROM facet_values "
+                     f"WHERE name = ? AND value IN ({','.join('?' * len(values))})))")
         args += [name, *values]
     box = query.bbox
     if query.hromada:
@@ -173,21 +173,55 @@ def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
     else:
         source = "docs d"
         where.append("1")
-    matched = f"SELECT d.rowid AS rowid FROM {source} WHERE {' AND '.join(where)}"
-    order = ("d.updated DESC, d.title_uk" if query.sort == "date" or not terms else "m.score, d.updated DESC")
+    matched = f"SELECT d.rowid FROM {source} WHERE {' AND '.join(where)}"
+    order = ("d.updated DESC, d.rowid" if query.sort == "date" or not terms else "m.score, d.updated DESC")
     score = "m.score" if terms else "0"
     rows = db.execute(f"SELECT d.*, {score} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} "
                       "LIMIT ? OFFSET ?", [*args, query.limit, query.offset]).fetchall()
     cols = [c[0] for c in db.execute("SELECT * FROM docs LIMIT 0").description]
-    total = db.execute(f"SELECT count(*) FROM ({matched})", args).fetchone()[0]
+    matched_ids = [r[0] for r in db.execute(matched, args)]
+    return Result(len(matched_ids), [_hit(dict(zip(cols, r)), r[-1]) for r in rows],
+                  facet_counts(db, matched_ids))
+
+
+class _FacetTable:
+    """Every (document, facet value) pair of one index, in memory, so that counting the facets of a
+    result of 20,000 documents is a few array operations instead of a GROUP BY per request."""
+
+    def __init__(self, db: sqlite3.Connection):
+        import numpy as np
+
+        pairs = np.array(db.execute("SELECT doc, code FROM facets").fetchall() or [(0, 0)], dtype=np.int64)
+        self.doc, self.code = pairs[:, 0], pairs[:, 1]
+        self.labels = dict(((c, (n, v)) for c, n, v in db.execute("SELECT code, name, value FROM facet_values")))
+        self.size = int(self.doc.max()) + 1
+
+
+_TABLES: dict[str, _FacetTable] = {}
+
+
+def facet_counts(db: sqlite3.Connection, matched: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Counts of each facet value over the matched documents, the most frequent first."""
+    import numpy as np
+
     facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
-    if total:
-        for name, value, count in db.execute(
-                f"SELECT f.name, f.value, count(*) FROM facets f WHERE f.doc IN ({matched}) "
-                "GROUP BY f.name, f.value ORDER BY f.name, count(*) DESC, f.value", args):
-            if len(facets[name]) < FACET_LIMIT:
-                facets[name].append({"value": value, "count": count})
-    return Result(total, [_hit(dict(zip(cols, r)), r[-1]) for r in rows], facets)
+    if not matched:
+        return facets
+    build = db.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()[0]
+    table = _TABLES.get(build)
+    if table is None:
+        table = _TABLES[build] = _FacetTable(db)
+        for old in [k for k in _TABLES if k != build]:
+            del _TABLES[old]
+    mask = np.zeros(table.size, dtype=bool)
+    mask[np.asarray(matched, dtype=np.int64)] = True
+    counts = np.bincount(table.code[mask[table.doc]], minlength=len(table.labels))
+    found = sorted(((table.labels[int(c)], int(counts[c])) for c in np.flatnonzero(counts)),
+                   key=lambda x: (x[0][0], -x[1], x[0][1]))
+    for (name, value), count in found:
+        if len(facets[name]) < FACET_LIMIT:
+            facets[name].append({"value": value, "count": count})
+    return facets
 
 
 def _hit(d: dict[str, Any], score: float) -> dict[str, Any]:
