@@ -26,10 +26,11 @@ log = logging.getLogger(__name__)
 
 FACETS = ("type", "theme", "node", "level", "territory", "format", "licence", "access", "updated")
 SCHEMA = """
+-- narrow rows for filtering and ordering every match; what a hit shows is in hits, read for one page only
 CREATE TABLE docs (
-    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, title_uk TEXT, title_en TEXT,
-    node TEXT, level TEXT, theme TEXT, organisation TEXT, licence TEXT, access TEXT NOT NULL,
-    updated TEXT, minx REAL, miny REAL, maxx REAL, maxy REAL, territory TEXT, formats TEXT, links TEXT);
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, access TEXT NOT NULL, updated TEXT,
+    minx REAL, miny REAL, maxx REAL, maxy REAL);
+CREATE TABLE hits (rowid INTEGER PRIMARY KEY, hit TEXT NOT NULL);
 CREATE TABLE facet_values (code INTEGER PRIMARY KEY, name TEXT NOT NULL, value TEXT NOT NULL,
     UNIQUE (name, value));
 CREATE TABLE facets (doc INTEGER NOT NULL, code INTEGER NOT NULL);
@@ -40,12 +41,21 @@ CREATE VIRTUAL TABLE fts USING fts5(title, body, translit, content='',
 INDEXES = """
 CREATE INDEX facets_code ON facets (code, doc);
 CREATE INDEX docs_updated ON docs (updated);
-CREATE INDEX docs_access ON docs (access);
+CREATE INDEX docs_id ON docs (id);
 """
 
 
 def index_path(ws: Workspace) -> Path:
     return ws.root / "search.db"
+
+
+def hit_of(doc: Doc) -> dict[str, object]:
+    """What a hit shows of a document (JSON of /search?f=json, less the score)."""
+    return {"id": doc.id, "type": doc.type, "title": {"uk": doc.title_uk, "en": doc.title_en or None},
+            "node": doc.node, "level": doc.level or None, "theme": doc.theme or None,
+            "organisation": doc.organisation or None, "territory": doc.territory, "formats": doc.formats,
+            "licence": doc.licence or None, "access": doc.access, "updated": doc.updated or None,
+            "bbox": list(doc.bbox) if doc.bbox else None, "links": doc.links}
 
 
 def facet_values(doc: Doc) -> Iterable[tuple[str, str]]:
@@ -77,14 +87,10 @@ def write_index(path: Path, docs: Iterable[Doc]) -> int:
                 continue
             seen.add(doc.id)
             box = doc.bbox or (None, None, None, None)
-            cur = db.execute(
-                "INSERT INTO docs (id, type, title_uk, title_en, node, level, theme, organisation, licence, "
-                "access, updated, minx, miny, maxx, maxy, territory, formats, links) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (doc.id, doc.type, doc.title_uk, doc.title_en, doc.node, doc.level, doc.theme, doc.organisation,
-                 doc.licence, doc.access, doc.updated, *box, json.dumps(doc.territory),
-                 json.dumps(doc.formats), json.dumps(doc.links, ensure_ascii=False)))
+            cur = db.execute("INSERT INTO docs (id, access, updated, minx, miny, maxx, maxy) VALUES (?,?,?,?,?,?,?)",
+                             (doc.id, doc.access, doc.updated, *box))
             rowid = cur.lastrowid
+            db.execute("INSERT INTO hits VALUES (?, ?)", (rowid, json.dumps(hit_of(doc), ensure_ascii=False)))
             title = document_terms(f"{doc.title_uk} {doc.title_en}")
             body = document_terms(f"{doc.text} {doc.organisation} {' '.join(doc.territory)}")
             db.execute("INSERT INTO fts (rowid, title, body, translit) VALUES (?,?,?,?)",

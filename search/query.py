@@ -176,12 +176,21 @@ def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
     matched = f"SELECT d.rowid FROM {source} WHERE {' AND '.join(where)}"
     order = ("d.updated DESC, d.rowid" if query.sort == "date" or not terms else "m.score, d.updated DESC")
     score = "m.score" if terms else "0"
-    rows = db.execute(f"SELECT d.*, {score} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} "
+    page = db.execute(f"SELECT d.rowid, {score} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} "
                       "LIMIT ? OFFSET ?", [*args, query.limit, query.offset]).fetchall()
-    cols = [c[0] for c in db.execute("SELECT * FROM docs LIMIT 0").description]
+    shown = dict(db.execute(f"SELECT rowid, hit FROM hits WHERE rowid IN ({','.join('?' * len(page))})",
+                            [r[0] for r in page]))
+    hits = [dict(json.loads(shown[rowid]), score=round(-float(s), 4) if s else None) for rowid, s in page]
+    if not terms and not query.filters and box is None and not (query.updated_from or query.updated_to):
+        key = (_build(db), tuple(access))  # the whole visible index: its counts are the same every time
+        if key not in _UNFILTERED:
+            ids = [r[0] for r in db.execute(matched, args)]
+            _UNFILTERED.clear()
+            _UNFILTERED[key] = (len(ids), facet_counts(db, ids))
+        total, facets = _UNFILTERED[key]
+        return Result(total, hits, facets)
     matched_ids = [r[0] for r in db.execute(matched, args)]
-    return Result(len(matched_ids), [_hit(dict(zip(cols, r)), r[-1]) for r in rows],
-                  facet_counts(db, matched_ids))
+    return Result(len(matched_ids), hits, facet_counts(db, matched_ids))
 
 
 class _FacetTable:
@@ -198,6 +207,12 @@ class _FacetTable:
 
 
 _TABLES: dict[str, _FacetTable] = {}
+_UNFILTERED: dict[tuple[str, tuple[str, ...]], tuple[int, dict[str, list[dict[str, Any]]]]] = {}
+
+
+def _build(db: sqlite3.Connection) -> str:
+    """The identity of the index build (a new one after every rebuild): the key of the caches."""
+    return str(db.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()[0])
 
 
 def facet_counts(db: sqlite3.Connection, matched: list[int]) -> dict[str, list[dict[str, Any]]]:
@@ -207,7 +222,7 @@ def facet_counts(db: sqlite3.Connection, matched: list[int]) -> dict[str, list[d
     facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
     if not matched:
         return facets
-    build = db.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()[0]
+    build = _build(db)
     table = _TABLES.get(build)
     if table is None:
         table = _TABLES[build] = _FacetTable(db)
@@ -222,13 +237,3 @@ def facet_counts(db: sqlite3.Connection, matched: list[int]) -> dict[str, list[d
         if len(facets[name]) < FACET_LIMIT:
             facets[name].append({"value": value, "count": count})
     return facets
-
-
-def _hit(d: dict[str, Any], score: float) -> dict[str, Any]:
-    bbox = [d["minx"], d["miny"], d["maxx"], d["maxy"]] if d["minx"] is not None else None
-    return {"id": d["id"], "type": d["type"], "title": {"uk": d["title_uk"], "en": d["title_en"] or None},
-            "node": d["node"], "level": d["level"] or None, "theme": d["theme"] or None,
-            "organisation": d["organisation"] or None, "territory": json.loads(d["territory"] or "[]"),
-            "formats": json.loads(d["formats"] or "[]"), "licence": d["licence"] or None,
-            "access": d["access"], "updated": d["updated"] or None, "bbox": bbox,
-            "links": json.loads(d["links"] or "[]"), "score": round(-float(score), 4) if score else None}
