@@ -79,10 +79,15 @@ def document_terms(text: str) -> Terms:
             terms.extend(ls)
             if plain not in ls:
                 terms.append(plain)
-            translit.append(_ascii(transliterate(plain)))
+            translit.append(_translit(plain))
         else:
             terms.append(plain)
     return Terms(terms, translit)
+
+
+@lru_cache(maxsize=200_000)
+def _translit(word: str) -> str:
+    return _ascii(transliterate(word))
 
 
 def _ascii(word: str) -> str:
