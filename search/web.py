@@ -2,6 +2,18 @@
 programs. Bad parameters are a 400 with one line saying which and why; a node built before the index
 existed answers 503 saying what to run. Each request opens the index read-only, so an index swapped in by
 a build or harvest is seen by the next request.
+
+Parameters (all optional; a facet parameter may repeat or list values with commas — values of one facet
+are OR-ed, facets AND-ed):
+
+    q             words, any case, any apostrophe, Cyrillic or transliterated (at most 500 characters)
+    type theme node level territory format licence     facet filters (the values /search lists)
+    bbox          minlon,minlat,maxlon,maxlat (WGS 84): documents whose extent intersects it
+    hromada       a KATOTTH code: documents intersecting that hromada's extent (from its passport)
+    updated_from, updated_to      YYYY-MM-DD
+    sort          relevance (default with q) | date
+    limit, offset 1–100 (default 10), 0–10,000
+    f             html (default) | json
 """
 
 from __future__ import annotations
