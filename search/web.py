@@ -7,7 +7,8 @@ Parameters (all optional; a facet parameter may repeat or list values with comma
 are OR-ed, facets AND-ed):
 
     q             words, any case, any apostrophe, Cyrillic or transliterated (at most 500 characters)
-    type theme node level territory format licence     facet filters (the values /search lists)
+    type theme node level territory format licence access updated   facet filters (values as /search
+                  lists them; updated is a year)
     bbox          minlon,minlat,maxlon,maxlat (WGS 84): documents whose extent intersects it
     hromada       a KATOTTH code: documents intersecting that hromada's extent (from its passport)
     updated_from, updated_to      YYYY-MM-DD
