@@ -24,7 +24,7 @@ from search.documents import DOC_SOURCES, Doc
 
 log = logging.getLogger(__name__)
 
-FACETS = ("type", "theme", "node", "level", "territory", "format", "licence", "access", "updated")
+FACETS = ("type", "theme", "node", "organisation", "level", "territory", "format", "licence", "access", "updated")
 SCHEMA = """
 -- narrow rows for filtering and ordering every match; what a hit shows is in hits, read for one page only
 CREATE TABLE docs (
@@ -60,7 +60,7 @@ def hit_of(doc: Doc) -> dict[str, object]:
 
 def facet_values(doc: Doc) -> Iterable[tuple[str, str]]:
     yield "type", doc.type
-    for name in ("theme", "node", "level", "licence", "access"):
+    for name in ("theme", "node", "organisation", "level", "licence", "access"):
         if getattr(doc, name):
             yield name, getattr(doc, name)
     for code in doc.territory:

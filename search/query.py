@@ -21,7 +21,7 @@ from search.index import FACETS
 MAX_Q = 500
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
-FILTERS = ("type", "theme", "node", "level", "territory", "format", "licence", "access", "updated")
+FILTERS = ("type", "theme", "node", "organisation", "level", "territory", "format", "licence", "access", "updated")
 FACET_LIMIT = 30  # values shown per facet, the most frequent first
 
 

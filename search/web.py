@@ -7,8 +7,8 @@ Parameters (all optional; a facet parameter may repeat or list values with comma
 are OR-ed, facets AND-ed):
 
     q             words, any case, any apostrophe, Cyrillic or transliterated (at most 500 characters)
-    type theme node level territory format licence access updated   facet filters (values as /search
-                  lists them; updated is a year)
+    type, theme, node, organisation, level, territory, format, licence, access, updated
+                  facet filters, with the values /search lists (updated: a year)
     bbox          minlon,minlat,maxlon,maxlat (WGS 84): documents whose extent intersects it
     hromada       a KATOTTH code: documents intersecting that hromada's extent (from its passport)
     updated_from, updated_to      YYYY-MM-DD
@@ -33,6 +33,7 @@ StartResponse = Callable[..., Any]
 MAX_QUERY_STRING = 8192
 
 FACET_TITLES = {"type": ("Тип", "Type"), "theme": ("Тема", "Theme"), "node": ("Вузол", "Node"),
+                "organisation": ("Організація", "Organisation"),
                 "level": ("Рівень", "Level"), "territory": ("Територія (КАТОТТГ)", "Territory (KATOTTH)"),
                 "format": ("Формат", "Format"), "licence": ("Ліцензія", "Licence"),
                 "access": ("Доступ", "Access"), "updated": ("Оновлено", "Updated")}

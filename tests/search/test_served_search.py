@@ -18,8 +18,8 @@ OBLAST = "UA18000000000041385.zhytomyr-oblast."
 OVRUCH = "UA18060170000069581"
 
 
-def search(node, **params) -> dict:
-    r = requests.get(node.base_url + "/search", params={"f": "json", **params}, timeout=30)
+def search(served, **params) -> dict:
+    r = requests.get(served.base_url + "/search", params={"f": "json", **params}, timeout=30)
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"].startswith("application/json")
     return r.json()
@@ -88,7 +88,8 @@ def test_facets_count_what_the_catalog_and_the_passports_hold(demo_node) -> None
     assert facets["type"]["passport"] == len(passports) > 0
     assert answer["total"] == sum(facets["type"].values())
     # a facet's count is what filtering on it returns, and every hit then has that value
-    for name, key in (("licence", "licence"), ("theme", "theme"), ("format", "formats"), ("level", "level")):
+    for name, key in (("licence", "licence"), ("theme", "theme"), ("format", "formats"), ("level", "level"),
+                      ("organisation", "organisation"), ("node", "node")):
         for value, count in facets[name].items():
             narrowed = search(demo_node, **{name: value, "limit": 100})
             assert narrowed["total"] == count, (name, value)
