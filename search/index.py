@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from geoportal.config import NodeConfig
+from geoportal.errors import CatalogError
 from geoportal.model import Workspace
 from search.analyse import document_terms
 from search.documents import DOC_SOURCES, Doc
@@ -129,6 +130,10 @@ def all_documents(cfg: NodeConfig, ws: Workspace) -> Iterable[Doc]:
 def build(cfg: NodeConfig, ws: Workspace) -> Path:
     """(Re)build the node's search index from every document source; returns its path."""
     path = index_path(ws)
-    n = write_index(path, all_documents(cfg, ws))
+    try:
+        n = write_index(path, all_documents(cfg, ws))
+    except (OSError, sqlite3.Error) as e:
+        raise CatalogError(f"{path}: the search index could not be rebuilt ({e}); the previous one is kept "
+                           "— check the disk and the catalog database, then run 'geoportal build' again") from e
     log.info("search index of %s: %d documents in %s", cfg.node.id, n, path)
     return path

@@ -117,6 +117,20 @@ def test_a_failed_build_leaves_the_previous_index(index: Path) -> None:
     assert index.read_bytes() == before and not list(index.parent.glob(".*.new"))
 
 
+def test_an_unreadable_catalog_is_a_catalog_error_naming_the_index(tmp_path: Path) -> None:
+    from geoportal.errors import CatalogError
+    from search import index as search_index
+
+    (tmp_path / "catalog.db").write_bytes(b"not a database" * 100)
+    ws = type("Ws", (), {"root": tmp_path, "catalog_db": tmp_path / "catalog.db"})()
+    cfg = type("Cfg", (), {"node": type("N", (), {"id": "toy"})(), "datasets": [], "children": []})()
+    write_index(tmp_path / "search.db", _docs())
+    before = (tmp_path / "search.db").read_bytes()
+    with pytest.raises(CatalogError, match="search.db: the search index could not be rebuilt"):
+        search_index.build(cfg, ws)  # type: ignore[arg-type]
+    assert (tmp_path / "search.db").read_bytes() == before
+
+
 def test_query_terms_are_only_letters_and_digits() -> None:
     terms = analyse.query_terms('"a" OR b* NEAR(c d) title:e ^f {g} -h пам’ятки UA1806')
     for t in terms:
