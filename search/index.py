@@ -43,6 +43,7 @@ INDEXES = """
 CREATE INDEX facets_code ON facets (code, doc);
 CREATE INDEX docs_updated ON docs (updated);
 CREATE INDEX docs_id ON docs (id);
+CREATE INDEX docs_access ON docs (access);
 """
 
 

@@ -174,10 +174,21 @@ def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
         source = "docs d"
         where.append("1")
     matched = f"SELECT d.rowid FROM {source} WHERE {' AND '.join(where)}"
-    order = ("d.updated DESC, d.rowid" if query.sort == "date" or not terms else "m.score, d.updated DESC")
-    score = "m.score" if terms else "0"
-    page = db.execute(f"SELECT d.rowid, {score} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} "
-                      "LIMIT ? OFFSET ?", [*args, query.limit, query.offset]).fetchall()
+    only_words = terms and query.sort == "relevance" and len(where) == 1  # no filter but access
+    hidden = _hidden(db, access) if only_words else None
+    if hidden is not None:
+        # the FTS table alone (no join on every match): drop the few documents the principal may not see
+        expr = args[0]
+        matched_ids = [r for (r,) in db.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (expr,))
+                       if r not in hidden]
+        top = db.execute("SELECT rowid, bm25(fts, 5.0, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ? ORDER BY s, rowid "
+                         "LIMIT ?", (expr, query.offset + query.limit + len(hidden))).fetchall()
+        page = [r for r in top if r[0] not in hidden][query.offset:query.offset + query.limit]
+    else:
+        order = ("d.updated DESC, d.rowid" if query.sort == "date" or not terms else "m.score, d.updated DESC")
+        score = "m.score" if terms else "0"
+        page = db.execute(f"SELECT d.rowid, {score} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} "
+                          "LIMIT ? OFFSET ?", [*args, query.limit, query.offset]).fetchall()
     shown = dict(db.execute(f"SELECT rowid, hit FROM hits WHERE rowid IN ({','.join('?' * len(page))})",
                             [r[0] for r in page]))
     hits = [dict(json.loads(shown[rowid]), score=round(-float(s), 4) if s else None) for rowid, s in page]
@@ -189,7 +200,8 @@ def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
             _UNFILTERED[key] = (len(ids), facet_counts(db, ids))
         total, facets = _UNFILTERED[key]
         return Result(total, hits, facets)
-    matched_ids = [r[0] for r in db.execute(matched, args)]
+    if hidden is None:
+        matched_ids = [r[0] for r in db.execute(matched, args)]
     return Result(len(matched_ids), hits, facet_counts(db, matched_ids))
 
 
@@ -208,6 +220,21 @@ class _FacetTable:
 
 _TABLES: dict[str, _FacetTable] = {}
 _UNFILTERED: dict[tuple[str, tuple[str, ...]], tuple[int, dict[str, list[dict[str, Any]]]]] = {}
+
+
+_HIDDEN: dict[tuple[str, tuple[str, ...]], frozenset[int] | None] = {}
+MAX_HIDDEN = 1000  # beyond this many hidden documents the query joins on access instead
+
+
+def _hidden(db: sqlite3.Connection, access: list[str]) -> frozenset[int] | None:
+    """The documents of this index build that ``access`` may not see, when they are few (else None)."""
+    key = (_build(db), tuple(access))
+    if key not in _HIDDEN:
+        rows = db.execute(f"SELECT rowid FROM docs WHERE access NOT IN ({','.join('?' * len(access))}) LIMIT ?",
+                          [*access, MAX_HIDDEN + 1]).fetchall()
+        _HIDDEN.clear()
+        _HIDDEN[key] = frozenset(r for (r,) in rows) if len(rows) <= MAX_HIDDEN else None
+    return _HIDDEN[key]
 
 
 def _build(db: sqlite3.Connection) -> str:
