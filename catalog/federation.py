@@ -162,4 +162,8 @@ def harvest(cfg: NodeConfig, ws: Workspace, *, only: list[str] | None = None, ti
         else:
             progress(f"harvest {child.id}: FAILED, {r.kept} earlier records kept, retried next run: {r.error}")
         results.append(r)
+    if any(r.added or r.changed or r.deleted for r in results):
+        from search import index as search_index  # the parent's search shows what was harvested
+
+        search_index.build(cfg, ws)
     return results

@@ -78,6 +78,7 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     from catalog import pycsw
     from geoportal import landing
     from metadata.write import write_records
+    from search import index as search_index
 
     t0 = time.perf_counter()
     ws.ensure()
@@ -90,6 +91,9 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     t = time.perf_counter()
     pycsw.load(cfg, ws, ep)
     progress(f"catalog: {len(records)} records loaded into {ws.catalog_db} ({time.perf_counter() - t:.1f} s)")
+    t = time.perf_counter()
+    search_index.build(cfg, ws)
+    progress(f"search: index of the catalog and passports rebuilt ({time.perf_counter() - t:.1f} s)")
     landing.write(cfg, ws, layers, ep)
     write_atomic(ws.root / "node.json", json.dumps({
         "node": cfg.node.id, "config": str(cfg.config_path), "base_url": ep.base_url,

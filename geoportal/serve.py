@@ -7,6 +7,7 @@
                  CatalogGate (geoportal.catalog_gate): CSW-T only with a publisher token
     /downloads/  the files of publishers.downloads     } geoportal.static_files: folders listed,
     /passport/   the hromada passports                  } client errors answered 4xx
+    /search      the node's search (HTML; ?f=json), over the index built with the node (search.web)
 
 The front is gunicorn with threads; responses of MapServer and pycsw are streamed, not buffered. The
 pycsw process is started before and stopped after the front, whatever way the front exits; it gets a
@@ -156,6 +157,8 @@ class NodeApp:
         from metadata.oaipmh import OaiPmhFront
         from publishers import mapserver, pygeoapi
         from publishers.ogcapi.cql2_front import Cql2Front
+        from search.index import index_path
+        from search.web import SearchApp
 
         os.environ["PYGEOAPI_CONFIG"] = str(pygeoapi.config_path(ws))
         os.environ["PYGEOAPI_OPENAPI"] = str(pygeoapi.openapi_path(ws))
@@ -171,6 +174,7 @@ class NodeApp:
                                pycsw_config(ws)),
             "downloads": StaticFiles(ws.downloads, "Downloads"),
             "passport": StaticFiles(ws.root / "passport", "Hromada passports"),
+            "search": SearchApp(index_path(ws)),
         }
         self.index = (ws.root / "index.html").read_bytes()
 
@@ -197,7 +201,7 @@ class NodeApp:
         app = self.routes.get(head)
         if app is None:
             return _plain(start_response, "404 Not Found",
-                          f"no such path: {path} (try /, /ogcapi/, /ows, /csw, /downloads/)")
+                          f"no such path: {path} (try /, /ogcapi/, /ows, /csw, /downloads/, /search)")
         environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + "/" + head,
                        PATH_INFO=("/" + rest) if (rest or path.endswith("/")) else "")
 

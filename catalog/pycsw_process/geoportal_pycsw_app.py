@@ -10,6 +10,11 @@ It wraps pycsw 2.6's server for three reasons, each a hole of the stock ``pycsw.
   the point of execution then refuses every other transaction, however the request is dressed.
 * **The configuration is fixed.** The stock wrapper takes ``?config=<any path>`` (in fact any query
   parameter containing "config") as the configuration file to use; here it is only ``PYCSW_CONFIG``.
+* **Case-insensitive Cyrillic.** SQLite's ``LIKE``, ``lower()`` and ``upper()`` fold ASCII only, so
+  ``csw:AnyText like '%овруцька%'`` (and OGC API Records ``q=``, which pygeoapi turns into that) missed
+  "Овруцька". Every SQLite connection this process opens gets Unicode versions of the three (SQLAlchemy's
+  ``connect`` event, before pycsw's first query). ``AnyText`` without a prefix, as clients and the CSW
+  examples write it in CQL, is taken as ``csw:AnyText`` (pycsw 2.6 refused it as an invalid property).
 * **No internals to clients.** pycsw puts exception texts of SQLAlchemy, lxml and Python into its
   ExceptionReports (e.g. a failed insert shows the SQL statement). Every ExceptionText is replaced by a
   short message for its exception code and locator; the original goes to the log.
@@ -20,14 +25,21 @@ It imports only pycsw, lxml and the standard library (the node's packages are no
 import hmac
 import logging
 import os
+import re
+import sqlite3
 import warnings
+from functools import lru_cache
 
 # deprecations inside the pinned pycsw 2.6 / OWSLib 0.28 (shapely's ReadingError, OWSLib's future
 # property names), printed once per worker; nothing the node can act on
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"(pycsw|owslib)(\..*)?")
 
 from pycsw import server  # noqa: E402 - after the warning filter
+from pycsw.core import repository  # noqa: E402
 from pycsw.ogc.csw import csw2, csw3  # noqa: E402
+
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 LOG = logging.getLogger("geoportal.pycsw")
 SECRET_HEADER = "HTTP_X_GEOPORTAL_GATE"  # X-Geoportal-Gate: <secret>
@@ -66,6 +78,63 @@ def _sanitising(original):  # type: ignore[no-untyped-def]
 
 csw2.Csw2.exceptionreport = _sanitising(csw2.Csw2.exceptionreport)
 csw3.Csw3.exceptionreport = _sanitising(csw3.Csw3.exceptionreport)
+
+
+@lru_cache(maxsize=1024)
+def _like_matcher(pattern, escape):  # type: ignore[no-untyped-def]
+    """A test for SQL ``LIKE pattern`` (``%``, ``_``, an optional escape character), Unicode case folded."""
+    folded = pattern.casefold()
+    inner = folded[1:-1]
+    if (escape is None and len(folded) >= 2 and folded[0] == folded[-1] == "%"
+            and not any(c in inner for c in "%_")):  # '%word%', the AnyText case: a plain substring test
+        return lambda value: inner in value
+    parts, i = [], 0
+    while i < len(folded):
+        ch = folded[i]
+        if escape is not None and ch == escape.casefold() and i + 1 < len(folded):
+            parts.append(re.escape(folded[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    rx = re.compile("".join(parts), re.DOTALL)
+    return lambda value: rx.fullmatch(value) is not None
+
+
+def unicode_like(pattern, value, escape=None):  # type: ignore[no-untyped-def]
+    """SQLite's like(pattern, value[, escape]) — what ``value LIKE pattern`` calls — for every alphabet."""
+    if pattern is None or value is None:
+        return None
+    return int(_like_matcher(str(pattern), escape)(str(value).casefold()))
+
+
+def _text_fn(method):  # type: ignore[no-untyped-def]
+    return lambda v: getattr(v, method)() if isinstance(v, str) else v
+
+
+@event.listens_for(Engine, "connect")
+def _unicode_functions(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    """On each new SQLite connection of pycsw: LIKE, lower() and upper() that know Cyrillic."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("like", 2, unicode_like, deterministic=True)
+        dbapi_connection.create_function("like", 3, unicode_like, deterministic=True)
+        dbapi_connection.create_function("lower", 1, _text_fn("lower"), deterministic=True)
+        dbapi_connection.create_function("upper", 1, _text_fn("upper"), deterministic=True)
+
+
+def _with_bare_anytext(original):  # type: ignore[no-untyped-def]
+    """Wrap pycsw's ``Repository.__init__`` so its queryables know ``AnyText`` as ``csw:AnyText``."""
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        every = self.queryables.get("_all", {})
+        if "csw:AnyText" in every:
+            every.setdefault("AnyText", every["csw:AnyText"])
+
+    return __init__
+
+
+repository.Repository.__init__ = _with_bare_anytext(repository.Repository.__init__)
 
 
 def _error_report(status: str) -> tuple[str, bytes]:

@@ -1,0 +1,236 @@
+"""What the search indexes: a registry of document types, each a function ``(cfg, ws) -> Iterable[Doc]``.
+
+* ``record`` — every record of the node's pycsw catalog (``catalog.db``, table ``records``): the node's own
+  datasets and services and, at a parent, everything harvested from below, its origin node kept (the
+  ``source`` column, see ``catalog.federation``);
+* ``passport`` — the hromada passports the node computed (``passport/<KATOTTH>.json``);
+* ``restricted`` — the node's datasets that have no public record (``access`` other than public): indexed
+  with their access so that :mod:`search.access` decides, never the index.
+
+A new type (decisions, projects) is one function here and one line in :data:`DOC_SOURCES`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from geoportal.config import NodeConfig
+from geoportal.model import Workspace
+from metadata.records import LICENCES, record_id
+
+KATOTTH = re.compile(r"\bUA\d{17}\b")
+BBOX = re.compile(r"-?\d+(?:\.\d+)?")
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Doc:
+    """One findable thing, as the index stores it and a hit shows it."""
+
+    id: str
+    type: str  # dataset | service | passport | … (the document types of the registry)
+    title_uk: str
+    title_en: str = ""
+    text: str = ""  # abstract, keywords, organisation: searched, not shown
+    node: str = ""  # the node that published it (its id, or its URL when harvested from further away)
+    level: str = ""  # oblast | raion | hromada | settlement (of its territory)
+    theme: str = ""
+    organisation: str = ""
+    territory: list[str] = field(default_factory=list)  # KATOTTH codes
+    formats: list[str] = field(default_factory=list)
+    licence: str = ""
+    access: str = "public"
+    updated: str = ""  # ISO date
+    bbox: tuple[float, float, float, float] | None = None  # lon/lat
+    links: list[dict[str, str]] = field(default_factory=list)
+
+
+def level_of(katotth: str) -> str:
+    """The level of a KATOTTH code by its digits: UA + oblast 2 + raion 2 + hromada 3 + settlement 3 …"""
+    d = katotth[2:]
+    if len(d) < 10:
+        return ""
+    if d[2:4] == "00":
+        return "oblast"
+    if d[4:7] == "000":
+        return "raion"
+    if d[7:10] == "000":
+        return "hromada"
+    return "settlement"
+
+
+FORMAT_BY_PROTOCOL = {"OGC:WMS": "WMS", "OGC:WFS": "WFS", "OGC API - Features": "OGC API Features",
+                      "OGC:CSW": "CSW"}
+FORMAT_BY_SUFFIX = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".csv": "CSV", ".shp.zip": "Shapefile",
+                    ".tif": "GeoTIFF", ".geojson.zip": "GeoJSON", ".csv.zip": "CSV"}
+
+
+def parse_links(raw: str | None) -> list[dict[str, str]]:
+    """pycsw's ``links`` column: ``name,description,protocol,url`` joined by ``^`` (descriptions may hold
+    commas, so the last two fields are split from the right)."""
+    out = []
+    for item in (raw or "").split("^"):
+        head, _, url = item.rpartition(",")
+        head, _, protocol = head.rpartition(",")
+        name, _, desc = head.partition(",")
+        if url.startswith(("http://", "https://")):
+            out.append({"href": url, "title": desc or name, "protocol": protocol})
+    return out
+
+
+def formats_of(links: list[dict[str, str]]) -> list[str]:
+    out: list[str] = []
+    for link in links:
+        fmt = FORMAT_BY_PROTOCOL.get(link["protocol"])
+        if fmt is None:
+            path = link["href"].split("?")[0].lower()
+            fmt = next((f for s, f in sorted(FORMAT_BY_SUFFIX.items(), key=lambda x: -len(x[0]))
+                        if path.endswith(s)), None)
+        if fmt and fmt not in out:
+            out.append(fmt)
+    return out
+
+
+def bbox_of(wkt: str | None) -> tuple[float, float, float, float] | None:
+    nums = [float(n) for n in BBOX.findall(wkt or "")]
+    if len(nums) < 4:
+        return None
+    xs, ys = nums[0::2], nums[1::2]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _localised(part: str, tag: str) -> str:
+    """The first translation (``gmd:LocalisedCharacterString``) inside the first ``tag`` element of an
+    ISO 19139 fragment, by string search: records run to 50 kB and parsing each costs more than all the
+    rest of indexing it. Records written with other namespace prefixes simply have no English title here
+    (their text is still indexed)."""
+    start = part.find(f"<{tag}")
+    while start >= 0 and part[start + len(tag) + 1] not in " >\t\n":  # <gmd:title…, not <gmd:titleX
+        start = part.find(f"<{tag}", start + 1)
+    end = part.find(f"</{tag}>", start)
+    if start < 0 or end < 0:
+        return ""
+    i = part.find("<gmd:LocalisedCharacterString", start, end)
+    if i < 0:
+        return ""
+    i = part.find(">", i) + 1
+    j = part.find("</gmd:LocalisedCharacterString>", i, end)
+    return html.unescape(part[i:j]).strip() if j > i else ""
+
+
+def _origin_node(cfg: NodeConfig, source: str) -> str:
+    if source in ("", "local"):
+        return cfg.node.id
+    for child in cfg.children:
+        if child.url.rstrip("/") == source.rstrip("/"):
+            return child.id
+    return source
+
+
+def catalog_records(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:
+    """Every record of the node's catalog, local and harvested."""
+    if not ws.catalog_db.exists():
+        return
+    local = {record_id(cfg, ds.id): ds for ds in cfg.datasets}
+    db = sqlite3.connect(f"{ws.catalog_db.as_uri()}?mode=ro", uri=True)
+    try:
+        # only the identification part of the XML comes into Python: that is where the English title is
+        rows = db.execute("SELECT identifier, type, title, abstract, keywords, organization, topicategory, "
+                          "date_modified, date, otherconstraints, accessconstraints, wkt_geometry, links, "
+                          "source, substr(xml, instr(xml, '<gmd:identificationInfo'), 20000), "
+                          "conditionapplyingtoaccessanduse FROM records")
+        for (ident, typ, title, abstract, keywords, org, topic, modified, date, other, _acc, wkt, links,
+             source, xml, conditions) in rows:
+            part = xml or ""
+            title_en, abstract_en = _localised(part, "gmd:title"), _localised(part, "gmd:abstract")
+            link_list = parse_links(links)
+            ds = local.get(ident) if source in (None, "", "local") else None
+            codes = list(dict.fromkeys(KATOTTH.findall(keywords or "")))
+            licence = (ds.licence if ds is not None else "") or next(
+                (lic for lic in LICENCES if lic in f"{other or ''} {conditions or ''}"), "")
+            yield Doc(
+                id=ident, type=typ or "dataset", title_uk=title or ident, title_en=title_en,
+                text=" ".join(filter(None, [abstract, abstract_en, keywords, org])),
+                node=_origin_node(cfg, source or "local"),
+                level=level_of(codes[-1]) if codes else "",
+                theme=topic or (ds.theme if ds is not None else "") or "",
+                organisation=org or "", territory=codes, formats=formats_of(link_list), licence=licence or "",
+                access=ds.access.value if ds is not None else "public",
+                updated=(modified or date or "")[:10], bbox=bbox_of(wkt), links=link_list)
+    finally:
+        db.close()
+
+
+def passports(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:
+    """One document per hromada passport the node computed, with the hromada's bounding box."""
+    folder = ws.root / "passport"
+    boxes = _passport_boxes(folder / "passports.gpkg")
+    for path in sorted(folder.glob("UA*.json")):
+        p = json.loads(path.read_text(encoding="utf-8"))
+        code, name = p["katotth"], p.get("name", {})
+        raion = p.get("raion", {}).get("uk", "")
+        indicators = [" ".join(filter(None, (i.get("title", {}).get("uk"), i.get("title", {}).get("en"))))
+                      for i in p.get("indicators", {}).values()]
+        yield Doc(
+            id=f"passport:{code}", type="passport",
+            title_uk=f"Паспорт громади: {name.get('uk', code)} громада",
+            title_en=f"Passport: {name.get('en', code)}",
+            text=" ".join([f"{raion} район", "паспорт громади ресурсний потенціал", *indicators]),
+            node=cfg.node.id, level=level_of(code) or "hromada", theme="society",
+            organisation=cfg.node.contact.organisation.uk, territory=[code], formats=["HTML", "JSON"],
+            access="public", updated=str(p.get("computed_at", ""))[:10], bbox=boxes.get(code),
+            links=[{"href": f"/passport/{code}.html", "title": "HTML", "protocol": "WWW:LINK"},
+                   {"href": f"/passport/{code}.json", "title": "JSON", "protocol": "WWW:LINK"}])
+
+
+def _passport_boxes(gpkg: Path) -> dict[str, tuple[float, float, float, float]]:
+    """KATOTTH → bounding box of the hromada, from the passports layer (empty when there is none)."""
+    if not gpkg.exists():
+        return {}
+    import math
+
+    import pyogrio
+
+    layer = "hromada-passports"
+    try:
+        if "katotth" not in list(pyogrio.read_info(gpkg, layer=layer)["fields"]):
+            return {}
+        meta, table = pyogrio.read_arrow(gpkg, layer=layer, columns=["katotth"], read_geometry=False,
+                                         return_fids=True)
+        fids, bounds = pyogrio.read_bounds(gpkg, layer=layer)
+    except Exception as e:  # noqa: BLE001 - no boxes is a smaller search, not a failed build
+        log.warning("search: no hromada boxes from %s: %s", gpkg, e)
+        return {}
+    fid_col = meta["fid_column"] or "fid"
+    code_of = dict(zip(table.column(fid_col).to_pylist(), table.column("katotth").to_pylist()))
+    out = {}
+    for fid, b in zip(fids.tolist(), bounds.T.tolist()):
+        if code_of.get(fid) and not any(math.isnan(v) for v in b):
+            out[code_of[fid]] = (b[0], b[1], b[2], b[3])
+    return out
+
+
+def restricted_datasets(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:
+    """The node's datasets without a public record, so that access — not absence — keeps them hidden."""
+    for ds in cfg.datasets:
+        if ds.access.value == "public":
+            continue
+        yield Doc(id=record_id(cfg, ds.id), type="dataset", title_uk=ds.title.uk, title_en=ds.title.en,
+                  text=" ".join(filter(None, [ds.abstract.uk if ds.abstract else "",
+                                              ds.abstract.en if ds.abstract else ""])),
+                  node=cfg.node.id, level=level_of(cfg.node.katotth), theme=str(ds.theme or ""),
+                  territory=[cfg.node.katotth], licence=ds.licence or "", access=ds.access.value)
+
+
+DOC_SOURCES: dict[str, Callable[[NodeConfig, Workspace], Iterable[Doc]]] = {
+    "record": catalog_records,
+    "passport": passports,
+    "restricted": restricted_datasets,
+}

@@ -1,0 +1,178 @@
+"""``/search``: the node's search as a WSGI application — an HTML page for people, ``?f=json`` for
+programs. Bad parameters are a 400 with one line saying which and why; a node built before the index
+existed answers 503 saying what to run. Each request opens the index read-only, so an index swapped in by
+a build or harvest is seen by the next request.
+
+Parameters (all optional; a facet parameter may repeat or list values with commas — values of one facet
+are OR-ed, facets AND-ed):
+
+    q             words, any case, any apostrophe, Cyrillic or transliterated (at most 500 characters)
+    type, theme, node, organisation, level, territory, format, licence, access, updated
+                  facet filters, with the values /search lists (updated: a year)
+    bbox          minlon,minlat,maxlon,maxlat (WGS 84): documents whose extent intersects it
+    hromada       a KATOTTH code: documents intersecting that hromada's extent (from its passport)
+    updated_from, updated_to      YYYY-MM-DD
+    sort          relevance (default with q) | date
+    limit, offset 1–100 (default 10), 0–10,000
+    f             html (default) | json
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, urlencode
+
+from search.index import FACETS
+from search.query import Query, Result, SearchQueryError, parse, run
+
+StartResponse = Callable[..., Any]
+MAX_QUERY_STRING = 8192
+
+FACET_TITLES = {"type": ("Тип", "Type"), "theme": ("Тема", "Theme"), "node": ("Вузол", "Node"),
+                "organisation": ("Організація", "Organisation"),
+                "level": ("Рівень", "Level"), "territory": ("Територія (КАТОТТГ)", "Territory (KATOTTH)"),
+                "format": ("Формат", "Format"), "licence": ("Ліцензія", "Licence"),
+                "access": ("Доступ", "Access"), "updated": ("Оновлено", "Updated")}
+TYPE_TITLES = {"dataset": "набір даних / dataset", "service": "сервіс / service", "passport": "паспорт / passport"}
+
+
+def _respond(start_response: StartResponse, status: str, ctype: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))),
+                            ("Cache-Control", "no-store")])
+    return [body]
+
+
+class SearchApp:
+    """The search of one node, over its index file."""
+
+    def __init__(self, index: Path):
+        self.index = index
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "") not in ("", "/"):
+            return self._error(start_response, "404 Not Found", "no such page: use /search?q=…", False)
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return self._error(start_response, "405 Method Not Allowed", "search answers GET only", False)
+        raw = environ.get("QUERY_STRING", "")
+        if len(raw) > MAX_QUERY_STRING:
+            return self._error(start_response, "414 URI Too Long",
+                               f"the query string is longer than {MAX_QUERY_STRING} bytes: shorten q", False)
+        try:
+            params = parse_qs(raw, keep_blank_values=False, errors="strict", max_num_fields=200)
+        except (UnicodeDecodeError, ValueError) as e:
+            return self._error(start_response, "400 Bad Request", f"the query string is not valid UTF-8 ({e})",
+                               False)
+        fmt = (params.pop("f", None) or ["html"])[0]
+        if fmt not in ("html", "json"):
+            return self._error(start_response, "400 Bad Request", f"parameter 'f': '{fmt[:20]}' is not html or json",
+                               False)
+        as_json = fmt == "json"
+        if not self.index.exists():
+            return self._error(start_response, "503 Service Unavailable",
+                               "this node has no search index yet: run 'geoportal build' for it", as_json)
+        try:
+            query = parse(params)
+            db = sqlite3.connect(f"{self.index.as_uri()}?mode=ro", uri=True)
+            try:
+                result = run(db, query)
+            finally:
+                db.close()
+        except SearchQueryError as e:
+            return self._error(start_response, "400 Bad Request", str(e), as_json)
+        if as_json:
+            body = json.dumps(self._json(query, result, params), ensure_ascii=False).encode("utf-8")
+            return _respond(start_response, "200 OK", "application/json; charset=utf-8", body)
+        return _respond(start_response, "200 OK", "text/html; charset=utf-8",
+                        render_html(query, result, params).encode("utf-8"))
+
+    @staticmethod
+    def _error(start_response: StartResponse, status: str, message: str, as_json: bool) -> list[bytes]:
+        if as_json:
+            body = json.dumps({"code": status.split()[0], "description": message}, ensure_ascii=False)
+            return _respond(start_response, status, "application/json; charset=utf-8", body.encode("utf-8"))
+        page = f"<!doctype html><meta charset=utf-8><title>{html.escape(status)}</title><p>{html.escape(message)}"
+        return _respond(start_response, status, "text/html; charset=utf-8", page.encode("utf-8"))
+
+    @staticmethod
+    def _json(query: Query, result: Result, params: dict[str, list[str]]) -> dict[str, Any]:
+        links = []
+        if query.offset + query.limit < result.total:
+            links.append({"rel": "next", "type": "application/json",
+                          "href": "?" + _with(params, offset=str(query.offset + query.limit), f="json")})
+        if query.offset:
+            links.append({"rel": "prev", "type": "application/json",
+                          "href": "?" + _with(params, offset=str(max(0, query.offset - query.limit)), f="json")})
+        return {"q": query.q, "total": result.total, "limit": query.limit, "offset": query.offset,
+                "sort": query.sort, "hits": result.hits, "facets": result.facets, "links": links}
+
+
+def _with(params: dict[str, list[str]], **changes: str | None) -> str:
+    p = {k: list(v) for k, v in params.items()}
+    for k, v in changes.items():
+        if v is None:
+            p.pop(k, None)
+        else:
+            p[k] = [v]
+    return urlencode(p, doseq=True)
+
+
+def _toggle(params: dict[str, list[str]], name: str, value: str) -> str:
+    p = {k: list(v) for k, v in params.items() if k != "offset"}
+    values = p.get(name, [])
+    p[name] = [v for v in values if v != value] if value in values else [*values, value]
+    return urlencode({k: v for k, v in p.items() if v}, doseq=True)
+
+
+def render_html(query: Query, result: Result, params: dict[str, list[str]]) -> str:
+    """The results page: the box, the facets with their counts, one page of hits, paging."""
+    e = html.escape
+    facet_html = []
+    for name in FACETS:
+        values = result.facets.get(name) or []
+        if not values:
+            continue
+        uk, en = FACET_TITLES[name]
+        items = "".join(
+            f'<li><a href="?{e(_toggle(params, name, v["value"]))}"'
+            f'{" class=on" if v["value"] in params.get(name, []) else ""}>{e(v["value"])}</a> '
+            f'<span class=count>{v["count"]}</span></li>' for v in values)
+        facet_html.append(f'<section class=facet data-facet="{name}"><h3>{e(uk)} / {e(en)}</h3><ul>{items}</ul></section>')
+    hits = []
+    for h in result.hits:
+        links = " · ".join(f'<a href="{e(link["href"])}">{e(link["title"] or link["protocol"] or "link")}</a>'
+                           for link in h["links"][:8])
+        en = f'<div class=en lang=en>{e(h["title"]["en"])}</div>' if h["title"]["en"] else ""
+        meta = " · ".join(e(str(x)) for x in (TYPE_TITLES.get(h["type"], h["type"]), h["node"], h["updated"],
+                                               h["licence"]) if x)
+        hits.append(f'<li class=hit data-id="{e(h["id"])}"><div class=title lang=uk>{e(h["title"]["uk"])}</div>{en}'
+                    f'<div class=meta>{meta}</div><div class=links>{links}</div></li>')
+    pager = []
+    if query.offset:
+        pager.append(f'<a rel=prev href="?{e(_with(params, offset=str(max(0, query.offset - query.limit))))}">'
+                     '← попередні / previous</a>')
+    if query.offset + query.limit < result.total:
+        pager.append(f'<a rel=next href="?{e(_with(params, offset=str(query.offset + query.limit)))}">'
+                     'наступні / next →</a>')
+    sort_other = "date" if query.sort == "relevance" else "relevance"
+    return f"""<!doctype html>
+<html lang=uk><head><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1">
+<title>Пошук / Search{': ' + e(query.q) if query.q else ''}</title>
+<style>body{{font-family:sans-serif;margin:1rem auto;max-width:70rem;display:grid;grid-template-columns:16rem 1fr;gap:1rem}}
+header{{grid-column:1/3}} .facet ul{{list-style:none;padding:0;margin:0 0 1rem}} .count{{color:#666}}
+.on{{font-weight:bold}} .hit{{margin-bottom:1rem}} .title{{font-size:1.1rem}} .en,.meta{{color:#555}}
+input[type=search]{{width:60%;font-size:1.1rem}}</style></head>
+<body><header><a href="/">← вузол / node</a>
+<form role=search method=get action=""><label for=q>Пошук / Search</label>
+<input type=search id=q name=q value="{e(query.q)}" maxlength=500 autofocus>
+<button type=submit>Знайти / Find</button></form>
+<p id=total>Знайдено / found: <strong>{result.total}</strong>
+· <a href="?{e(_with(params, sort=sort_other, offset=None))}">сортувати за / sort by {sort_other}</a>
+· <a href="?{e(_with(params, f='json'))}">JSON</a></p></header>
+<nav aria-label="Фасети / facets">{''.join(facet_html)}</nav>
+<main><ol class=hits start="{query.offset + 1}">{''.join(hits)}</ol><p class=pager>{' '.join(pager)}</p></main>
+</body></html>
+"""
