@@ -34,6 +34,7 @@ def test_links_follow_the_services_of_each_dataset() -> None:
     layers = {ds.id: _layer(ds.id, n) for ds, n in zip(cfg.public_datasets, counts) if not ds.is_raster}
     page = landing.render(cfg, layers, Endpoints("http://node.example"))
     assert "built-in method" not in page and "bound method" not in page
+    assert 'action="http://node.example/search"' in page and 'name="q"' in page  # the search box on every node
     sections = dict(re.findall(r'<section class="ds" id="([^"]+)">(.*?)</section>', page, re.S))
     first, second = sections[only_ogc.id], sections[cfg.public_datasets[1].id]
     assert "REQUEST=GetMap" not in first and "REQUEST=GetFeature" not in first
