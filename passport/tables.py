@@ -9,7 +9,6 @@ reform. Rows that map to no single hromada are counted and reported, never dropp
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import re
@@ -21,6 +20,7 @@ import numpy as np
 
 from geoportal.config import NodeConfig
 from geoportal.errors import ConfigError, GeoportalError
+from ingest.readers.coords import parse_number
 from passport.config import Filter, PassportConfig, Table
 
 # the codifier writes its category letters in Latin, the 2021 cross-walk in Cyrillic: compare in Latin
@@ -34,29 +34,14 @@ def read_codifier(path: Path) -> list[dict[str, str]]:
     return codifier(path)  # checked: code formats, duplicates, stray lines
 
 
-def read_table(path: Path) -> list[dict[str, str]]:
-    """A CSV (``,`` or ``;``, UTF-8 with or without BOM) as dicts with stripped header names."""
-    text = path.read_text(encoding="utf-8-sig")
-    head = text.split("\n", 1)[0]
-    reader = csv.reader(text.splitlines(), delimiter=";" if head.count(";") > head.count(",") else ",")
-    rows = list(reader)
-    if not rows:
-        raise GeoportalError(f"{path}: empty table")
-    names = [h.strip() for h in rows[0]]
-    return [dict(zip(names, r)) for r in rows[1:] if any(c.strip() for c in r)]
-
-
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def _float(v: Any) -> float:
-    if v in (None, "", "NA"):
-        return float("nan")
-    try:
-        return float(str(v).replace(",", ".").replace("\u00a0", "").replace(" ", ""))
-    except ValueError:
-        return float("nan")
+    """A table cell as a number (decimal comma, spaces between thousands); NaN when it is not one."""
+    x = parse_number(v)
+    return float("nan") if x is None else x
 
 
 @dataclass
