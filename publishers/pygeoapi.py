@@ -164,6 +164,8 @@ def vendor_templates(ws: Workspace) -> dict[str, str] | None:
         # queryables by the field's original name, the column in code (publishers/ogcapi/queryables.py)
         new = new.replace("<li>{{ qname }} (<code>{{ qinfo['type'] }}</code>)",
                           "<li>{{ qinfo['title'] }} — <code>{{ qname }}</code> (<code>{{ qinfo['type'] }}</code>)")
+        new = new.replace("<th>{{ title_field }}</th>",
+                          "<th>{{ (data.get('field_titles') or {}).get(title_field, title_field) }}</th>")
         # attribute tables headed by the original names (items page: <th>, item page: <td>)
         for tag in ("th", "td"):
             new = new.replace(f"<{tag}>{{{{ k | striptags }}}}</{tag}>",

@@ -111,11 +111,17 @@ def query_terms(text: str) -> list[QueryTerm]:
         plain = w.replace("'", "")
         if _is_cyrillic(w):
             exact = tuple(dict.fromkeys((*lemmas(w), plain)))
-            out.append(QueryTerm(w, exact))
+            # and by the start of the word, as a Latin query is: a place name and its adjective differ in the
+            # last letters (Овруч → Овруцька, Коростень → Коростенська) and no dictionary knows both
+            out.append(QueryTerm(w, exact, translit_prefix=_stem(_translit(plain))))
         elif plain.isdigit() or (plain[:2] == "ua" and plain[2:].isdigit()):
             out.append(QueryTerm(w, (plain,), prefix=plain if len(plain) >= 4 else None))
         else:
-            t = _ascii(plain)
-            stem = t[:max(4, len(t) - 2)] if len(t) >= 4 else None
-            out.append(QueryTerm(w, (plain,), translit_prefix=stem))
+            out.append(QueryTerm(w, (plain,), translit_prefix=_stem(_ascii(plain))))
     return out
+
+
+def _stem(t: str) -> str | None:
+    """The part of a (transliterated) word that a prefix match uses: all but its last two letters, at least
+    four; None for words shorter than that."""
+    return t[:max(4, len(t) - 2)] if len(t) >= 4 else None

@@ -164,7 +164,9 @@ def render_html(query: Query, result: Result, params: dict[str, list[str]]) -> s
 <style>body{{font-family:sans-serif;margin:1rem auto;max-width:70rem;display:grid;grid-template-columns:16rem 1fr;gap:1rem}}
 header{{grid-column:1/3}} .facet ul{{list-style:none;padding:0;margin:0 0 1rem}} .count{{color:#666}}
 .on{{font-weight:bold}} .hit{{margin-bottom:1rem}} .title{{font-size:1.1rem}} .en,.meta{{color:#555}}
-input[type=search]{{width:60%;font-size:1.1rem}}</style></head>
+input[type=search]{{width:60%;font-size:1.1rem}}
+@media (max-width:700px){{body{{grid-template-columns:1fr;margin:0;padding:.75rem}} header{{grid-column:1;order:-2}}
+main{{order:-1}} input[type=search]{{width:100%;box-sizing:border-box}} ol.hits{{padding-left:1.5rem}}}}</style></head>
 <body><header><a href="/">← вузол / node</a>
 <form role=search method=get action=""><label for=q>Пошук / Search</label>
 <input type=search id=q name=q value="{e(query.q)}" maxlength=500 autofocus>

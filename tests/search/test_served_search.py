@@ -54,6 +54,8 @@ def test_latin_look_alike_letters_are_repaired_in_the_query(demo_node) -> None:
     ("ovruch", f"passport:{OVRUCH}"),  # the town's name finds "Овруцька громада"
     ("Ovrutska", f"passport:{OVRUCH}"),
     ("mezha", OBLAST + "oblast-boundary"),
+    ("Овруч", f"passport:{OVRUCH}"),  # the town in Cyrillic, as for Latin: a place and its adjective
+    ("паспорт овруч", f"passport:{OVRUCH}"),
 ])
 def test_transliterated_queries_find_cyrillic_records(demo_node, q: str, expected: str) -> None:
     assert expected in ids(search(demo_node, q=q, limit=100))
