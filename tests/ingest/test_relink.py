@@ -68,10 +68,16 @@ def test_changed_boundaries_relink(node):
     before = {c: len(_values(gpkg, ds.id, "fid", f"katotth_hromada = '{c}'")) for c in (OVRUCH, OLEVSK)}
     assert before[OVRUCH] > 0 and before[OLEVSK] > 0 and before[OVRUCH] != before[OLEVSK]
     # the boundary layer had the codes of Ovruch and Olevsk hromadas swapped; now corrected the other way
-    df = pyogrio.read_dataframe(shp)
-    ovruch, olevsk = df["COD_3"] == OVRUCH, df["COD_3"] == OLEVSK
-    df.loc[ovruch, "COD_3"], df.loc[olevsk, "COD_3"] = OLEVSK, OVRUCH
-    pyogrio.write_dataframe(df, shp, encoding="UTF-8")
+    # (read and written with pyogrio's Arrow API: no geopandas in the node's environment)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    meta, table = pyogrio.read_arrow(shp)
+    codes = table.column("COD_3")
+    swapped = pc.if_else(pc.equal(codes, OVRUCH), OLEVSK, pc.if_else(pc.equal(codes, OLEVSK), OVRUCH, codes))
+    table = table.set_column(table.schema.get_field_index("COD_3"), "COD_3", swapped)
+    pyogrio.write_arrow(table, shp, driver="ESRI Shapefile", geometry_name=meta["geometry_name"] or "wkb_geometry",
+                        geometry_type=meta["geometry_type"], crs=meta["crs"], encoding="UTF-8")
     again = load_dataset(cfg, ds, ws)
     assert again.version == first.version + 1
     assert len(_values(gpkg, ds.id, "fid", f"katotth_hromada = '{OLEVSK}'")) == before[OVRUCH]
