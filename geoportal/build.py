@@ -76,7 +76,7 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     """Run every stage; raises a GeoportalError subclass naming what failed and leaves the previous
     good state of each stage in place."""
     from catalog import pycsw
-    from geoportal import landing
+    from geoportal import dataset_pages, landing
     from metadata.write import write_records
     from search import index as search_index
 
@@ -95,6 +95,7 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     search_index.build(cfg, ws)
     progress(f"search: index of the catalog and passports rebuilt ({time.perf_counter() - t:.1f} s)")
     landing.write(cfg, ws, layers, ep)
+    dataset_pages.write(cfg, ws, layers, ep)
     write_atomic(ws.root / "node.json", json.dumps({
         "node": cfg.node.id, "config": str(cfg.config_path), "base_url": ep.base_url,
         "datasets": sorted(layers), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

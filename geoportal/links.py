@@ -42,11 +42,16 @@ def wfs_typename(ds: Dataset) -> str | None:
     return f"{WFS_PREFIX}:{ds.id}" if "wfs" in ds.services else None
 
 
-def getmap_url(ep: Endpoints, ds: Dataset, layer: StoredLayer, width: int = 800, height: int = 600) -> str | None:
-    """A WMS 1.3.0 GetMap of the whole dataset (EPSG:4326, so the BBOX is lat/lon), or None without WMS."""
+def getmap_url(ep: Endpoints, ds: Dataset, layer: StoredLayer, width: int = 800, height: int = 600,
+               under: Dataset | None = None) -> str | None:
+    """A WMS 1.3.0 GetMap of the whole dataset (EPSG:4326, so the BBOX is lat/lon), or None without WMS;
+    ``under``: a dataset drawn beneath it for context (e.g. the node's outline)."""
     name = wms_layer(ds)
     if name is None:
         return None
+    base = wms_layer(under) if under is not None and under.id != ds.id else None
+    if base:
+        name = f"{base},{name}"
     b = layer.bbox
     return f"{ep.ows}?" + urlencode({
         "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": name, "STYLES": "",

@@ -174,6 +174,7 @@ class NodeApp:
                                pycsw_config(ws)),
             "downloads": StaticFiles(ws.downloads, "Downloads"),
             "passport": StaticFiles(ws.root / "passport", "Hromada passports"),
+            "datasets": StaticFiles(ws.root / "datasets", "Datasets"),
             "search": SearchApp(index_path(ws)),
         }
         self.index = (ws.root / "index.html").read_bytes()
