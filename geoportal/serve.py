@@ -336,14 +336,16 @@ def stop(*procs: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
             p.wait()
 
 
-def start_node(config: Path, workdir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``geoportal serve CONFIG`` as a process group of its own, its output appended to ``log``."""
+def start_node(config: Path, workdir: Path, port: int, log: Path,
+               env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``geoportal serve CONFIG`` as a process group of its own, its output appended to ``log``; ``env``:
+    variables to set for it (e.g. GEOPORTAL_CSW_TOKENS), on top of this process's environment."""
     import sys
 
     with open(log, "ab") as fh:
         return subprocess.Popen([sys.executable, "-m", "geoportal.cli", "serve", str(config), "--workdir",
                                  str(workdir), "--port", str(port)], stdout=fh, stderr=fh, start_new_session=True,
-                                cwd=Path(__file__).resolve().parent.parent)
+                                cwd=Path(__file__).resolve().parent.parent, env={**os.environ, **(env or {})})
 
 
 def ensure_port_free(host: str, port: int) -> None:

@@ -108,16 +108,21 @@ def _add_iso_metadata(gpkg: Path, table: str, xml: bytes) -> None:
             "table_name TEXT, column_name TEXT, row_id_value INTEGER, "
             "timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), "
             "md_file_id INTEGER NOT NULL, md_parent_id INTEGER);")
-        for name in ("gpkg_metadata", "gpkg_metadata_reference"):
-            db.execute("INSERT OR IGNORE INTO gpkg_extensions (table_name, column_name, extension_name, definition, "
-                       "scope) SELECT ?, NULL, 'gpkg_metadata', 'http://www.geopackage.org/spec120/#extension_metadata',"
-                       " 'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
-                       "extension_name = 'gpkg_metadata')", (name, name))
+        _register_extension(db, ("gpkg_metadata", "gpkg_metadata_reference"), "gpkg_metadata",
+                            "http://www.geopackage.org/spec120/#extension_metadata")
         cur = db.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
                          "VALUES ('dataset', 'http://www.isotc211.org/2005/gmd', 'text/xml', ?)",
                          (xml.decode("utf-8"),))
         db.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id) "
                    "VALUES ('table', ?, ?)", (table, cur.lastrowid))
+
+
+def _register_extension(db: sqlite3.Connection, tables: tuple[str, ...], extension: str, definition: str) -> None:
+    """Declare the tables of a GeoPackage extension in ``gpkg_extensions`` (once each)."""
+    for name in tables:
+        db.execute("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
+                   "SELECT ?, NULL, ?, ?, 'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions "
+                   "WHERE table_name = ? AND extension_name = ?)", (name, extension, definition, name, extension))
 
 
 def _add_data_columns(gpkg: Path, table: str, titles: dict[str, str]) -> None:
@@ -133,11 +138,8 @@ def _add_data_columns(gpkg: Path, table: str, titles: dict[str, str]) -> None:
             "constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC, "
             "max_is_inclusive BOOLEAN, description TEXT, "
             "CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value));")
-        for name in ("gpkg_data_columns", "gpkg_data_column_constraints"):
-            db.execute("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
-                       "SELECT ?, NULL, 'gpkg_schema', 'http://www.geopackage.org/spec/#extension_schema', "
-                       "'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
-                       "extension_name = 'gpkg_schema')", (name, name))
+        _register_extension(db, ("gpkg_data_columns", "gpkg_data_column_constraints"), "gpkg_schema",
+                            "http://www.geopackage.org/spec/#extension_schema")
         columns = {row[1] for row in db.execute(f'PRAGMA table_info("{table.replace(chr(34), chr(34) * 2)}")')}
         db.execute("DELETE FROM gpkg_data_columns WHERE table_name = ?", (table,))
         used: set[str] = set()

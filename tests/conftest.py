@@ -39,11 +39,11 @@ class ServedNode:
         return json.loads((self.workdir / "layers.json").read_text(encoding="utf-8"))
 
 
-def serve_node(config: Path, workdir: Path, port: int | None = None) -> ServedNode:
-    """Start ``geoportal serve`` for a config; the caller stops it with stop_node()."""
+def serve_node(config: Path, workdir: Path, port: int | None = None, env: dict[str, str] | None = None) -> ServedNode:
+    """Start ``geoportal serve`` for a config (``env``: extra environment); stop it with stop_node()."""
     port = port or free_port()
     log = workdir.parent / f"{workdir.name}-serve.log"
-    proc = start_node(config, workdir, port, log)
+    proc = start_node(config, workdir, port, log, env)
     try:
         wait_for("127.0.0.1", port, "/", timeout=180, proc=proc)
     except ServeError:

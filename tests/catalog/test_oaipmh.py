@@ -25,15 +25,8 @@ PAGE = 2
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
-    old = os.environ.get("GEOPORTAL_OAI_PAGE_SIZE")
-    os.environ["GEOPORTAL_OAI_PAGE_SIZE"] = str(PAGE)
-    try:
-        served = serve_node(DEMO_CONFIG, tmp_path_factory.mktemp("oai") / "zhytomyr-oblast")
-    finally:
-        if old is None:
-            os.environ.pop("GEOPORTAL_OAI_PAGE_SIZE", None)
-        else:
-            os.environ["GEOPORTAL_OAI_PAGE_SIZE"] = old
+    served = serve_node(DEMO_CONFIG, tmp_path_factory.mktemp("oai") / "zhytomyr-oblast",
+                        env={"GEOPORTAL_OAI_PAGE_SIZE": str(PAGE)})
     yield served
     stop_node(served.process)
 

@@ -17,15 +17,7 @@ TOKEN = "publisher-token-for-tests"
 def token_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
     """The sample node served by ``geoportal serve`` with GEOPORTAL_CSW_TOKENS set (transactions on)."""
     workdir = tmp_path_factory.mktemp("gate") / "zhytomyr-oblast"
-    old = os.environ.get("GEOPORTAL_CSW_TOKENS")
-    os.environ["GEOPORTAL_CSW_TOKENS"] = TOKEN
-    try:
-        node = serve_node(DEMO_CONFIG, workdir)
-    finally:
-        if old is None:
-            os.environ.pop("GEOPORTAL_CSW_TOKENS", None)
-        else:
-            os.environ["GEOPORTAL_CSW_TOKENS"] = old
+    node = serve_node(DEMO_CONFIG, workdir, env={"GEOPORTAL_CSW_TOKENS": TOKEN})
     yield node
     stop_node(node.process)
 
