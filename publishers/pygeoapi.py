@@ -20,6 +20,7 @@ from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer, Workspace, wri
 from geoportal.titles import field_titles
 from ingest.text import field_name
 from geoportal.services import Distribution, Service
+from publishers.ogcapi.locale import compile_catalogues
 from metadata.records import LICENCES, record_id
 
 RECORDS_PROVIDER = "publishers.ogcapi.records.CatalogProvider"
@@ -259,8 +260,9 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
     """Write pygeoapi.yml and generate its OpenAPI document with pygeoapi itself."""
     path = config_path(ws)
     templates = vendor_templates(ws)
-    write_atomic(path, yaml.safe_dump(build_config(cfg, layers, ep, templates), allow_unicode=True,
-                                      sort_keys=False))
+    config = build_config(cfg, layers, ep, templates)
+    config["server"]["locale_dir"] = str(compile_catalogues(ws))  # the pages in Ukrainian (and English)
+    write_atomic(path, yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     try:
         from pygeoapi.openapi import generate_openapi_document
 
