@@ -94,7 +94,6 @@ def main() -> None:
     from catalog.federation import harvest_child
     from geoportal import serve
     from geoportal.config import Link, load_config
-    from geoportal.model import Endpoints
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=10_000)

@@ -96,7 +96,7 @@ def main() -> None:
     from geoportal.config import load_config
     from geoportal.model import Workspace
     from passport.compute_gpkg import GpkgEngine
-from passport.compute_postgis import PostgisEngine
+    from passport.compute_postgis import PostgisEngine
     from passport.compute import compute
     from passport.config import PassportConfig
 

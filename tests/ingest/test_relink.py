@@ -69,7 +69,6 @@ def test_changed_boundaries_relink(node):
     assert before[OVRUCH] > 0 and before[OLEVSK] > 0 and before[OVRUCH] != before[OLEVSK]
     # the boundary layer had the codes of Ovruch and Olevsk hromadas swapped; now corrected the other way
     # (read and written with pyogrio's Arrow API: no geopandas in the node's environment)
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     meta, table = pyogrio.read_arrow(shp)
