@@ -113,6 +113,28 @@ class MapServerCGI:
             proc.wait()
 
 
+class Tiles:
+    """XYZ tiles of the node's own layers, ``/tiles/<layer,layer>/<z>/<x>/<y>.png``, drawn by MapServer's tile
+    mode: a basemap with no internet. A path, not a query string, so that it can sit in pygeoapi's page
+    templates (which HTML-escape the ``&`` of a query inside their scripts)."""
+
+    PATH = re.compile(r"^/([a-z0-9_,-]{1,300})/(\d{1,2})/(\d{1,7})/(\d{1,7})\.png$")
+
+    def __init__(self, mapserver: "MapServerCGI"):
+        self.mapserver = mapserver
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        m = self.PATH.match(environ.get("PATH_INFO", ""))
+        if m is None or environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return _plain(start_response, "404 Not Found",
+                          "tiles are /tiles/<layer,layer>/<z>/<x>/<y>.png (z up to 20)")
+        layers, z, x, y = m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))
+        if z > 20 or x >= 2 ** z or y >= 2 ** z:
+            return _plain(start_response, "404 Not Found", f"no tile {z}/{x}/{y}")
+        query = f"mode=tile&tilemode=gmap&tile={x}+{y}+{z}&layers={layers.replace(',', '+')}"  # space-separated in CGI mode
+        return self.mapserver(dict(environ, QUERY_STRING=query, REQUEST_METHOD="GET"), start_response)
+
+
 class Proxy:
     """A streaming reverse proxy to a service on this machine (pycsw)."""
 
@@ -169,6 +191,7 @@ class NodeApp:
         self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
             "ogcapi": Cql2Front(APP.wsgi_app),
             "ows": MapServerCGI(mapserver.config_file_path(ws)),
+            "tiles": Tiles(MapServerCGI(mapserver.config_file_path(ws))),
             # OAI-PMH (mode=oaipmh) is answered by the node over the same repository, see metadata.oaipmh
             "csw": OaiPmhFront(CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens(), csw_secret),
                                pycsw_config(ws)),

@@ -19,6 +19,7 @@ from geoportal.errors import PublishError
 from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer, Workspace, write_atomic
 from geoportal.titles import field_titles
 from ingest.text import field_name
+from geoportal.links import wms_layer
 from geoportal.services import Distribution, Service
 from publishers.ogcapi.locale import compile_catalogues
 from metadata.records import LICENCES, record_id
@@ -202,6 +203,19 @@ def _records_collection(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: End
     }
 
 
+def basemap(cfg: NodeConfig, ep: Endpoints) -> dict[str, str]:
+    """The tiles under pygeoapi's maps: the node's own outline and hromada boundaries, drawn by its MapServer
+    in XYZ tile mode — a basemap that works with no internet (a municipal network). Without those layers, the
+    OpenStreetMap tiles pygeoapi uses by default."""
+    wanted = [cfg.reference.territory or f"{cfg.node.level.value}-boundary", cfg.reference.boundaries]
+    names = [n for n in (wms_layer(d) for d in cfg.public_datasets if d.id in wanted) if n]
+    if not names:
+        return {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attribution": "&copy; OpenStreetMap contributors"}
+    credits = sorted({d.attribution for d in cfg.public_datasets if d.id in wanted and d.attribution})
+    return {"url": f"{ep.base_url}/tiles/{','.join(names)}/{{z}}/{{x}}/{{y}}.png",
+            "attribution": " · ".join([cfg.node.name.uk, *credits])}
+
+
 def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
                  templates: dict[str, str] | None = None) -> dict[str, Any]:
     c = cfg.node.contact
@@ -220,10 +234,7 @@ def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
             "cors": True,
             "pretty_print": False,
             "limits": {"default_items": 10, "max_items": 10000},
-            "map": {
-                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                "attribution": "&copy; OpenStreetMap contributors",
-            },
+            "map": basemap(cfg, ep),
             **({"templates": templates} if templates else {}),
         },
         "logging": {"level": "ERROR"},
