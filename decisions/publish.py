@@ -67,7 +67,10 @@ def issuer_names(cfg: NodeConfig, ws: Workspace) -> dict[str, str]:
     return names
 
 
-def _dataset(cfg: NodeConfig, id: str, path: Path) -> Dataset:
+def _dataset(cfg: NodeConfig, id: str, path: Path, geometry_type: str) -> Dataset:
+    """The register as a dataset of the node. WMS/WFS serve it while its geometries are areas (MapServer draws
+    one geometry kind per layer); a register that mixes points or lines with areas is served by OGC API and
+    downloads only, which read every kind."""
     node_uk, node_en = cfg.node.name.uk, cfg.node.name.en
     what = {
         DECISIONS_ID: ({"uk": f"Реєстр управлінських рішень: {node_uk}",
@@ -98,7 +101,9 @@ def _dataset(cfg: NodeConfig, id: str, path: Path) -> Dataset:
         "inspire_theme": "Land use", "title": title,
         # drawn on the node's own layers: as fine as the coarsest of them (1:10 000, a planning map, if none says)
         "scale": max((d.scale for d in cfg.datasets if d.scale), default=10000), "abstract": abstract, "keywords": keywords,
-        "licence": "CC-BY-4.0", "label": label, "services": ["ogcapi", "downloads"],
+        "licence": "CC-BY-4.0", "label": label,
+        "style": "decision-status" if id == DECISIONS_ID else None,
+        "services": ["ogcapi", "wms", "wfs", "downloads"] if "Polygon" in geometry_type else ["ogcapi", "downloads"],
     })
 
 
@@ -169,5 +174,5 @@ def publish_register(cfg: NodeConfig, ws: Workspace, *, base_url: str | None = N
             feature_count=w.count, bbox=w.bbox or node_bbox, crs="EPSG:4326",
             fields=tuple(FieldInfo(c, _FIELD_TYPES[t], TITLES[c]) for c, t in columns),
             checksum=sig, version=state["version"], loaded_at=state["changed_at"], id_column="id", report=report)
-        result.append((_dataset(cfg, id, w.path), layer))
+        result.append((_dataset(cfg, id, w.path, w.geometry_type), layer))
     return result

@@ -34,6 +34,7 @@ OFFICIAL = Actor("Олена Коваль", "official", OVRUCH)
 HEAD = Actor("Голова", "head", OVRUCH)
 OLEVSK_OFFICIAL = Actor("Іван Петренко", "official", OLEVSK)
 AREA = "POLYGON ((28.80 51.30, 28.90 51.30, 28.90 51.36, 28.80 51.36, 28.80 51.30))"
+AREA_B = "POLYGON ((28.95 51.30, 29.05 51.30, 29.05 51.36, 28.95 51.36, 28.95 51.30))"
 AREA2 = "POLYGON ((27.60 51.20, 27.70 51.20, 27.70 51.25, 27.60 51.25, 27.60 51.20))"
 
 
@@ -69,7 +70,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
     reg.transition(OFFICIAL, a.id, "agreement", reason="обговорено", agreement_deadline="2026-01-25", now=t("2026-01-21T09:00:00"))
     reg.transition(HEAD, a.id, "adopted", reason="сесія", adopted_text=text, now=t("2026-02-01T10:00:00"))
     b = reg.create(OFFICIAL, title=Text("Детальний план кварталу", "Detailed plan"), summary=Text("Квартал", ""),
-                   kind="detailed-plan", issuer=OVRUCH, geometry=AREA, parties=[SLOVECHNE], now=t("2026-02-05T09:00:00"))
+                   kind="detailed-plan", issuer=OVRUCH, geometry=AREA_B, parties=[SLOVECHNE], now=t("2026-02-05T09:00:00"))
     reg.transition(OFFICIAL, b.id, "consultation", reason="оприлюднено", consultation_until="2026-03-01", now=t("2026-02-06T09:00:00"))
     reg.create(OLEVSK_OFFICIAL, title=Text("Програма розвитку туризму", "Tourism programme"), summary=Text("", ""),
                kind="development-programme", issuer=OLEVSK, geometry=AREA2, now=t("2026-02-10T09:00:00"))
@@ -194,6 +195,30 @@ def test_atom_feeds(node: ServedNode) -> None:
     olevsk = _check_feed(f"{node.base_url}/decisions/{OLEVSK}.atom")
     assert [e.find(f"{ATOM}category").get("term") for e in olevsk.findall(f"{ATOM}entry")] == ["draft"]
     assert requests.get(f"{node.base_url}/decisions/{SLOVECHNE}.atom", timeout=30).status_code == 404
+
+
+def test_wms_layer_coloured_by_status(node: ServedNode) -> None:
+    """GetMap of the decisions layer: the adopted area blue, the one in consultation yellow, the draft grey
+    (styles/decision-status.sld), read back pixel by pixel from the PNG."""
+    import io
+
+    from PIL import Image
+
+    r = requests.get(f"{node.base_url}/ows", params={
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "decisions", "STYLES": "",
+        "CRS": "CRS:84", "BBOX": "27.5,51.1,29.1,51.4", "WIDTH": "800", "HEIGHT": "150", "FORMAT": "image/png",
+        "TRANSPARENT": "TRUE"}, timeout=60)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("image/png"), r.text[:300]
+    img = Image.open(io.BytesIO(r.content)).convert("RGBA")
+
+    def at(lon: float, lat: float) -> tuple[int, int, int, int]:
+        return img.getpixel((int((lon - 27.5) / 1.6 * 800), int((51.4 - lat) / 0.3 * 150)))
+
+    adopted, consultation, draft, outside = at(28.85, 51.33), at(29.0, 51.33), at(27.65, 51.22), at(28.3, 51.3)
+    assert outside[3] == 0
+    assert adopted[3] > 0 and adopted[2] > adopted[0] + 60, adopted  # #1e88e5
+    assert consultation[3] > 0 and min(consultation[:2]) > consultation[2] + 100, consultation  # #fdd835
+    assert draft[3] > 0 and max(draft[:3]) - min(draft[:3]) < 10, draft  # #9e9e9e
 
 
 def test_records_in_catalog_are_valid(node: ServedNode) -> None:
