@@ -315,13 +315,15 @@ def pages(c: Ctx, out: Path | None) -> None:
 
 @decision_cmd.command("export")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="GeoPackage to write (default <workdir>/downloads/decisions.gpkg).")
+              help="GeoPackage to write (default <workdir>/decisions-export.gpkg; the published layer, "
+                   "rewritten after every change, is <workdir>/register/decisions.gpkg).")
 @click.pass_obj
 def export(c: Ctx, out: Path | None) -> None:
     """The register as a GeoPackage layer 'decisions' (for the OGC API collection)."""
     from decisions.export import export_gpkg
 
-    path = export_gpkg(c.reg.list(), out or c.ws.downloads / "decisions.gpkg",
+    # not in downloads/: decisions.gpkg there is the published dataset's download, with its own schema
+    path = export_gpkg(c.reg.list(), out or c.ws.root / "decisions-export.gpkg",
                        as_of=(c.now or datetime.now()).date().isoformat())
     click.echo(str(path))
 
