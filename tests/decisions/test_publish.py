@@ -264,3 +264,27 @@ def test_empty_register_still_published(demo_node: ServedNode) -> None:
     feed = _check_feed(f"{base}/decisions/feed.atom")
     assert feed.findall(f"{ATOM}entry") == []
     assert requests.get(f"{base}/decisions/", timeout=30).status_code == 200
+
+
+@pytest.mark.parametrize("geoms, kind, wms", [
+    (["POLYGON ((28 51, 28.1 51, 28.1 51.1, 28 51))", "MULTIPOLYGON (((28 51, 28.1 51, 28.1 51.1, 28 51)))", None],
+     "MultiPolygon", True),
+    (["POINT (28 51)", "POLYGON ((28 51, 28.1 51, 28.1 51.1, 28 51))"], "Geometry", False),
+    ([None], "MultiPolygon", True),
+])
+def test_geometry_kind_decides_wms(tmp_path: Path, geoms: list, kind: str, wms: bool) -> None:
+    """Areas (with or without drawn geometry) are a WMS/WFS layer; a register mixing points and areas is served
+    by OGC API and downloads only — read back with ogrinfo, not with the writer."""
+    from decisions.model import Decision
+    from decisions.publish import _dataset
+    from decisions.register_layers import write_decisions
+
+    ds = [Decision(id=f"D-2026-00{i}", title=Text("т", "t"), summary=Text("", ""), kind="other", issuer=OVRUCH,
+                   geometry=g, geometry_source={}, created_at="2026-01-01T00:00:00Z",
+                   updated_at="2026-01-02T00:00:00Z") for i, g in enumerate(geoms, 1)]
+    w = write_decisions(ds, tmp_path / "d.gpkg", page_url=str, feed_url=str, names={}, today="2026-03-01")
+    info = subprocess.run(["ogrinfo", "-so", str(w.path), "decisions"], capture_output=True, text=True).stdout
+    assert f"Feature Count: {len(geoms)}" in info
+    assert ("Multi Polygon" in info) == (kind == "MultiPolygon") and w.geometry_type == kind
+    cfg = load_config(ROOT / "config/nodes/zhytomyr-oblast.yaml")
+    assert ("wms" in _dataset(cfg, "decisions", w.path, w.geometry_type).services) == wms
