@@ -250,6 +250,12 @@ def test_cli_change_is_served_at_once(node: ServedNode) -> None:
     first = feed.find(f"{ATOM}entry")
     assert first.find(f"{ATOM}category").get("term") == "agreement"  # the newest change comes first
     assert "agreement" in requests.get(f"{node.base_url}/decisions/D-2026-002.html", timeout=30).text
+    run = subprocess.run(
+        [sys.executable, "-m", "geoportal.cli", "decision", "--config", str(node.config), "--workdir",
+         str(node.workdir), "project", "budget", "P-2026-001", "local budget", "--planned", "1200000",
+         "--as", f"Олена Коваль:official:{OVRUCH}"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert items(node.base_url, "projects")["features"][0]["properties"]["budget_planned"] == 1200000
 
 
 def test_empty_register_still_published(demo_node: ServedNode) -> None:
