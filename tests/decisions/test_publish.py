@@ -294,3 +294,14 @@ def test_geometry_kind_decides_wms(tmp_path: Path, geoms: list, kind: str, wms: 
     assert ("Multi Polygon" in info) == (kind == "MultiPolygon") and w.geometry_type == kind
     cfg = load_config(ROOT / "config/nodes/zhytomyr-oblast.yaml")
     assert ("wms" in _dataset(cfg, "decisions", w.path, w.geometry_type).services) == wms
+
+
+def test_publish_command_keeps_the_register(node: ServedNode) -> None:
+    """``geoportal publish`` (service configs only) keeps the two collections: read from pygeoapi's config."""
+    import yaml
+
+    run = subprocess.run([sys.executable, "-m", "geoportal.cli", "publish", str(node.config), "--workdir",
+                          str(node.workdir), "--base-url", node.base_url], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    conf = yaml.safe_load((node.workdir / "services" / "pygeoapi.yml").read_text(encoding="utf-8"))
+    assert {"decisions", "projects", "hromadas"} <= set(conf["resources"])
