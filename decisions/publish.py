@@ -67,7 +67,7 @@ def issuer_names(cfg: NodeConfig, ws: Workspace) -> dict[str, str]:
     return names
 
 
-def _dataset(cfg: NodeConfig, id: str, path: Path, geometry_type: str) -> Dataset:
+def register_dataset(cfg: NodeConfig, id: str, path: Path, geometry_type: str) -> Dataset:
     """The register as a dataset of the node. WMS/WFS serve it while its geometries are areas (MapServer draws
     one geometry kind per layer); a register that mixes points or lines with areas is served by OGC API and
     downloads only, which read every kind."""
@@ -174,5 +174,5 @@ def publish_register(cfg: NodeConfig, ws: Workspace, *, base_url: str | None = N
             feature_count=w.count, bbox=w.bbox or node_bbox, crs="EPSG:4326",
             fields=tuple(FieldInfo(c, _FIELD_TYPES[t], TITLES[c]) for c, t in columns),
             checksum=sig, version=state["version"], loaded_at=state["changed_at"], id_column="id", report=report)
-        result.append((_dataset(cfg, id, w.path, w.geometry_type), layer))
+        result.append((register_dataset(cfg, id, w.path, w.geometry_type), layer))
     return result

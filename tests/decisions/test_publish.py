@@ -282,7 +282,7 @@ def test_geometry_kind_decides_wms(tmp_path: Path, geoms: list, kind: str, wms: 
     """Areas (with or without drawn geometry) are a WMS/WFS layer; a register mixing points and areas is served
     by OGC API and downloads only — read back with ogrinfo, not with the writer."""
     from decisions.model import Decision
-    from decisions.publish import _dataset
+    from decisions.publish import register_dataset
     from decisions.register_layers import write_decisions
 
     ds = [Decision(id=f"D-2026-00{i}", title=Text("т", "t"), summary=Text("", ""), kind="other", issuer=OVRUCH,
@@ -293,7 +293,7 @@ def test_geometry_kind_decides_wms(tmp_path: Path, geoms: list, kind: str, wms: 
     assert f"Feature Count: {len(geoms)}" in info
     assert ("Multi Polygon" in info) == (kind == "MultiPolygon") and w.geometry_type == kind
     cfg = load_config(ROOT / "config/nodes/zhytomyr-oblast.yaml")
-    assert ("wms" in _dataset(cfg, "decisions", w.path, w.geometry_type).services) == wms
+    assert ("wms" in register_dataset(cfg, "decisions", w.path, w.geometry_type).services) == wms
 
 
 def test_publish_command_keeps_the_register(node: ServedNode) -> None:
