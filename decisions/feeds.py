@@ -64,8 +64,8 @@ def render(decisions: list[Decision], *, node: str, scope: str, title: str, auth
 
 def write_feeds(decisions: list[Decision], folder: Path, *, node: str, node_name: str, base_url: str,
                 names: dict[str, str], built_at: str) -> list[Path]:
-    """``feed.atom`` and one ``<KATOTTH>.atom`` per issuer in the register; a feed of an issuer that no
-    longer has decisions is removed (its decisions moved away is not possible, but a test register may be reset)."""
+    """``feed.atom`` and one ``<KATOTTH>.atom`` per issuer in the register; the feed of a code that issues
+    nothing in this register (a workspace reused for another register) is removed rather than left stale."""
     out = [folder / "feed.atom"]
     write_atomic(out[0], render(decisions, node=node, scope="all", title=f"Рішення: {node_name}", author=node_name,
                                 base_url=base_url, self_href=f"{base_url}/decisions/feed.atom",

@@ -78,10 +78,12 @@ def _geometry_type(geoms: list[Any]) -> str:
     """One OGC name when every geometry has the same kind (Polygon and MultiPolygon → MultiPolygon), else
     ``Geometry``; an empty register is declared as areas (what decisions mostly are)."""
     kinds = {shapely.get_type_id(g) for g in geoms if g is not None}
-    for names, ids in ((("MultiPoint",), {0, 4}), (("MultiLineString",), {1, 5}), (("MultiPolygon",), {3, 6})):
-        if kinds and kinds <= ids:
-            return names[0]
-    return "MultiPolygon" if not kinds else "Geometry"
+    if not kinds:
+        return "MultiPolygon"
+    for name, ids in (("MultiPoint", {0, 4}), ("MultiLineString", {1, 5}), ("MultiPolygon", {3, 6})):
+        if kinds <= ids:
+            return name
+    return "Geometry"
 
 
 def _write(path: Path, layer: str, columns: tuple[tuple[str, str], ...], rows: list[list[Any]],
