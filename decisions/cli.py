@@ -30,11 +30,12 @@ class Ctx:
         self.reg = Register.for_node(self.cfg, self.ws)
         self.now: datetime | None = parse_time(now) if now else None
 
-    def page(self, id: str) -> None:
-        from decisions.page import write_index, write_pages
+    def page(self, id: str | None = None) -> None:
+        """After a change: the pages, the feeds and the published layers of the register (a served node
+        answers the change on its next request; extents and ISO records follow at the next build)."""
+        from decisions.publish import publish_register
 
-        write_pages([self.reg.get(id)], self.ws.root / "decisions")
-        write_index(self.reg.list(), self.ws.root / "decisions")
+        publish_register(self.cfg, self.ws, today=(self.now or datetime.now()).date())
 
 
 def _actor(text: str | None) -> Actor:
@@ -314,13 +315,15 @@ def pages(c: Ctx, out: Path | None) -> None:
 
 @decision_cmd.command("export")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="GeoPackage to write (default <workdir>/downloads/decisions.gpkg).")
+              help="GeoPackage to write (default <workdir>/decisions-export.gpkg; the published layer, "
+                   "rewritten after every change, is <workdir>/register/decisions.gpkg).")
 @click.pass_obj
 def export(c: Ctx, out: Path | None) -> None:
     """The register as a GeoPackage layer 'decisions' (for the OGC API collection)."""
     from decisions.export import export_gpkg
 
-    path = export_gpkg(c.reg.list(), out or c.ws.downloads / "decisions.gpkg",
+    # not in downloads/: decisions.gpkg there is the published dataset's download, with its own schema
+    path = export_gpkg(c.reg.list(), out or c.ws.root / "decisions-export.gpkg",
                        as_of=(c.now or datetime.now()).date().isoformat())
     click.echo(str(path))
 
@@ -349,6 +352,7 @@ def project_create(c: Ctx, who: str | None, title_uk: str, title_en: str, issuer
             raise DecisionError(f"--budget '{b}': give SOURCE:AMOUNT, e.g. 'state budget:1200000'") from None
     p = c.reg.create_project(_actor(who), title=Text(title_uk, title_en), issuer=issuer, decisions=list(decisions),
                              budget=items, now=c.now)
+    c.page()
     click.echo(p.id)
 
 
@@ -361,6 +365,7 @@ def project_create(c: Ctx, who: str | None, title_uk: str, title_en: str, issuer
 @click.pass_obj
 def project_transition(c: Ctx, id: str, to: str, who: str | None, reason: str | None, tender_id: str | None) -> None:
     p = c.reg.transition_project(_actor(who), id, to, reason=reason or "", tender_id=tender_id, now=c.now)
+    c.page()
     click.echo(f"{p.id}: {p.stage}")
 
 
@@ -376,6 +381,7 @@ def project_budget(c: Ctx, id: str, source: str, planned: float | None, actual: 
                    reason: str | None) -> None:
     p = c.reg.set_budget(_actor(who), id, source, planned=planned, actual=actual, reason=reason or "budget updated",
                          now=c.now)
+    c.page()
     click.echo("; ".join(f"{b.source}: {b.planned:.2f}/{b.actual:.2f} {b.currency}" for b in p.budget))
 
 

@@ -53,9 +53,12 @@ def write_pages(decisions: list[Decision], folder: Path) -> list[Path]:
     return out
 
 
-def write_index(decisions: list[Decision], folder: Path) -> Path:
-    """``index.html``: the register as a list (newest first) linking each decision's page."""
+def write_index(decisions: list[Decision], folder: Path, *, feeds: list[str] = (),  # type: ignore[assignment]
+                names: dict[str, str] | None = None) -> Path:
+    """``index.html``: the register as a list (newest first) linking each decision's page, the Atom feeds
+    (the node's and, in ``feeds``, each issuing hromada's) and the OGC API collections."""
     p = folder / "index.html"
     write_atomic(p, _env().get_template("index.html").render(
-        decisions=list(reversed(decisions)), status_uk=STATUS_UK, kind_uk=KIND_UK))
+        decisions=list(reversed(decisions)), status_uk=STATUS_UK, kind_uk=KIND_UK, feeds=list(feeds),
+        names=names or {}))
     return p

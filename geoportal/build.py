@@ -71,6 +71,17 @@ def with_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
     return cfg.model_copy(update={"datasets": [*cfg.datasets, ds]}), {**layers, ds.id: layer}
 
 
+def with_decisions(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], base_url: str,
+                   progress: Progress = _quiet) -> tuple[NodeConfig, dict[str, StoredLayer]]:
+    """The node config and layers with the decision register added as two published datasets (``decisions``,
+    ``projects``), also when it is empty; its pages and Atom feeds are rewritten on the way."""
+    from decisions.publish import publish_register
+
+    extra = publish_register(cfg, ws, base_url=base_url, layers=layers, progress=progress)
+    return (cfg.model_copy(update={"datasets": [*cfg.datasets, *(ds for ds, _ in extra)]}),
+            {**layers, **{ds.id: layer for ds, layer in extra}})
+
+
 def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | None = None,
           force: bool = False, progress: Progress = _quiet) -> BuildResult:
     """Run every stage; raises a GeoportalError subclass naming what failed and leaves the previous
@@ -85,6 +96,7 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     ep = Endpoints(base_url.rstrip("/"))
     layers = ingest_all(cfg, ws, only=only, force=force, progress=progress)
     cfg, layers = with_passport(cfg, ws, layers, progress, force=force)
+    cfg, layers = with_decisions(cfg, ws, layers, ep.base_url, progress)
     # records first: the downloads carry them inside
     records = write_records(cfg, ws, layers, ep, progress=progress)
     publish_all(cfg, ws, layers, ep, progress=progress)

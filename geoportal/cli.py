@@ -165,13 +165,16 @@ def demo(port: int, host: str, network: bool, interval: float, workdir: Path | N
 @click.option("--port", default=8000, show_default=True)
 def publish(config: Path, workdir: Path | None, base_url: str | None, port: int) -> None:
     """Write every service's configuration (pygeoapi, MapServer, downloads) from the node config."""
-    from geoportal.build import publish_all
+    from geoportal.build import publish_all, with_decisions, with_passport
     from geoportal.model import Endpoints, Workspace
 
     cfg = _load(config)
     ws = Workspace.for_node(cfg, workdir).ensure()
-    layers = ws.read_layers()
-    publish_all(cfg, ws, layers, Endpoints(_base_url(cfg, "127.0.0.1", port, base_url)), progress=_progress)
+    ep = Endpoints(_base_url(cfg, "127.0.0.1", port, base_url))
+    # the datasets a build adds (passports, decision register) stay published, or their links would break
+    cfg, layers = with_passport(cfg, ws, ws.read_layers(), _progress)
+    cfg, layers = with_decisions(cfg, ws, layers, ep.base_url, _progress)
+    publish_all(cfg, ws, layers, ep, progress=_progress)
 
 
 @main.command("validate-record")

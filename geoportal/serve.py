@@ -7,6 +7,7 @@
                  CatalogGate (geoportal.catalog_gate): CSW-T only with a publisher token
     /downloads/  the files of publishers.downloads     } geoportal.static_files: folders listed,
     /passport/   the hromada passports                  } client errors answered 4xx
+    /decisions/  the decision register: pages, index, Atom feeds (decisions.publish) }
     /search      the node's search (HTML; ?f=json), over the index built with the node (search.web)
 
 The front is gunicorn with threads; responses of MapServer and pycsw are streamed, not buffered. The
@@ -198,6 +199,7 @@ class NodeApp:
             "downloads": StaticFiles(ws.downloads, "Downloads"),
             "passport": StaticFiles(ws.root / "passport", "Hromada passports"),
             "datasets": StaticFiles(ws.root / "datasets", "Datasets"),
+            "decisions": StaticFiles(ws.root / "decisions", "Decisions"),
             "search": SearchApp(index_path(ws)),
         }
         self.index = (ws.root / "index.html").read_bytes()

@@ -18,6 +18,7 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 MAX_PATH = 1024
 mimetypes.add_type("application/geopackage+sqlite3", ".gpkg")
+mimetypes.add_type("application/atom+xml", ".atom")  # the decision register's feeds
 
 
 def plain(start_response: StartResponse, status: str, text: str,

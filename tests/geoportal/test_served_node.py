@@ -240,7 +240,7 @@ def test_dcat_catalog_served(node) -> None:  # type: ignore[no-untyped-def]
     cat = json.loads(body)
     assert ctype.startswith("application/ld+json")
     ids = {d["dct:identifier"].rsplit(".", 1)[1] for d in cat["dcat:dataset"]}
-    assert ids == set(DATASETS) | {"hromada-passports"}
+    assert ids == set(DATASETS) | {"hromada-passports", "decisions", "projects"}  # the register: decisions.publish
 
 
 def test_oai_pmh_through_the_catalog(node) -> None:  # type: ignore[no-untyped-def]

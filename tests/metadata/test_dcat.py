@@ -55,7 +55,7 @@ def test_no_dcat_ap_violations(graph: Graph, files: tuple[str, ...]) -> None:
 
 def test_datasets_are_not_their_own_distributions(graph: Graph) -> None:
     datasets = set(graph.subjects(RDF.type, DCAT.Dataset))
-    assert len(datasets) == len(CFG.public_datasets) + 1  # and the hromada passports
+    assert len(datasets) == len(CFG.public_datasets) + 3  # and the hromada passports, decisions, projects
     distributions = set(graph.subjects(RDF.type, DCAT.Distribution))
     assert not datasets & distributions
     for ds in datasets:
@@ -76,7 +76,11 @@ def test_apis_are_data_services_serving_the_datasets(graph: Graph) -> None:
     data_services = {s for s in services if not str(s).endswith("csw")}
     from passport.build import passport_dataset
 
-    declared = {d.id: set(d.services) for d in [*CFG.public_datasets, passport_dataset(CFG, Path("x.gpkg"))]}
+    from decisions.publish import register_dataset
+
+    declared = {d.id: set(d.services) for d in [*CFG.public_datasets, passport_dataset(CFG, Path("x.gpkg")),
+                                                *(register_dataset(CFG, i, Path("x.gpkg"), "MultiPolygon")
+                                                  for i in ("decisions", "projects"))]}
     for s in data_services:  # each API serves exactly the datasets that declare it (the raster: WMS only)
         kind = str(s).rsplit("-", 1)[1]
         expected = {d for d in datasets if kind in declared[str(d).rsplit("#", 1)[1]]}

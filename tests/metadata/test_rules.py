@@ -18,6 +18,7 @@ from geoportal.model import Endpoints
 from metadata.records import dataset_record, service_record
 from metadata.rules import NS, check_record
 from metadata.validate import validate_iso19139
+from decisions.publish import register_dataset
 from passport.build import passport_dataset
 from tests.metadata.test_records import layer
 
@@ -35,7 +36,8 @@ def generated() -> tuple[tuple[str, bytes], ...]:
     out = []
     for config in sorted((ROOT / "config" / "nodes").glob("*.yaml")):
         cfg = load_config(config)
-        datasets = [*cfg.public_datasets, passport_dataset(cfg, Path("/x.gpkg"))]
+        datasets = [*cfg.public_datasets, passport_dataset(cfg, Path("/x.gpkg")),
+                    *(register_dataset(cfg, i, Path("/x.gpkg"), "MultiPolygon") for i in ("decisions", "projects"))]
         for ds in datasets:
             out.append((f"{cfg.node.id}/{ds.id}", dataset_record(cfg, ds, layer(ds.id), EP)))
         pairs = [(ds, layer(ds.id)) for ds in datasets]

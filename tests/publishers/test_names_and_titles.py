@@ -27,9 +27,10 @@ from metadata.records import record_id
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 CFG = load_config(ROOT / "config/nodes/zhytomyr-oblast.yaml")
-DATASETS = [d.id for d in CFG.public_datasets] + ["hromada-passports"]
+REGISTER = ["decisions", "projects"]  # the decision register (decisions.publish): areas, so WMS and WFS too
+DATASETS = [d.id for d in CFG.public_datasets] + ["hromada-passports", *REGISTER]
 # a raster (the sample GeoTIFF) is a WMS layer, not a WFS feature type
-WFS_DATASETS = [d.id for d in CFG.public_datasets if "wfs" in d.services] + ["hromada-passports"]
+WFS_DATASETS = [d.id for d in CFG.public_datasets if "wfs" in d.services] + ["hromada-passports", *REGISTER]
 SAFE = etree.XMLParser(resolve_entities=False, no_network=True)
 NS = {"gmd": "http://www.isotc211.org/2005/gmd", "gco": "http://www.isotc211.org/2005/gco",
       "wfs": "http://www.opengis.net/wfs/2.0", "wms": "http://www.opengis.net/wms",

@@ -131,6 +131,8 @@ def test_advertised_extent_contains_every_feature(node) -> None:  # type: ignore
         total = json.loads(all_)["numberMatched"]
         if c["id"] == "hromada-passports":  # stored without geometries (passport/store.py): nothing to find
             continue
+        if c["id"] in ("decisions", "projects") and total == 0:  # the sample node's register is empty
+            continue
         assert total > 0 and json.loads(inside)["numberMatched"] == total, (c["id"], bbox)
 
 

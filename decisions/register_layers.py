@@ -1,0 +1,146 @@
+"""The register as two published GeoPackage layers, ``decisions`` and ``projects``: one feature per decision /
+project with flat columns people filter on with CQL2 (status, kind, issuer, dates) and the links a reader follows
+(the decision's page, its hromada's Atom feed). Unlike :mod:`decisions.export` (an export on request), these
+are written at every build and after every change, **also when the register is empty** — an empty layer with
+the same schema — so the OGC API collections, the ISO records and the links to them never break.
+
+Dates that people filter on are GeoPackage ``DATE`` columns (``filter=adopted_on>=DATE('2026-01-01')``);
+the moments of change are ``DATETIME``. A project has no geometry of its own: it is drawn where the decisions
+that launched it are (their union).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyogrio.raw
+import shapely
+
+from decisions.model import KIND_UK, STATUS_UK, Decision, Project
+from decisions.service import agreement_state
+
+#: (column, numpy dtype): the order and types of the ``decisions`` layer; dates as DATE, moments as DATETIME
+DECISION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "object"), ("title_uk", "object"), ("title_en", "object"), ("summary_uk", "object"),
+    ("summary_en", "object"), ("kind", "object"), ("kind_uk", "object"), ("status", "object"),
+    ("status_uk", "object"), ("issuer", "object"), ("issuer_name", "object"), ("created_on", "datetime64[D]"),
+    ("updated_on", "datetime64[D]"), ("consultation_until", "datetime64[D]"), ("agreement_deadline", "datetime64[D]"),
+    ("adopted_on", "datetime64[D]"), ("updated_at", "datetime64[s]"), ("parties", "object"),
+    ("parties_agreed", "int64"), ("parties_objected", "int64"), ("comments_visible", "int64"),
+    ("milestones_overdue", "int64"), ("documents", "object"), ("adopted_text_sha256", "object"),
+    ("page", "object"), ("feed", "object"))
+
+PROJECT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "object"), ("title_uk", "object"), ("title_en", "object"), ("status", "object"), ("issuer", "object"),
+    ("issuer_name", "object"), ("tender_id", "object"), ("decisions", "object"), ("decision_pages", "object"),
+    ("budget_planned", "float64"), ("budget_actual", "float64"), ("currency", "object"),
+    ("created_on", "datetime64[D]"), ("updated_on", "datetime64[D]"), ("updated_at", "datetime64[s]"))
+
+#: the titles a person sees for the columns (OGC API /schema, QGIS aliases in the download)
+TITLES = {
+    "id": "Номер", "title_uk": "Назва", "title_en": "Назва англійською", "summary_uk": "Суть рішення",
+    "summary_en": "Суть рішення англійською", "kind": "Вид (код)", "kind_uk": "Вид рішення", "status": "Стан (код)",
+    "status_uk": "Стан", "issuer": "Код КАТОТТГ органу", "issuer_name": "Орган, що ухвалює",
+    "created_on": "Дата створення", "updated_on": "Дата останньої зміни", "consultation_until": "Обговорення до",
+    "agreement_deadline": "Погодження до", "adopted_on": "Дата прийняття", "updated_at": "Час останньої зміни",
+    "parties": "Сторони погодження", "parties_agreed": "Погодили", "parties_objected": "Заперечили",
+    "comments_visible": "Коментарі", "milestones_overdue": "Прострочені етапи", "documents": "Документи (sha256)",
+    "adopted_text_sha256": "Прийнятий текст (sha256)", "page": "Сторінка рішення", "feed": "Стрічка Atom громади",
+    "tender_id": "Ідентифікатор закупівлі", "decisions": "Рішення", "decision_pages": "Сторінки рішень",
+    "budget_planned": "Бюджет плановий", "budget_actual": "Бюджет фактичний", "currency": "Валюта",
+}
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a layer holds after writing: for the StoredLayer the publishers receive."""
+
+    path: Path
+    count: int
+    bbox: tuple[float, float, float, float] | None  # None when there is no geometry at all
+    geometry_type: str
+
+
+def _day(v: str | None) -> str:
+    return (v or "")[:10] or "NaT"
+
+
+def _moment(v: str | None) -> str:
+    return (v or "").replace("Z", "")[:19] or "NaT"
+
+
+def _geometry_type(geoms: list[Any]) -> str:
+    """One OGC name when every geometry has the same kind (Polygon and MultiPolygon → MultiPolygon), else
+    ``Geometry``; an empty register is declared as areas (what decisions mostly are)."""
+    kinds = {shapely.get_type_id(g) for g in geoms if g is not None}
+    if not kinds:
+        return "MultiPolygon"
+    for name, ids in (("MultiPoint", {0, 4}), ("MultiLineString", {1, 5}), ("MultiPolygon", {3, 6})):
+        if kinds <= ids:
+            return name
+    return "Geometry"
+
+
+def _write(path: Path, layer: str, columns: tuple[tuple[str, str], ...], rows: list[list[Any]],
+           geoms: list[Any]) -> Written:
+    """Write one layer aside and swap it in (a reader keeps the old file until its next request)."""
+    data = [np.array([r[i] for r in rows], dtype=t) for i, (_, t) in enumerate(columns)]
+    wkb = np.array([None if g is None else shapely.to_wkb(g) for g in geoms], dtype=object)
+    gtype = _geometry_type(geoms)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".gpkg")
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        pyogrio.raw.write(tmp, wkb, field_data=data, fields=[c for c, _ in columns], layer=layer, driver="GPKG",
+                          geometry_type="Unknown" if gtype == "Geometry" else gtype, crs="EPSG:4326",
+                          encoding="UTF-8", promote_to_multi=gtype.startswith("Multi"),
+                          dataset_options={"VERSION": "1.3"},
+                          layer_options={"FID": "fid", "GEOMETRY_NAME": "geom"})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    real = [g for g in geoms if g is not None]
+    bbox = tuple(float(b) for b in shapely.total_bounds(real)) if real else None
+    return Written(path, len(rows), bbox, gtype)  # type: ignore[arg-type]
+
+
+def write_decisions(decisions: list[Decision], path: Path, *, page_url: Callable[[str], str],
+                    feed_url: Callable[[str], str], names: dict[str, str], today: str) -> Written:
+    rows, geoms = [], []
+    for d in decisions:
+        st = agreement_state(d)
+        adopted = next((x for x in d.documents if x.role == "adopted-text"), None)
+        rows.append([
+            d.id, d.title.uk, d.title.en, d.summary.uk, d.summary.en, d.kind, KIND_UK.get(d.kind, d.kind), d.status,
+            STATUS_UK.get(d.status, d.status), d.issuer, names.get(d.issuer), _day(d.created_at), _day(d.updated_at),
+            _day(d.consultation_until), _day(d.agreement_deadline), _day(adopted.added_at if adopted else None),
+            _moment(d.updated_at), " ".join(d.parties), sum(v == "agree" for v in st.values()),
+            sum(v == "object" for v in st.values()), len(d.visible_comments()),
+            sum(1 for m in d.milestones if m.done_at is None and m.due < today),
+            "; ".join(f"{x.name} ({x.role}) sha256:{x.sha256}" for x in d.documents),
+            adopted.sha256 if adopted else None, page_url(d.id), feed_url(d.issuer)])
+        geoms.append(None if d.geometry is None else shapely.from_wkt(d.geometry))
+    return _write(path, "decisions", DECISION_COLUMNS, rows, geoms)
+
+
+def write_projects(projects: list[Project], decisions: list[Decision], path: Path, *,
+                   page_url: Callable[[str], str], names: dict[str, str]) -> Written:
+    by_id = {d.id: d for d in decisions}
+    rows, geoms = [], []
+    for p in projects:
+        shapes = [shapely.from_wkt(by_id[i].geometry) for i in p.decisions if i in by_id and by_id[i].geometry]
+        currencies = sorted({b.currency for b in p.budget})
+        rows.append([
+            p.id, p.title.uk, p.title.en, p.stage, p.issuer, names.get(p.issuer), p.tender_id, " ".join(p.decisions),
+            " ".join(page_url(i) for i in p.decisions if i in by_id), float(sum(b.planned for b in p.budget)),
+            float(sum(b.actual for b in p.budget)), ", ".join(currencies) or None, _day(p.created_at),
+            _day(p.updated_at), _moment(p.updated_at)])
+        geoms.append(shapely.union_all(shapes) if shapes else None)
+    return _write(path, "projects", PROJECT_COLUMNS, rows, geoms)
