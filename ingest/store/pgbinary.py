@@ -102,7 +102,11 @@ def ewkb(col: pa.Array, srid: int) -> pa.Array:
     n = len(col)
     offsets = _offsets(col)
     lens = np.diff(offsets)
-    valid = col.is_valid().to_numpy(zero_copy_only=False) & (lens >= 5)
+    valid = col.is_valid().to_numpy(zero_copy_only=False)
+    short = valid & (lens < 5)
+    if short.any():
+        raise ValueError(f"feature {int(np.flatnonzero(short)[0]) + 1} of the batch: {int(lens[short][0])} bytes "
+                         "are no WKB geometry")
     if not valid.any():
         return pa.array([NULL_FIELD.as_py()] * n, pa.binary())
     data = np.frombuffer(col.buffers()[2], dtype=np.uint8)
@@ -161,6 +165,7 @@ def chunk(batch: pa.RecordBatch, columns: list[tuple[str, str]], geom: str, srid
             parts.append(ewkb(col, srid) if name == geom else encoder(typ)(col))
         except (ValueError, pa.ArrowException) as e:
             raise StoreError(f"column '{name}': {e}") from e
-    rows = pc.binary_join_element_wise(*parts, b"")
-    off = _offsets(rows)
+    # 64-bit offsets: one batch of large polygons may pass 2 GiB once its fields are joined
+    rows = pc.binary_join_element_wise(*(p.cast(pa.large_binary()) for p in parts), pa.scalar(b"", pa.large_binary()))
+    off = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset: rows.offset + n + 1]
     return memoryview(rows.buffers()[2])[off[0]: off[-1]] if n else memoryview(b"")

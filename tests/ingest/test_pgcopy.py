@@ -151,3 +151,27 @@ def test_any_text_float_int_round_trips(pg_dsn, texts, floats, ints):
     assert [r[0] for r in rows] == texts
     assert all(_same(r[1], f) for r, f in zip(rows, floats))
     assert [r[2] for r in rows] == ints[:n] and {r[3] for r in rows} == {4326}
+
+
+def _copy_geoms(dsn, wkb: list) -> list[str]:
+    batch = pa.record_batch([pa.array(wkb, pa.binary())], names=[GEOM])
+    with psycopg.connect(dsn, client_encoding="UTF8") as conn, conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE g (geom geometry)")  # no typmod: the SRID read back is the one we sent
+        with cur.copy("COPY g FROM STDIN (FORMAT binary)") as cp:
+            cp.write(pgbinary.SIGNATURE)
+            cp.write(pgbinary.chunk(batch, [(GEOM, "geometry")], GEOM, 2383))
+            cp.write(pgbinary.TRAILER)
+        return [r[0] for r in cur.execute("SELECT coalesce(ST_AsEWKT(geom), 'NULL') FROM g").fetchall()]
+
+
+def test_ewkb_in_either_byte_order_or_with_an_srid(pg_dsn):
+    poly = shapely.Polygon([(1, 2), (3, 2), (3, 4), (1, 2)])
+    big, little = shapely.to_wkb(poly, byte_order=0), shapely.to_wkb(poly, byte_order=1)
+    z = shapely.to_wkb(shapely.Point(1, 2, 3), byte_order=0)
+    assert _copy_geoms(pg_dsn, [big, little, None, z]) == [
+        "SRID=2383;POLYGON((1 2,3 2,3 4,1 2))", "SRID=2383;POLYGON((1 2,3 2,3 4,1 2))", "NULL",
+        "SRID=2383;POINT(1 2 3)"]
+    with_srid = shapely.to_wkb(shapely.set_srid(poly, 2383), include_srid=True)
+    assert _copy_geoms(pg_dsn, [with_srid, None]) == ["SRID=2383;POLYGON((1 2,3 2,3 4,1 2))", "NULL"]
+    with pytest.raises(StoreError, match="column 'geom'.*feature 2.*WKB"):
+        _copy_geoms(pg_dsn, [little, b"\x01\x01"])
