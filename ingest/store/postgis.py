@@ -75,7 +75,7 @@ def _pipelined(batches: Any, encode: Callable[[pa.RecordBatch], Any]) -> Iterato
     GIL, so on two cores the two halves overlap. An error in the producer is raised here; if the consumer
     stops early, the producer is told to stop and nothing is left running.
     """
-    q: queue.Queue[Any] = queue.Queue(maxsize=2)
+    q: queue.Queue[Any] = queue.Queue(maxsize=1)  # one chunk ready while one is sent: enough to overlap
     stop = threading.Event()
 
     def produce() -> None:
