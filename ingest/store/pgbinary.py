@@ -85,7 +85,7 @@ def _text(col: pa.Array) -> pa.Array:
     nul = pc.fill_null(pc.match_substring(col, "\x00"), False)
     if pc.any(nul).as_py():
         row = pc.index(nul, True).as_py()
-        raise ValueError(f"feature {row + 1} of the batch: text contains a NUL character (\\x00), which "
+        raise ValueError(f"the text {col[row].as_py()[:40]!r} contains a NUL character (\\x00), which "
                          "PostgreSQL text cannot hold; remove it from the source")
     data = col.cast(pa.binary())
     return pc.binary_join_element_wise(_lengths(data), data.fill_null(b""), b"")
@@ -108,7 +108,7 @@ def ewkb(col: pa.Array, srid: int) -> pa.Array:
         raise ValueError(f"feature {int(np.flatnonzero(short)[0]) + 1} of the batch: {int(lens[short][0])} bytes "
                          "are no WKB geometry")
     if not valid.any():
-        return pa.array([NULL_FIELD.as_py()] * n, pa.binary())
+        return pa.repeat(NULL_FIELD, n)
     data = np.frombuffer(col.buffers()[2], dtype=np.uint8)
     starts = np.where(valid, offsets[:-1], offsets[:-1][valid][0])
     head = data[starts[:, None] + np.arange(5)].copy()  # byte order + type word
