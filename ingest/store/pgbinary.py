@@ -105,8 +105,8 @@ def ewkb(col: pa.Array, srid: int) -> pa.Array:
     valid = col.is_valid().to_numpy(zero_copy_only=False)
     short = valid & (lens < 5)
     if short.any():
-        raise ValueError(f"feature {int(np.flatnonzero(short)[0]) + 1} of the batch: {int(lens[short][0])} bytes "
-                         "are no WKB geometry")
+        first = int(np.flatnonzero(short)[0])
+        raise ValueError(f"feature {first + 1} of the batch: {int(lens[first])} bytes are no WKB geometry")
     if not valid.any():
         return pa.repeat(NULL_FIELD, n)
     data = np.frombuffer(col.buffers()[2], dtype=np.uint8)
@@ -155,8 +155,8 @@ def chunk(batch: pa.RecordBatch, columns: list[tuple[str, str]], geom: str, srid
     A value that cannot be sent raises :class:`StoreError` naming the column."""
     n = batch.num_rows
     count = np.full(n, len(columns), dtype=">i2")
-    parts = [pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(np.arange(0, 2 * n + 2, 2, dtype=np.int32)),
-                                                    pa.py_buffer(count)])]
+    steps = np.arange(0, 2 * n + 2, 2, dtype=np.int32)
+    parts = [pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(steps), pa.py_buffer(count)])]
     for name, typ in columns:
         col = batch.column(name)
         if isinstance(col, pa.ChunkedArray):
@@ -166,6 +166,7 @@ def chunk(batch: pa.RecordBatch, columns: list[tuple[str, str]], geom: str, srid
         except (ValueError, pa.ArrowException) as e:
             raise StoreError(f"column '{name}': {e}") from e
     # 64-bit offsets: one batch of large polygons may pass 2 GiB once its fields are joined
-    rows = pc.binary_join_element_wise(*(p.cast(pa.large_binary()) for p in parts), pa.scalar(b"", pa.large_binary()))
+    rows = pc.binary_join_element_wise(*(p.cast(pa.large_binary()) for p in parts),
+                                       pa.scalar(b"", pa.large_binary()))
     off = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset: rows.offset + n + 1]
     return memoryview(rows.buffers()[2])[off[0]: off[-1]] if n else memoryview(b"")
