@@ -4,7 +4,9 @@ conversion of the same file, in the same run. Not a timed test.
 Generates (once, cached in --dir) a polygon layer and a point layer of N features (default 1,000,000) as
 Shapefile and GeoJSON with pyogrio, then for each file: ogr2ogr → GPKG, ours → GPKG, ogr2ogr → PostGIS,
 ours → PostGIS (when --dsn is given). Prints wall time, peak memory (max RSS of the child) and the ratio
-ours / ogr2ogr. Each run is a child process, so peak memory is measured per run.
+ours / ogr2ogr. Each run is a child process, so peak memory is measured per run. On a shared machine, use
+``--repeat N``: ogr2ogr and ours then alternate N times and the medians are printed (with the spread), so
+a burst of load from other processes does not decide the ratio.
 
     .venv/bin/python bench/ingest_bench.py --n 1000000 --dsn postgresql://postgres@127.0.0.1/bench
 """
@@ -13,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +70,23 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float
     return wall, int(mem.read_text().split()[-1]) / 1024
 
 
+def paired(ogr_cmd: list[str], ours_cmd: list[str], repeat: int, env: dict[str, str], before: Any = None) -> tuple:
+    """ogr2ogr and ours run alternately ``repeat`` times; the median (wall, MB) of each and the spread."""
+    ogr, ours = [], []
+    for _ in range(repeat):
+        if before:
+            before()
+        ogr.append(run(ogr_cmd))
+        if before:
+            before()
+        ours.append(run(ours_cmd, env=env))
+    med = lambda runs: (statistics.median(r[0] for r in runs), max(r[1] for r in runs))  # noqa: E731
+    if repeat > 1:
+        print(f"#   ogr2ogr {' '.join(f'{r[0]:.1f}' for r in ogr)} s | ours {' '.join(f'{r[0]:.1f}' for r in ours)} s",
+              flush=True)
+    return med(ogr), med(ours)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -73,6 +94,8 @@ def main() -> None:
     ap.add_argument("--dsn", default=None, help="postgresql:// DSN of a scratch database (PostGIS runs)")
     ap.add_argument("--kinds", default="polygon,point")
     ap.add_argument("--formats", default="shp,geojson")
+    ap.add_argument("--targets", default="gpkg,postgis")
+    ap.add_argument("--repeat", type=int, default=1, help="alternate ogr2ogr and ours N times, print medians")
     a = ap.parse_args()
     a.dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -83,20 +106,25 @@ def main() -> None:
             generate(kind, a.n, src, "ESRI Shapefile" if fmt == "shp" else "GeoJSON")
             print(f"# {src.name} ready ({time.perf_counter() - t:.1f} s)", flush=True)
             out_ogr, out_ours = a.dir / "ogr.gpkg", a.dir / "ours.gpkg"
-            for f in (out_ogr, out_ours):
-                f.unlink(missing_ok=True)
-            ogr = run(["ogr2ogr", "-f", "GPKG", str(out_ogr), str(src), "-nln", "layer"])
-            ours = run([PY, "-c", "import sys; from ingest import ingest_file; "
-                        "ingest_file(sys.argv[1], sys.argv[2], 'layer', force=True)", str(src), str(out_ours)],
-                       env=dict(os.environ, PYTHONPATH=str(HERE.parent)))
-            rows.append((src.name, "GPKG", ogr, ours))
-            print(_line(rows[-1]), flush=True)
-            if a.dsn:
-                ogr = run(["ogr2ogr", "-f", "PostgreSQL", f"PG:{_pg(a.dsn)}", str(src), "-nln", "bench_ogr",
-                           "-overwrite", "-lco", "GEOMETRY_NAME=geom"])
-                ours = run([PY, "-c", "import sys; from ingest import ingest_file; "
-                            "ingest_file(sys.argv[1], sys.argv[2], 'bench_ours', force=True)", str(src), a.dsn],
-                           env=dict(os.environ, PYTHONPATH=str(HERE.parent)))
+            env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+
+            def clear() -> None:
+                for f in (out_ogr, out_ours):
+                    f.unlink(missing_ok=True)
+
+            if "gpkg" in a.targets:
+                ogr, ours = paired(["ogr2ogr", "-f", "GPKG", str(out_ogr), str(src), "-nln", "layer"],
+                                   [PY, "-c", "import sys; from ingest import ingest_file; "
+                                    "ingest_file(sys.argv[1], sys.argv[2], 'layer', force=True)", str(src),
+                                    str(out_ours)], a.repeat, env, clear)
+                rows.append((src.name, "GPKG", ogr, ours))
+                print(_line(rows[-1]), flush=True)
+            if a.dsn and "postgis" in a.targets:
+                ogr, ours = paired(["ogr2ogr", "-f", "PostgreSQL", f"PG:{_pg(a.dsn)}", str(src), "-nln", "bench_ogr",
+                                    "-overwrite", "-lco", "GEOMETRY_NAME=geom"],
+                                   [PY, "-c", "import sys; from ingest import ingest_file; "
+                                    "ingest_file(sys.argv[1], sys.argv[2], 'bench_ours', force=True)", str(src),
+                                    a.dsn], a.repeat, env)
                 rows.append((src.name, "PostGIS", ogr, ours))
                 print(_line(rows[-1]), flush=True)
     print("\nfile                         target   ogr2ogr s  MB   | ours s   MB   | ratio")

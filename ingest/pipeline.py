@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -145,6 +146,42 @@ def _outputs(src: Source, plan: Plan) -> tuple[list[str], pa.Schema, pa.Schema]:
     return names, out_schema, rej_schema
 
 
+class RejectedSpool:
+    """The rejected features of a load, kept on disk (an Arrow IPC stream in a temporary file) rather than in
+    memory: a file where most features are rejected would otherwise hold them all until the store writes
+    the ``__rejected`` layer at the end. Read back (memory-mapped, batch by batch) once the load is over."""
+
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self._file: Any = None
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
+        self._batches = 0
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        if self._file is None:
+            self._file = tempfile.NamedTemporaryFile(prefix="geoportal-rejected-", suffix=".arrows")
+            self._writer = pa.ipc.new_stream(self._file, self.schema)
+        assert self._writer is not None, "rejected features added after they were read back"
+        self._writer.write_batch(batch)
+        self._batches += 1
+
+    def __len__(self) -> int:
+        return self._batches
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        if self._file is None:
+            return iter(())
+        if self._writer is not None:
+            self._writer.close()
+            self._file.flush()
+            self._writer = None
+        return iter(pa.ipc.open_stream(pa.memory_map(self._file.name)))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()  # deletes it
+
+
 class Run:
     """One pass over a source: holds the decisions and the tally while the batches stream by."""
 
@@ -153,7 +190,7 @@ class Run:
         self.src, self.plan, self.crs, self.ltype = src, plan, crs, ltype
         self.names, self.out_schema, self.rej_schema = names, out_schema, rej_schema
         self.tally = Tally()
-        self.rejected: list[pa.RecordBatch] = []
+        self.rejected = RejectedSpool(rej_schema)
         self.titles = dict(zip(names, src.fields))
         self.k_col, self.r_col = admin_mod.source_columns(src.fields)
         self.territory = None
@@ -323,11 +360,14 @@ def ingest_file(
             return {"version": version, "checksum": checksum, "loaded_at": loaded_at, "source": str(source),
                     "fingerprint": plan.fingerprint, "layer": stored.to_dict()}
 
-        store.write(LayerStream(
-            table=tbl, schema=out_schema, batches=run.stream(first, batches), geometry_type=ltype,
-            crs=plan.storage_crs, version=version, rejected=lambda: (rej_schema, run.rejected),
-            provenance=provenance,
-        ))
+        try:
+            store.write(LayerStream(
+                table=tbl, schema=out_schema, batches=run.stream(first, batches), geometry_type=ltype,
+                crs=plan.storage_crs, version=version, rejected=lambda: (rej_schema, run.rejected),
+                provenance=provenance,
+            ))
+        finally:
+            run.rejected.close()
     return holder["layer"]
 
 

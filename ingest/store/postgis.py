@@ -10,23 +10,20 @@ and the provenance of each load are in ``<schema>.geoportal_versions``. Every id
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import queue
 import threading
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import shapely
 from psycopg import sql
 from pyproj import CRS
 
 from geoportal.errors import StoreError
 from geoportal.model import RowFilter
-from ingest.store import GEOM, KEEP_VERSIONS, LayerStream
+from ingest.store import GEOM, KEEP_VERSIONS, LayerStream, pgbinary
 from ingest.store.rows import ident
 
 VERSIONS = "geoportal_versions"
@@ -68,34 +65,17 @@ def table_name(dataset_id: str) -> str:
     return f"{head}_{digest}"
 
 
-def _csv_chunk(batch: pa.RecordBatch, srid: int) -> bytes:
-    geoms = shapely.from_wkb(batch.column(GEOM).to_numpy(zero_copy_only=False))
-    hexes = shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
-    cols, names = [], []
-    for name, col in zip(batch.schema.names, batch.columns):
-        if name == GEOM:
-            col = pa.array(hexes, pa.string())
-        elif pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
-            continue
-        cols.append(col)
-        names.append(name)
-    buf = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_arrays(cols, names=names), buf,
-                    write_options=pacsv.WriteOptions(include_header=False, batch_size=batch.num_rows or 1))
-    return buf.getvalue()
-
-
 _DONE = object()
 
 
-def _pipelined(batches: Any, srid: int) -> Iterator[tuple[bytes, int]]:
-    """CSV chunks made in a second thread while this one streams the previous chunk to the server.
+def _pipelined(batches: Any, encode: Callable[[pa.RecordBatch], Any]) -> Iterator[tuple[Any, int]]:
+    """Binary COPY chunks made in a second thread while this one streams the previous chunk to the server.
 
     Reading, cleaning and encoding (GDAL, shapely, pyarrow) and the COPY socket writes all release the
     GIL, so on two cores the two halves overlap. An error in the producer is raised here; if the consumer
     stops early, the producer is told to stop and nothing is left running.
     """
-    q: queue.Queue[Any] = queue.Queue(maxsize=2)
+    q: queue.Queue[Any] = queue.Queue(maxsize=1)  # one chunk ready while one is sent: enough to overlap
     stop = threading.Event()
 
     def produce() -> None:
@@ -104,7 +84,7 @@ def _pipelined(batches: Any, srid: int) -> Iterator[tuple[bytes, int]]:
                 if stop.is_set():
                     return
                 if b.num_rows:
-                    q.put((_csv_chunk(b, srid), b.num_rows))
+                    q.put((encode(b), b.num_rows))
             q.put(_DONE)
         except BaseException as e:  # handed to the consumer, which re-raises it
             q.put(e)
@@ -142,7 +122,8 @@ class PostgisStore:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self.dsn)
+            # binary COPY sends text as UTF-8 bytes, which the server reads in the client encoding
+            return psycopg.connect(self.dsn, client_encoding="UTF8")
         except psycopg.Error as e:
             raise StoreError(f"{self.dsn}: cannot connect to PostgreSQL ({e}); check the DSN and that the "
                              "server runs") from e
@@ -179,7 +160,8 @@ class PostgisStore:
         return max((r["version"] for r in self._rows(table)), default=0) + 1
 
     def _create(self, cur: psycopg.Cursor[Any], name: str, schema: pa.Schema, gtype: str, srid: int) -> None:
-        cols = [sql.SQL("fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY")]
+        # the primary key is added after the COPY (_index): one sorted build instead of a b-tree insert per row
+        cols = [sql.SQL("fid bigint GENERATED ALWAYS AS IDENTITY")]
         for f in schema:
             if f.name == GEOM:
                 cols.append(sql.SQL("geom geometry({}, {})").format(
@@ -190,16 +172,25 @@ class PostgisStore:
         cur.execute(sql.SQL("CREATE TABLE {} ({})").format(self._q(name), sql.SQL(", ").join(cols)))
 
     def _copy(self, cur: psycopg.Cursor[Any], name: str, schema: pa.Schema, batches: Any, srid: int) -> int:
-        names = [f.name for f in schema if not (pa.types.is_binary(f.type) and f.name != GEOM)
-                 and not pa.types.is_large_binary(f.type)]
-        stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            self._q(name), sql.SQL(", ").join(map(sql.Identifier, names)))
+        """Binary COPY of the batches (see ``pgbinary``); the WKB column goes in as EWKB with ``srid``."""
+        columns = [(f.name, "geometry" if f.name == GEOM else pg_type(f.type)) for f in schema
+                   if f.name == GEOM or not (pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type))]
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+            self._q(name), sql.SQL(", ").join(sql.Identifier(c) for c, _ in columns))
         n = 0
         with cur.copy(stmt) as cp:
-            for chunk, rows in _pipelined(batches, srid):
+            cp.write(pgbinary.SIGNATURE)
+            for chunk, rows in _pipelined(batches, lambda b: pgbinary.chunk(b, columns, GEOM, srid)):
                 cp.write(chunk)
                 n += rows
+            cp.write(pgbinary.TRAILER)
         return n
+
+    def _index(self, cur: psycopg.Cursor[Any], name: str) -> None:
+        """Primary key and spatial index, built once the rows are in (faster than maintained per row)."""
+        cur.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(self._q(name)))
+        cur.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
+            sql.Identifier(f"{name}_geom_idx"), self._q(name)))
 
     def write(self, layer: LayerStream) -> None:
         srid = srid_of(layer.crs)
@@ -211,18 +202,21 @@ class PostgisStore:
                     self._ensure(cur)
                     self._create(cur, new, layer.schema, layer.geometry_type, srid)
                     self._copy(cur, new, layer.schema, layer.batches, srid)
-                    cur.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
-                        sql.Identifier(f"{new}_geom_idx"), self._q(new)))
+                    self._index(cur, new)
                     rej_schema, rejected = layer.rejected()
                     staged_rej = f"{rej}__new"
                     self._create(cur, staged_rej, rej_schema, "Unknown", srid)
                     self._copy(cur, staged_rej, rej_schema, rejected, srid)
+                    cur.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(self._q(staged_rej)))
                     prov = layer.provenance()
                     self._swap(cur, t, v, new, staged_rej, prov)
                     cur.execute(sql.SQL("ANALYZE {}").format(self._q(t)))
         except psycopg.Error as e:
             raise StoreError(f"{self.dsn}: loading '{t}' failed ({e.__class__.__name__}: {e}); "
                              "the transaction was rolled back, the previous version is kept") from e
+        except StoreError as e:  # a value the binary COPY cannot carry (pgbinary names the column)
+            raise StoreError(f"{self.dsn}: loading '{t}' failed: {e}; the transaction was rolled back, "
+                             "the previous version is kept") from e
 
     def _swap(self, cur: psycopg.Cursor[Any], t: str, v: int, new: str, staged_rej: str,
               prov: dict[str, Any]) -> None:
