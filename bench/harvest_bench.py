@@ -7,7 +7,9 @@
    GetRecords with a full-text constraint on a word of the titles: p50/p95 latency through the node's front
    (/csw) and straight from pycsw, and the ratio.
 
-Targets (issue #5): ≥ 1,000 records/s harvested; p95 < 100 ms.
+Targets: ≥ 1,000 records/s harvested (issue #5) and ≥ 15× pycsw's own Harvest (issue #15); p95 < 100 ms.
+The full-text constraint is ``csw:AnyText like '%word%'`` (what pycsw 2.6 itself accepts), and every answer
+is checked to have hits, so the latency is that of answered queries, not of error reports.
 
     .venv/bin/python bench/harvest_bench.py [--records 10000] [--catalog 100000] [--queries 200]
 """
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 WORDS = ["ліс", "річка", "школа", "дорога", "земля", "озеро", "парк", "поле", "межа", "громада", "заказник",
          "водойма", "пам'ятка", "болото", "сад", "ставок"]
+PLAIN_WORDS = [w for w in WORDS if "'" not in w]
 
 
 def log(msg: str) -> None:
@@ -85,6 +88,17 @@ def node_workspace(cfg, root: Path, port: int):  # type: ignore[no-untyped-def]
     return ws
 
 
+def matched(body: bytes) -> int:
+    """numberOfRecordsMatched of a GetRecords answer (an exception report fails loudly)."""
+    from lxml import etree
+
+    root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
+    res = root.find("{http://www.opengis.net/cat/csw/2.0.2}SearchResults")
+    if res is None:
+        raise AssertionError(f"GetRecords was not answered: {body[:300]!r}")
+    return int(res.get("numberOfRecordsMatched", "0"))
+
+
 def percentile(lat: list[float], q: int) -> float:
     return statistics.quantiles(lat, n=100)[q - 1] * 1000
 
@@ -94,61 +108,68 @@ def main() -> None:
     from catalog.federation import harvest_child
     from geoportal import serve
     from geoportal.config import Link, load_config
+    from geoportal.model import Workspace
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=10_000)
     ap.add_argument("--catalog", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/geoportal-bench-harvest"))
+    ap.add_argument("--fulltext-only", action="store_true",
+                    help="skip the harvest; time the full-text queries on the catalog an earlier run left in --dir")
     a = ap.parse_args()
     cfg = load_config(ROOT / "config/nodes/zhytomyr-oblast.yaml")
     recs = a.dir / "records"
-    log(f"generating {a.records} ISO records …")
-    make_records(cfg, recs, a.records)
+    if not a.fulltext_only:
+        log(f"generating {a.records} ISO records …")
+        make_records(cfg, recs, a.records)
 
     procs = []
     try:
-        # the source node's catalog
-        src_port = serve.free_port()
-        src = node_workspace(cfg, a.dir / "source", src_port)
-        rep = pycsw.run_loader(pycsw.config_path(src), [(p, "local") for p in sorted(recs.glob("*.xml"))])
-        assert not rep["errors"], rep["errors"][:2]
-        procs.append(serve.start_catalog(src, src_port))
-        src_url = f"http://127.0.0.1:{src_port}/"
+        if not a.fulltext_only:
+            # the source node's catalog
+            src_port = serve.free_port()
+            src = node_workspace(cfg, a.dir / "source", src_port)
+            rep = pycsw.run_loader(pycsw.config_path(src), [(p, "local") for p in sorted(recs.glob("*.xml"))])
+            assert not rep["errors"], rep["errors"][:2]
+            procs.append(serve.start_catalog(src, src_port))
+            src_url = f"http://127.0.0.1:{src_port}/"
 
-        # ours
-        ours = node_workspace(cfg, a.dir / "ours", serve.free_port())
-        t = time.perf_counter()
-        res = harvest_child(cfg, ours, Link(id="source", url=src_url, type="csw"), timeout=120)
-        ours_secs = time.perf_counter() - t
-        assert res.ok and res.added == a.records, res
-        print(f"\nHarvest of {a.records:,} records between two catalogs")
-        print(f"  ours (catalog.federation)   {a.records / ours_secs:8.0f} records/s  ({ours_secs:.1f} s)", flush=True)
+            # ours
+            ours = node_workspace(cfg, a.dir / "ours", serve.free_port())
+            t = time.perf_counter()
+            res = harvest_child(cfg, ours, Link(id="source", url=src_url, type="csw"), timeout=120)
+            ours_secs = time.perf_counter() - t
+            assert res.ok and res.added == a.records, res
+            print(f"\nHarvest of {a.records:,} records between two catalogs")
+            print(f"  ours (catalog.federation)   {a.records / ours_secs:8.0f} records/s  ({ours_secs:.1f} s)", flush=True)
 
-        # the peer: pycsw's own Harvest (CSW-T) into another empty catalog
-        peer_port = serve.free_port()
-        peer = node_workspace(cfg, a.dir / "peer", peer_port)
-        text = pycsw.config_path(peer).read_text().replace("transactions = false", "transactions = true")
-        pycsw.config_path(peer).write_text(text)
-        peer_secret = "bench-peer"  # pycsw takes CSW-T only with the gate's secret (catalog/pycsw_process)
-        procs.append(serve.start_catalog(peer, peer_port, peer_secret))
-        body = (f'<?xml version="1.0" encoding="UTF-8"?><Harvest xmlns="http://www.opengis.net/cat/csw/2.0.2" '
-                f'service="CSW" version="2.0.2"><Source>{src_url}</Source>'
-                '<ResourceType>http://www.opengis.net/cat/csw/2.0.2</ResourceType>'
-                '<ResourceFormat>application/xml</ResourceFormat></Harvest>').encode()
-        t = time.perf_counter()
-        req = urllib.request.Request(f"http://127.0.0.1:{peer_port}/", data=body,
-                                     headers={"Content-Type": "application/xml", "X-Geoportal-Gate": peer_secret})
-        answer = urllib.request.urlopen(req, timeout=3600).read().decode("utf-8", "replace")
-        peer_secs = time.perf_counter() - t
-        with sqlite3.connect(peer.catalog_db) as db:
-            peer_n = db.execute("SELECT count(*) FROM records").fetchone()[0]
-        print(f"  pycsw Harvest (CSW-T)       {peer_n / peer_secs:8.0f} records/s  ({peer_secs:.1f} s, {peer_n} "
-              f"records{'' if peer_n else '; ' + answer[:200]})")
-        if peer_n:
-            print(f"  ratio ours / pycsw: {(a.records / ours_secs) / (peer_n / peer_secs):.2f}x   "
-                  f"target ≥ 1,000 records/s: {'met' if a.records / ours_secs >= 1000 else 'NOT met'}")
+            # the peer: pycsw's own Harvest (CSW-T) into another empty catalog
+            peer_port = serve.free_port()
+            peer = node_workspace(cfg, a.dir / "peer", peer_port)
+            text = pycsw.config_path(peer).read_text().replace("transactions = false", "transactions = true")
+            pycsw.config_path(peer).write_text(text)
+            peer_secret = "bench-peer"  # pycsw takes CSW-T only with the gate's secret (catalog/pycsw_process)
+            procs.append(serve.start_catalog(peer, peer_port, peer_secret))
+            body = (f'<?xml version="1.0" encoding="UTF-8"?><Harvest xmlns="http://www.opengis.net/cat/csw/2.0.2" '
+                    f'service="CSW" version="2.0.2"><Source>{src_url}</Source>'
+                    '<ResourceType>http://www.opengis.net/cat/csw/2.0.2</ResourceType>'
+                    '<ResourceFormat>application/xml</ResourceFormat></Harvest>').encode()
+            t = time.perf_counter()
+            req = urllib.request.Request(f"http://127.0.0.1:{peer_port}/", data=body,
+                                         headers={"Content-Type": "application/xml", "X-Geoportal-Gate": peer_secret})
+            answer = urllib.request.urlopen(req, timeout=3600).read().decode("utf-8", "replace")
+            peer_secs = time.perf_counter() - t
+            with sqlite3.connect(peer.catalog_db) as db:
+                peer_n = db.execute("SELECT count(*) FROM records").fetchone()[0]
+            print(f"  pycsw Harvest (CSW-T)       {peer_n / peer_secs:8.0f} records/s  ({peer_secs:.1f} s, {peer_n} "
+                  f"records{'' if peer_n else '; ' + answer[:200]})")
+            if peer_n:
+                ratio = (a.records / ours_secs) / (peer_n / peer_secs)
+                print(f"  ratio ours / pycsw: {ratio:.2f}x (target ≥ 15x: {'met' if ratio >= 15 else 'NOT met'})   "
+                      f"target ≥ 1,000 records/s: {'met' if a.records / ours_secs >= 1000 else 'NOT met'}")
 
+        ours = Workspace(a.dir / "ours")
         # a big catalog: the harvested records repeated under new identifiers
         big = a.dir / "ours" / "catalog.db"
         with sqlite3.connect(big) as db:
@@ -171,19 +192,26 @@ def main() -> None:
             "service": "CSW", "version": "2.0.2", "request": "GetRecords", "typeNames": "csw:Record",
             "resultType": "results", "elementSetName": "brief", "maxRecords": 10,
             "constraintLanguage": "CQL_TEXT", "constraint_language_version": "1.1.0",
-            "constraint": f"AnyText LIKE '%{rnd.choice(WORDS)}%'"}) for _ in range(a.queries)]
-        lat = {}
+            # pycsw 2.6's CQL takes lowercase ``like`` and the prefixed queryable only (an unprefixed
+            # AnyText works only through the node's wrapper): the same text is sent both ways
+            # (words without an apostrophe: inside a CQL string it ends the literal)
+            "constraint": f"csw:AnyText like '%{rnd.choice(PLAIN_WORDS)}%'"}) for _ in range(a.queries)]
+        lat, hits = {}, {}
         for name, port in (("through the node front", front_port), ("pycsw directly", direct_port)):
-            times = []
+            times, found = [], []
             for q in qs:
                 t = time.perf_counter()
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/?{q}", timeout=120).read()
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/?{q}", timeout=120).read()
                 times.append(time.perf_counter() - t)
-            lat[name] = times
+                found.append(matched(body))
+            lat[name], hits[name] = times, found
+        # an error report has no hits: a figure is only a figure of answered queries
+        assert min(hits["pycsw directly"]) > 0 and hits["through the node front"] == hits["pycsw directly"], hits
         app.stop()
         print(f"\nFull-text GetRecords on {a.catalog:,} records ({a.queries} queries)")
         for name, times in lat.items():
-            print(f"  {name:<24} p50 {percentile(times, 50):7.1f} ms   p95 {percentile(times, 95):7.1f} ms")
+            print(f"  {name:<24} p50 {percentile(times, 50):7.1f} ms   p95 {percentile(times, 95):7.1f} ms   "
+                  f"hits per query {min(hits[name])}–{max(hits[name])}")
         p95 = percentile(lat["through the node front"], 95)
         print(f"  ratio front / pycsw (p95): {p95 / percentile(lat['pycsw directly'], 95):.2f}   "
               f"target p95 < 100 ms: {'met' if p95 < 100 else 'NOT met'}")
