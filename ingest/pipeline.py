@@ -29,7 +29,7 @@ from ingest import admin as admin_mod
 from ingest import geometry as geo
 from ingest.crs import (crs_key, datum_note, infer_crs, match_rule, parse_crs, ukrainian_rules)
 from ingest.readers import RASTER_SUFFIXES, ReadOptions, Source, open_source
-from ingest.readers.base import REASON, WKB
+from ingest.readers.base import REASON, WKB, display_path
 from ingest.report import Tally
 from ingest.schema import TargetSchema, apply as apply_schema, load_schema, resolve_schema_path
 from ingest.store import GEOM, LayerStream, open_store
@@ -357,7 +357,7 @@ def ingest_file(
                 checksum=checksum, version=version, loaded_at=loaded_at, report=report,
             )
             holder["layer"] = stored
-            return {"version": version, "checksum": checksum, "loaded_at": loaded_at, "source": str(source),
+            return {"version": version, "checksum": checksum, "loaded_at": loaded_at, "source": display_path(source),
                     "fingerprint": plan.fingerprint, "layer": stored.to_dict()}
 
         try:
@@ -382,7 +382,7 @@ def _report(table: str, source: Path, src: Source, crs: CRSDecision, plan: Plan,
     enc = src.encoding
     return QualityReport.from_dict({
         "dataset": table, "version": version, "loaded_at": loaded_at,
-        "source": str(source), "source_member": src.notes.get("archive_member"), "driver": src.driver,
+        "source": display_path(source), "source_member": src.notes.get("archive_member"), "driver": src.driver,
         "checksum": checksum,
         "encoding": enc.encoding if enc else None, "encoding_decided_by": enc.decided_by if enc else None,
         "source_crs": crs.crs if crs.crs.startswith("EPSG:") or crs.crs.startswith("+") else "WKT",

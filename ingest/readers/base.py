@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -44,13 +46,34 @@ class Source:
 
 
 def needs_plain(path: str) -> bool:
-    """Whether pyogrio would turn ``path`` into something else (see :func:`plain_path`)."""
+    """Whether pyogrio would turn ``path`` into something else (see :func:`plain_path`), or could not pass it
+    to GDAL at all: a name that is not UTF-8 (e.g. cp1251 bytes from a Windows share) reaches Python with
+    surrogates, which GDAL's UTF-8 strings cannot carry."""
     from pyogrio.util import vsi_path
 
+    if not is_utf8(path):
+        return True
     try:
         return vsi_path(path) != path or any(c in path for c in "!;")
     except Exception:  # whatever pyogrio cannot parse, it must not see
         return True
+
+
+def is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def display_path(path: Path | str) -> str:
+    """A path as text for reports and messages: as it is, or — a name that is not UTF-8 — its bytes read as
+    cp1251 (what such names on Ukrainian Windows shares are), so that a report can be written as UTF-8."""
+    text = str(path)
+    if is_utf8(text):
+        return text
+    return os.fsencode(text).decode("cp1251", errors="replace")
 
 
 @contextmanager

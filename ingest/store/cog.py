@@ -22,6 +22,7 @@ from rasterio.errors import RasterioIOError
 from geoportal.errors import CRSError, IngestError, PublishError, StoreError
 from geoportal.model import QualityReport, RowFilter, StoredLayer
 from ingest.crs import transformer
+from ingest.readers.base import display_path
 from ingest.store import aside
 
 LOCK_WAIT = float(os.environ.get("GEOPORTAL_LOCK_WAIT", 600))  # seconds a load waits for another one
@@ -57,7 +58,7 @@ def ingest_raster(source: Path, target: Path | str, table: str, *, checksum: str
     bbox = transformer(key, "EPSG:4326").transform_bounds(*bounds) if key != "EPSG:4326" else tuple(bounds)
     loaded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     report = QualityReport(
-        dataset=table, version=version, loaded_at=loaded_at, source=str(source), driver="GTiff", checksum=checksum,
+        dataset=table, version=version, loaded_at=loaded_at, source=display_path(source), driver="GTiff", checksum=checksum,
         source_crs=key, crs_decided_by=decided, storage_crs=key, geometry_type="Raster",
         extent_4326=tuple(float(b) for b in bbox),
         extra={"output": "COG", "bands": count, "dtype": dtype, "width": width, "height": height,

@@ -247,3 +247,17 @@ def test_random_geojson_into_postgis(postgis_dsn, case):
             return
         assert count(table) + count(f"{table}__rejected") == len(case["geoms"])
         assert layer.feature_count == count(table)
+
+
+def test_a_file_named_in_cp1251_loads_and_is_reported_by_its_name(tmp_path):
+    """Files copied from a Windows share keep their cp1251 names (not UTF-8): they load like any other, and the
+    quality report names them readably ("Район.geojson"), written as UTF-8."""
+    import os
+
+    src = os.path.join(os.fsencode(tmp_path), "Район".encode("cp1251") + b".geojson")
+    shutil.copy(Path(__file__).resolve().parents[2] / "data/geonames-ua/pzo-zytomyrska.geojson", src)
+    layer = ingest_file(Path(os.fsdecode(src)), tmp_path / "out.gpkg", "t")
+    with sqlite3.connect(tmp_path / "out.gpkg") as db:
+        assert layer.feature_count == 161 == db.execute('SELECT count(*) FROM "t"').fetchone()[0]
+    assert layer.report.source.endswith("/Район.geojson")
+    json.dumps(layer.report.to_dict(), ensure_ascii=False).encode("utf-8")  # a report that can be written
