@@ -51,16 +51,15 @@ class Status(str, Enum):
     CANCELLED = "cancelled"
 
 
-#: the fixed lifecycle: each open state moves one step forward or is cancelled; the two last are final
-NEXT: dict[Status, tuple[Status, ...]] = {
-    Status.DRAFT: (Status.CONSULTATION, Status.CANCELLED),
-    Status.CONSULTATION: (Status.AGREEMENT, Status.CANCELLED),
-    Status.AGREEMENT: (Status.ADOPTED, Status.CANCELLED),
-    Status.ADOPTED: (Status.IMPLEMENTATION, Status.CANCELLED),
-    Status.IMPLEMENTATION: (Status.COMPLETED, Status.CANCELLED),
-    Status.COMPLETED: (),
-    Status.CANCELLED: (),
-}
+def _linear(steps: list[Any], cancelled: Any) -> dict[Any, tuple[Any, ...]]:
+    """A fixed lifecycle: each open step moves one step forward or is cancelled; the last and ``cancelled``
+    are final."""
+    table = {a: (b, cancelled) for a, b in zip(steps, steps[1:])}
+    return {**table, steps[-1]: (), cancelled: ()}
+
+
+#: the fixed lifecycle of a decision
+NEXT: dict[Status, tuple[Status, ...]] = _linear([s for s in Status if s is not Status.CANCELLED], Status.CANCELLED)
 
 STATUS_UK = {"draft": "проєкт", "consultation": "громадське обговорення", "agreement": "погодження",
              "adopted": "прийнято", "implementation": "виконання", "completed": "виконано",
@@ -91,15 +90,8 @@ class Stage(str, Enum):
     CANCELLED = "cancelled"
 
 
-STAGE_NEXT: dict[Stage, tuple[Stage, ...]] = {
-    Stage.IDEA: (Stage.PREPARATION, Stage.CANCELLED),
-    Stage.PREPARATION: (Stage.FUNDING, Stage.CANCELLED),
-    Stage.FUNDING: (Stage.PROCUREMENT, Stage.CANCELLED),
-    Stage.PROCUREMENT: (Stage.WORKS, Stage.CANCELLED),
-    Stage.WORKS: (Stage.COMMISSIONING, Stage.CANCELLED),
-    Stage.COMMISSIONING: (),
-    Stage.CANCELLED: (),
-}
+#: the fixed route of a development project
+STAGE_NEXT: dict[Stage, tuple[Stage, ...]] = _linear([s for s in Stage if s is not Stage.CANCELLED], Stage.CANCELLED)
 
 
 @dataclass(frozen=True)

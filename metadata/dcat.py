@@ -204,7 +204,7 @@ def _services(cfg: NodeConfig, ep: Endpoints, catalog: str, served: list[Dataset
             "dct:license": _licence_doc(LICENCES["CC-BY-4.0"], "CC-BY-4.0"),
             "foaf:page": _doc(ep.record(record_id(cfg, f"service-{s.kind}"))),
         }
-        if s.kind != "csw":
+        if s.per_dataset:
             svc["dcat:servesDataset"] = [{"@id": f"{catalog}#{ds.id}"} for ds in served if s.kind in ds.services]
         out.append(svc)
     return out

@@ -264,7 +264,7 @@ def _served_by(svc: Service, layers: list[tuple[Dataset, StoredLayer]]) -> list[
 def service_mcf(cfg: NodeConfig, kind: str, ep: Endpoints, layers: list[tuple[Dataset, StoredLayer]]) -> dict[str, Any]:
     svc = _service(cfg, kind, ep)
     title_en, long_en, protocol = svc.title, svc.long_title, svc.protocol
-    url = svc.endpoint if kind == "ogcapi" else svc.description  # landing page / capabilities
+    url = svc.capabilities  # landing page / capabilities
     layers = _served_by(svc, layers)
     now = max((lyr.loaded_at for _, lyr in layers), default=dt.datetime.now(dt.timezone.utc).isoformat())
     return {

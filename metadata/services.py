@@ -30,6 +30,7 @@ class Service:
     version: str
     protocol: str  # the ISO online-resource protocol (OGC:WMS, …)
     endpoint: str  # dcat:endpointURL / srv:connectPoint
+    capabilities: str  # where the service describes itself to a person or client (the record's resource URL)
     description: str  # capabilities or OpenAPI document (dcat:endpointDescription)
     conforms_to: str  # the standard's IRI
     inspire_type: str  # INSPIRE spatial data service type: discovery | view | download | other
@@ -60,7 +61,8 @@ class Distribution:
 def node_services(cfg: NodeConfig, ep: Endpoints) -> list[Service]:
     """The node's services that have a record of their own, in the order of its publishers, the catalog last."""
     return [Service(kind=s.name, title=s.title, long_title=s.long_title, version=s.version, protocol=s.protocol,
-                    endpoint=s.url(ep), description=s.description_url(ep), conforms_to=s.conforms_to,
+                    endpoint=s.url(ep), capabilities=s.capabilities_url(ep), description=s.description_url(ep),
+                    conforms_to=s.conforms_to,
                     inspire_type=s.service_type, operation=s.operation, iso_category=s.iso_category,
                     per_dataset=s.per_dataset, kinds=s.kinds)
             for s in declared.declared(cfg) if s.record]
