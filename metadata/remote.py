@@ -84,7 +84,8 @@ def remote_service_record(cfg: NodeConfig, service_id: str, info: RemoteServiceI
                                      "description": _ml(prefix, prefix), "function": "information"}},
     }
     root = _render_root(mcf)
-    svc = Service(info.kind, f"{prefix} {info.version}".strip(), prefix, info.version, protocol, info.url,
-                  info.url, KINDS[info.kind][4], stype, operation, category)
+    svc = Service(kind=info.kind, title=f"{prefix} {info.version}".strip(), long_title=prefix, version=info.version,
+                  protocol=protocol, endpoint=info.url, capabilities=info.url, description=info.url,
+                  conforms_to=KINDS[info.kind][4], inspire_type=stype, operation=operation, iso_category=category)
     to_service_identification(root, svc, [])
     return _serialise(root)
