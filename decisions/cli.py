@@ -289,10 +289,21 @@ def target_recompute(c: Ctx, id: str, who: str | None, as_json: bool) -> None:
 
 @decision_cmd.command("overdue")
 @click.option("--as-of", default=None, help="YYYY-MM-DD (default: today, or --now).")
+@click.option("--network", is_flag=True, help="Every node reachable from this one (an oblast: all its hromadas), "
+              "as each node published it.")
 @json_opt
 @click.pass_obj
-def overdue(c: Ctx, as_of: str | None, as_json: bool) -> None:
+def overdue(c: Ctx, as_of: str | None, network: bool, as_json: bool) -> None:
     """Milestones past their due date and not done."""
+    if network:
+        from decisions.delivery import network_overdue
+        from decisions.publish import node_base_url
+
+        found = network_overdue(c.cfg, node_base_url(c.cfg, c.ws))
+        _print(found, as_json, "\n".join(f"{r['node']}: {r['error']}" if "error" in r else
+                                          f"{r['id']} ({r['issuer']}, {r['status']}): {r['milestones_overdue']} "
+                                          f"overdue — {r['title_uk']}" for r in found) or "nothing overdue")
+        return
     day = as_of or (c.now or datetime.now()).date().isoformat()
     rows = [{"decision": d.id, "milestone": m.id, "title": m.title, "due": m.due, "responsible": m.responsible}
             for d, m in c.reg.overdue(day)]
@@ -306,10 +317,12 @@ def overdue(c: Ctx, as_of: str | None, as_json: bool) -> None:
 def pages(c: Ctx, out: Path | None) -> None:
     """(Re)write the HTML page of every decision and the index of the register."""
     from decisions.page import write_index, write_pages
+    from geoportal.portal import Site
 
     ds = c.reg.list()
-    written = write_pages(ds, out or c.ws.root / "decisions")
-    write_index(ds, out or c.ws.root / "decisions")
+    site = Site.of_config(c.cfg)
+    written = write_pages(ds, out or c.ws.root / "decisions", site=site)
+    write_index(ds, out or c.ws.root / "decisions", names={}, site=site, history_of=c.reg.history)
     click.echo(f"{len(written)} pages → {out or c.ws.root / 'decisions'}")
 
 
@@ -414,3 +427,63 @@ def ocds(c: Ctx, out: Path | None, uri: str | None, ocid_prefix: str) -> None:
         click.echo(str(out))
     else:
         click.echo(text)
+
+
+@decision_cmd.group("inbox", invoke_without_command=True)
+@json_opt
+@click.pass_context
+def inbox_cmd(ctx: click.Context, as_json: bool) -> None:
+    """The agreement requests other nodes sent to this node's body (and their state)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    c: Ctx = ctx.obj
+    items = c.reg.inbox(c.now)
+    lines = [f"{m['id']}  [{m['state']}]  {m['body']['decision']['id']} from {m['body']['from']['node']} "
+             f"for {m['body']['party']} until {m['body']['decision'].get('agreement_deadline') or '—'}\n"
+             f"  {m['body']['decision']['title']['uk']}" for m in items]
+    _print(items, as_json, "\n".join(lines) or "the inbox is empty")
+
+
+@inbox_cmd.command("answer")
+@click.argument("message")
+@click.argument("answer", type=click.Choice(["agree", "object"]))
+@click.option("--reasons", default=None, help="Why the body objects (required for object).")
+@as_opt
+@json_opt
+@click.pass_obj
+def inbox_answer(c: Ctx, message: str, answer: str, reasons: str | None, who: str | None, as_json: bool) -> None:
+    """Answer a request of the inbox (MESSAGE: its urn:uuid: id); the answer travels back at the next sync."""
+    from decisions.service import answer_document
+
+    a = c.reg.answer_request(_actor(who), message, answer, reasons=reasons, now=c.now)
+    _print(answer_document(a), as_json, f"{a.decision}: {a.party} {answer} ({a.id}); queued for the issuing node")
+
+
+@decision_cmd.command("outbox")
+@click.option("--state", type=click.Choice(["pending", "delivered", "refused"]), default=None)
+@json_opt
+@click.pass_obj
+def outbox_cmd(c: Ctx, state: str | None, as_json: bool) -> None:
+    """The agreement requests and answers this node sends: pending (with the last error), delivered, refused."""
+    items = c.reg.outbox(state)
+    lines = [f"{m['id']}  [{m['state']}]  {m['kind']} to {m['to']}  attempts {m['attempts']}"
+             f"{'  next ' + m['next_try'] if m['state'] == 'pending' else ''}"
+             f"{'  — ' + m['last_error'] if m.get('last_error') else ''}" for m in items]
+    _print(items, as_json, "\n".join(lines) or "the outbox is empty")
+
+
+@decision_cmd.command("sync")
+@click.option("--force", is_flag=True, help="Try every pending message now, whatever its retry time.")
+@json_opt
+@click.pass_obj
+def sync_cmd(c: Ctx, force: bool, as_json: bool) -> None:
+    """Deliver the outbox to the parties' nodes (signed with this node's key) and record silence after
+    deadlines. Safe to run at any time and as often as wanted (every `geoportal harvest` runs it too)."""
+    from dataclasses import asdict as _asdict
+
+    from decisions.delivery import sync
+
+    report = sync(c.cfg, c.ws, now=c.now, force=force)
+    c.page()
+    _print(_asdict(report), as_json, report.summary() + "".join(f"\n  pending {i}: {w}" for i, w in report.pending)
+           + "".join(f"\n  refused {i}: {w}" for i, w in report.refused))

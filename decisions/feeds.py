@@ -1,5 +1,5 @@
 """Atom feeds (RFC 4287) of the register: ``feed.atom`` for the whole node and ``<KATOTTH>.atom`` for each
-issuing hromada, newest change first, one entry per decision with its status, so a resident or a parent node
+issuing hromada, newest change first (the newest :data:`MAX_ENTRIES`), one entry per decision with its status, so a resident or a parent node
 follows decisions with any feed reader instead of polling pages.
 
 Ids are stable across rebuilds and ports (``urn:uuid:`` derived from the node and the decision), so a reader
@@ -17,6 +17,8 @@ from decisions.model import KIND_UK, STATUS_UK, Decision
 from geoportal.model import write_atomic
 
 ATOM = "http://www.w3.org/2005/Atom"
+#: a feed is the window of the newest changes (a reader polls it); the whole register is the OGC API collection
+MAX_ENTRIES = 500
 NS = uuid.UUID("6f1c4f1e-7a52-4c86-9a0e-2f5b1c0d2e11")  # this project's namespace for feed/entry ids
 
 
@@ -38,7 +40,7 @@ def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str)
 def render(decisions: list[Decision], *, node: str, scope: str, title: str, author: str, base_url: str,
            self_href: str, built_at: str) -> bytes:
     """One feed. ``updated`` is the newest change in it (the build time when it has no entry)."""
-    ordered = sorted(decisions, key=lambda d: (d.updated_at, d.id), reverse=True)
+    ordered = sorted(decisions, key=lambda d: (d.updated_at, d.id), reverse=True)[:MAX_ENTRIES]
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "uk")
     _el(feed, "id", feed_id(node, scope))
@@ -70,11 +72,14 @@ def write_feeds(decisions: list[Decision], folder: Path, *, node: str, node_name
     write_atomic(out[0], render(decisions, node=node, scope="all", title=f"Рішення: {node_name}", author=node_name,
                                 base_url=base_url, self_href=f"{base_url}/decisions/feed.atom",
                                 built_at=built_at).decode("utf-8"))
-    issuers = sorted({d.issuer for d in decisions})
+    by_issuer: dict[str, list[Decision]] = {}
+    for d in decisions:
+        by_issuer.setdefault(d.issuer, []).append(d)
+    issuers = sorted(by_issuer)
     for code in issuers:
         p = folder / f"{code}.atom"
         name = names.get(code, code)
-        write_atomic(p, render([d for d in decisions if d.issuer == code], node=node, scope=code,
+        write_atomic(p, render(by_issuer[code], node=node, scope=code,
                                title=f"Рішення: {name}", author=name, base_url=base_url,
                                self_href=f"{base_url}/decisions/{code}.atom", built_at=built_at).decode("utf-8"))
         out.append(p)

@@ -62,3 +62,36 @@ def allowed(actor: Actor, action: str, **kw: Any) -> bool:
     except Forbidden:
         return False
     return True
+
+
+#: the register's role a principal acts in, strongest first (a head is an official named in decisions.heads)
+_ROLE_ORDER = ("admin", "head", "moderator", "official", "citizen")
+
+
+def actor_of(principal: Any, heads: Any = (), moderators: Any = ()) -> Actor | None:
+    """The :class:`Actor` a logged-in caller acts as, or None for an anonymous one (the web answers 401).
+
+    ``principal`` is an :class:`access.principal.Principal`. The access roles know citizens, officials,
+    custodians and admins; the register also needs the head of a body (adopts, cancels) and moderators
+    (hide comments), named by user in the node config's ``decisions.heads`` / ``decisions.moderators``. A
+    head must be an official of a body (an organisation); a custodian loads data and counts as a citizen
+    here. The strongest role wins."""
+    if principal is None or principal.is_anonymous:
+        return None
+    roles = {r.value if hasattr(r, "value") else str(r) for r in principal.roles}
+    have = set()
+    if "admin" in roles:
+        have.add("admin")
+    if "official" in roles and principal.organisation:
+        have.add("official")
+        if principal.name in set(heads):
+            have.add("head")
+    if principal.name in set(moderators):
+        have.add("moderator")
+    if roles & {"citizen", "custodian", "official"}:
+        have.add("citizen")
+    role = next((r for r in _ROLE_ORDER if r in have), None)
+    if role is None:
+        return None
+    via = f"@{principal.issuer}" if getattr(principal, "issuer", None) else ""
+    return Actor(f"{principal.name}{via}", role, principal.organisation)

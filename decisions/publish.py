@@ -26,6 +26,9 @@ from typing import Callable
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import ConfigError
 from geoportal.model import UKRAINE_BBOX, FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
+from decisions.nodeurl import node_base_url  # noqa: F401 - re-exported: the CLI and tests import it here
+from geoportal.portal import Site
+from geoportal.ukrainian import clean_name
 from ingest.store.gpkg import GpkgTable
 
 DECISIONS_ID, PROJECTS_ID = "decisions", "projects"
@@ -39,15 +42,6 @@ def pages_folder(ws: Workspace) -> Path:
 
 def register_folder(ws: Workspace) -> Path:
     return ws.root / "register"
-
-
-def node_base_url(cfg: NodeConfig, ws: Workspace) -> str:
-    """The address the node was last built for (``node.json``), else its configured URL: the CLI changes the
-    register between builds and must write the same absolute links the build wrote."""
-    try:
-        return str(json.loads((ws.root / "node.json").read_text(encoding="utf-8"))["base_url"]).rstrip("/")
-    except (OSError, ValueError, KeyError):
-        return (cfg.node.url or "http://127.0.0.1:8000").rstrip("/")
 
 
 def issuer_names(cfg: NodeConfig, ws: Workspace) -> dict[str, str]:
@@ -118,6 +112,21 @@ def _node_bbox(layers: dict[str, StoredLayer]) -> tuple[float, float, float, flo
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
+def _outlines(cfg: NodeConfig, layers: dict[str, StoredLayer]) -> list[tuple[str, object]]:
+    """The node's hromada boundaries (``reference.boundaries``) with their labels, under the register's map;
+    none when the node has no such layer (the map then shows the decisions alone)."""
+    from decisions.features import label_column, read_features
+
+    layer = layers.get(cfg.reference.boundaries or "")
+    if layer is None or layer.kind != "vector":
+        return []
+    ds = next((d for d in cfg.datasets if d.id == layer.dataset_id), None)
+    label = label_column(layer, ds.label if ds else None)
+    feats = read_features(layer, [label] if label else [])
+    names = feats.attrs.get(label, [""] * len(feats.fids)) if label else [""] * len(feats.fids)
+    return [(clean_name(str(n or "")), g) for n, g in zip(names, feats.geoms)]
+
+
 def publish_register(cfg: NodeConfig, ws: Workspace, *, base_url: str | None = None,
                      layers: dict[str, StoredLayer] | None = None, today: date | None = None,
                      progress: Callable[[str], None] = lambda m: None) -> list[tuple[Dataset, StoredLayer]]:
@@ -140,8 +149,10 @@ def publish_register(cfg: NodeConfig, ws: Workspace, *, base_url: str | None = N
         projects = tx.list_projects()
     names = issuer_names(cfg, ws)
     folder = pages_folder(ws)
-    write_pages(decisions, folder)
-    write_index(decisions, folder, feeds=sorted({d.issuer for d in decisions}), names=names)
+    site = Site.of_config(cfg)
+    write_pages(decisions, folder, site=site)
+    write_index(decisions, folder, feeds=sorted({d.issuer for d in decisions}), names=names, site=site,
+                history_of=reg.history, outlines=_outlines(cfg, layers or ws.read_layers()) if decisions else [])
     write_feeds(decisions, folder, node=cfg.node.id, node_name=cfg.node.name.uk, base_url=base, names=names,
                 built_at=built_at)
 

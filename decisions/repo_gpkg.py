@@ -11,13 +11,13 @@ import sqlite3
 import struct
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import shapely
 
 from decisions.errors import NotFound
 from decisions.model import Decision, HistoryRow, Project
-from decisions.repository import DECISIONS, HISTORY, PROJECTS, dumps, flat
+from decisions.repository import DECISIONS, HISTORY, MESSAGES, PROJECTS, dumps, flat
 from geoportal.errors import StoreError
 
 WGS84_WKT = ('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],'
@@ -47,6 +47,8 @@ SCHEMA = [
        entity_id TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, field TEXT,
        old TEXT, new TEXT, reason TEXT)""",
     f"CREATE INDEX IF NOT EXISTS {HISTORY}_key ON {HISTORY} (entity, entity_id)",
+    f"""CREATE TABLE IF NOT EXISTS {MESSAGES} (fid INTEGER PRIMARY KEY AUTOINCREMENT, box TEXT NOT NULL,
+       id TEXT NOT NULL, state TEXT NOT NULL, doc TEXT NOT NULL, UNIQUE (box, id))""",
 ]
 
 
@@ -80,7 +82,9 @@ class GpkgRepository:
                        "min_x, min_y, max_x, max_y, srs_id) VALUES (?, ?, ?, ?, 22.1, 44.3, 40.3, 52.4, ?)", [
                            (DECISIONS, "features", DECISIONS, "management decisions of the node", 4326),
                            (PROJECTS, "attributes", PROJECTS, "development projects", None),
-                           (HISTORY, "attributes", HISTORY, "every change: who, when, why", None)])
+                           (HISTORY, "attributes", HISTORY, "every change: who, when, why", None),
+                           (MESSAGES, "attributes", MESSAGES, "agreement requests and answers sent and received",
+                            None)])
         db.execute("INSERT OR IGNORE INTO gpkg_geometry_columns VALUES (?, 'geom', 'GEOMETRY', 4326, 0, 0)",
                    (DECISIONS,))
         self._ready = True
@@ -189,3 +193,30 @@ class _GpkgTx:
 
     def count_ids(self, table: str, prefix: str) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM {table} WHERE id LIKE ? || '%'", (prefix,)).fetchone()[0])
+
+    def delete(self, table: str, id: str) -> None:
+        if table not in (DECISIONS, PROJECTS):
+            raise ValueError(f"no deletes from {table}")
+        self.db.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
+
+    def get_message(self, box: str, id: str) -> dict[str, Any] | None:
+        row = self.db.execute(f"SELECT doc FROM {MESSAGES} WHERE box = ? AND id = ?", (box, id)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put_message(self, box: str, msg: dict[str, Any], *, new: bool = False) -> None:
+        if new:
+            self.db.execute(f"INSERT INTO {MESSAGES} (box, id, state, doc) VALUES (?, ?, ?, ?)",
+                            (box, msg["id"], msg["state"], dumps(msg)))
+        else:
+            self.db.execute(f"UPDATE {MESSAGES} SET state = ?, doc = ? WHERE box = ? AND id = ?",
+                            (msg["state"], dumps(msg), box, msg["id"]))
+
+    def list_messages(self, box: str, state: str | None = None) -> list[dict[str, Any]]:
+        rows = self.db.execute(f"SELECT doc FROM {MESSAGES} WHERE box = ? AND (? IS NULL OR state = ?) ORDER BY fid",
+                               (box, state, state)).fetchall()
+        return [dict(json.loads(r[0])) for r in rows]
+
+    def count_created(self, entity: str, prefix: str) -> int:
+        """Ids ever given (deleted drafts included), so an id is never reused for another decision."""
+        return int(self.db.execute(f"SELECT count(DISTINCT entity_id) FROM {HISTORY} WHERE entity = ? AND "
+                                   "action = 'create' AND entity_id LIKE ? || '%'", (entity, prefix)).fetchone()[0])

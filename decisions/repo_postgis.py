@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from decisions.errors import NotFound
 from decisions.model import Decision, HistoryRow, Project
-from decisions.repository import DECISIONS, HISTORY, PROJECTS, flat
+from decisions.repository import DECISIONS, HISTORY, MESSAGES, PROJECTS, flat
 from geoportal.errors import StoreError
 
 
@@ -45,9 +45,11 @@ class PostgisRepository:
             "CREATE TABLE IF NOT EXISTS {s}.{h} (fid bigserial PRIMARY KEY, entity text NOT NULL, entity_id text NOT "
             "NULL, at text NOT NULL, actor jsonb NOT NULL, action text NOT NULL, field text, old jsonb, new jsonb, "
             "reason text)",
+            "CREATE TABLE IF NOT EXISTS {s}.{m} (fid bigserial PRIMARY KEY, box text NOT NULL, id text NOT NULL, "
+            "state text NOT NULL, doc jsonb NOT NULL, UNIQUE (box, id))",
         ):
             conn.execute(sql.SQL(stmt).format(s=s, d=sql.Identifier(DECISIONS), p=sql.Identifier(PROJECTS),
-                                              h=sql.Identifier(HISTORY), di=sql.Identifier(f"{DECISIONS}_geom")))
+                                              h=sql.Identifier(HISTORY), m=sql.Identifier(MESSAGES), di=sql.Identifier(f"{DECISIONS}_geom")))
         self._ready = True
 
     @contextmanager
@@ -139,3 +141,30 @@ class _PgTx:
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.schema}.{table}",))
         q = sql.SQL("SELECT count(*) FROM {} WHERE id LIKE %s").format(self._t(table))
         return int(self.conn.execute(q, (prefix.replace("%", r"\%").replace("_", r"\_") + "%",)).fetchone()[0])
+
+    def delete(self, table: str, id: str) -> None:
+        if table not in (DECISIONS, PROJECTS):
+            raise ValueError(f"no deletes from {table}")
+        self.conn.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(self._t(table)), (id,))
+
+    def get_message(self, box: str, id: str) -> dict[str, Any] | None:
+        q = sql.SQL("SELECT doc FROM {} WHERE box = %s AND id = %s FOR UPDATE").format(self._t(MESSAGES))
+        row = self.conn.execute(q, (box, id)).fetchone()
+        return None if row is None else dict(row[0])
+
+    def put_message(self, box: str, msg: dict[str, Any], *, new: bool = False) -> None:
+        q = ("INSERT INTO {} (state, doc, box, id) VALUES (%s, %s, %s, %s)" if new else
+             "UPDATE {} SET state = %s, doc = %s WHERE box = %s AND id = %s")
+        self.conn.execute(sql.SQL(q).format(self._t(MESSAGES)), (msg["state"], Jsonb(msg), box, msg["id"]))
+
+    def list_messages(self, box: str, state: str | None = None) -> list[dict[str, Any]]:
+        q = sql.SQL("SELECT doc FROM {} WHERE box = %s AND (%s::text IS NULL OR state = %s) ORDER BY fid").format(
+            self._t(MESSAGES))
+        return [dict(r[0]) for r in self.conn.execute(q, (box, state, state))]
+
+    def count_created(self, entity: str, prefix: str) -> int:
+        """Ids ever given (deleted drafts included), so an id is never reused for another decision."""
+        q = sql.SQL("SELECT count(DISTINCT entity_id) FROM {} WHERE entity = %s AND action = 'create' AND "
+                    "entity_id LIKE %s").format(self._t(HISTORY))
+        like = prefix.replace("%", r"\%").replace("_", r"\_") + "%"
+        return int(self.conn.execute(q, (entity, like)).fetchone()[0])

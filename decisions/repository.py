@@ -4,7 +4,9 @@ anywhere leaves the previous state whole. Two implementations: repo_gpkg.py (``d
 workspace, a real GeoPackage GDAL/QGIS open) and repo_postgis.py (tables in the node's schema).
 
 Tables (the same names in both): ``decisions`` (spatial: flat columns people filter on + the whole value as
-JSON), ``decision_projects``, ``decision_history`` (append-only: who, when, action, field, old → new, why).
+JSON), ``decision_projects``, ``decision_history`` (append-only: who, when, action, field, old → new, why),
+``decision_messages`` (the agreement requests and answers this node sends and receives, one JSON document each,
+keyed by box and message id so a message delivered twice is stored once).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, Protocol
 from decisions.model import Decision, HistoryRow, Project
 
 DECISIONS, PROJECTS, HISTORY = "decisions", "decision_projects", "decision_history"
+#: the agreement messages of the node: box "out" (to deliver, with retries) and "in" (received, by message id)
+MESSAGES = "decision_messages"
 FLAT = ("title_uk", "title_en", "kind", "issuer", "status", "updated_at")
 
 
@@ -39,6 +43,11 @@ class Tx(Protocol):
     def log(self, rows: list[HistoryRow]) -> None: ...
     def history(self, entity: str, entity_id: str) -> list[HistoryRow]: ...
     def count_ids(self, table: str, prefix: str) -> int: ...
+    def delete(self, table: str, id: str) -> None: ...
+    def count_created(self, entity: str, prefix: str) -> int: ...
+    def get_message(self, box: str, id: str) -> dict[str, Any] | None: ...
+    def put_message(self, box: str, msg: dict[str, Any], *, new: bool = False) -> None: ...
+    def list_messages(self, box: str, state: str | None = None) -> list[dict[str, Any]]: ...
 
 
 class Repository(Protocol):

@@ -24,8 +24,11 @@ from decisions.history import diff
 from decisions.justification import DEFAULT_AREA_CRS, cited_indicators, justify
 from decisions.model import (NEXT, Actor, Answer, Comment, Decision, Document, HistoryRow, Kind, Milestone,
                              Status, Target, Text, iso, parse_time, utcnow)
+from decisions.agreement import AgreementActions
+from decisions.messages import NodeInfo
 from decisions.projects import ProjectActions
 from decisions.repository import DECISIONS, Repository
+from decisions.versions import check_match
 from geoportal.model import StoredLayer
 
 OPEN = {s.value for s, nxt in NEXT.items() if nxt}
@@ -40,15 +43,18 @@ def sha256_file(path: Path) -> Document:
 
 
 @dataclass
-class Register(ProjectActions):
+class Register(ProjectActions, AgreementActions):
     """The decision register of one node: its repository and what justification needs from the node (its
-    stored layers, the passports, the dataset labels, the equal-area CRS)."""
+    stored layers, the passports, the dataset labels, the equal-area CRS); ``node``: who the node is on the
+    network (the sender of its agreement requests; None: requests are not queued)."""
 
     repo: Repository
     layers: dict[str, StoredLayer] = field(default_factory=dict)
     passports_gpkg: Path | None = None  # the node's passports.gpkg; needed only when a decision cites indicators
     labels: dict[str, str | None] = field(default_factory=dict)
     area_crs: str = DEFAULT_AREA_CRS
+    node: NodeInfo | None = None
+    retry_max_seconds: int = 3600
 
     @classmethod
     def for_node(cls, cfg: Any, ws: Any) -> "Register":
@@ -59,8 +65,11 @@ class Register(ProjectActions):
             from passport.config import load_passport_config
 
             area_crs = load_passport_config(cfg.resolve(cfg.passport)).area_crs
+        from decisions.nodeurl import node_base_url
+
+        node = NodeInfo(cfg.node.id, cfg.node.katotth, node_base_url(cfg, ws))
         return cls(open_repository(cfg, ws.root), ws.read_layers(), ws.root / "passport" / "passports.gpkg",
-                   {d.id: d.label for d in cfg.datasets}, area_crs)
+                   {d.id: d.label for d in cfg.datasets}, area_crs, node, cfg.decisions.retry_max_seconds)
 
     # -- reading ---------------------------------------------------------------------------------------
     def get(self, id: str) -> Decision:
@@ -95,7 +104,8 @@ class Register(ProjectActions):
         checks.check_cites(cites)
         docs = [self._document(Path(p), "draft-text", now) for p in documents]
         with self.repo.transaction() as tx:
-            n = tx.count_ids(DECISIONS, f"D-{now.year}-") + 1
+            prefix = f"D-{now.year}-"
+            n = max(tx.count_ids(DECISIONS, prefix), tx.count_created("decision", prefix)) + 1
             d = Decision(id=f"D-{now.year}-{n:03d}", title=title, summary=summary, kind=kind, issuer=issuer,
                          geometry=wkt, geometry_source=source, documents=docs, parties=list(parties),
                          cites=[dict(c) for c in cites], created_at=iso(now), updated_at=iso(now))
@@ -124,11 +134,13 @@ class Register(ProjectActions):
         return Document(d.name, d.sha256, d.size, role, iso(now))
 
     def _change(self, actor: Actor, id: str, action: str, reason: str | None, now: datetime | None,
-                change: Any) -> Decision:
-        """The frame of every change: lock, copy, ``change(tx, new, now)``, save + history, all in one tx."""
+                change: Any, if_match: str | None = None) -> Decision:
+        """The frame of every change: lock, copy, ``change(tx, new, now)``, save + history, all in one tx.
+        ``if_match``: the entity tag the caller read; a different stored one refuses the change."""
         now = now or utcnow()
         with self.repo.transaction() as tx:
             old = tx.get_decision(id)
+            check_match(old, if_match, f"decision {id}")
             new = copy.deepcopy(old)
             change(tx, new, now)
             new.updated_at = iso(now)
@@ -139,14 +151,21 @@ class Register(ProjectActions):
     def edit(self, actor: Actor, id: str, *, reason: str, now: datetime | None = None,
              title: Text | None = None, summary: Text | None = None, geometry: str | dict[str, Any] | None = None,
              features: tuple[str, list[int]] | None = None, parties: list[str] | None = None,
-             cites: list[dict[str, str]] | None = None) -> Decision:
+             cites: list[dict[str, str]] | None = None, kind: str | None = None,
+             if_match: str | None = None) -> Decision:
         """Change a draft (after consultation opens the text and geometry are what people commented on)."""
+        if kind is not None and kind not in {k.value for k in Kind}:
+            raise DecisionError(f"kind '{kind}' is not one of: {', '.join(k.value for k in Kind)}")
         def change(tx: Any, d: Decision, now: datetime) -> None:
             permissions.check(actor, "draft", owner=d.issuer)
             if d.status != Status.DRAFT.value:
                 raise IllegalTransition(f"decision {d.id} is in '{d.status}': only a draft can be edited")
             if title is not None:
+                if not title.uk.strip():
+                    raise DecisionError("title: the Ukrainian title is required")
                 d.title = title
+            if kind is not None:
+                d.kind = kind
             if summary is not None:
                 d.summary = summary
             if geometry is not None or features is not None:
@@ -155,7 +174,23 @@ class Register(ProjectActions):
                 d.parties = [checks.party(p) for p in parties]
             if cites is not None:
                 d.cites = [dict(c) for c in checks.check_cites(cites)]
-        return self._change(actor, id, "edit", checks.reason(reason), now, change)
+        return self._change(actor, id, "edit", checks.reason(reason), now, change, if_match)
+
+    def delete(self, actor: Actor, id: str, *, reason: str = "draft withdrawn", now: datetime | None = None,
+               if_match: str | None = None) -> None:
+        """Remove a draft nobody has seen yet. Anything past draft was public: it is cancelled, never
+        removed (its history stays; the delete itself is one history row)."""
+        now = now or utcnow()
+        with self.repo.transaction() as tx:
+            d = tx.get_decision(id)
+            check_match(d, if_match, f"decision {id}")
+            permissions.check(actor, "draft", owner=d.issuer)
+            if d.status != Status.DRAFT.value:
+                raise IllegalTransition(f"decision {id} is in '{d.status}': only a draft can be deleted; cancel it "
+                                        "instead (status → cancelled), which keeps it and its history public")
+            tx.delete(DECISIONS, id)
+            tx.log(diff("decision", d.to_dict(), {"id": id, "status": "deleted"}, actor, "delete", iso(now),
+                        checks.reason(reason)))
 
     def add_document(self, actor: Actor, id: str, path: Path, role: str = "draft-text", *, reason: str = "document added",
                      now: datetime | None = None) -> Decision:
@@ -170,13 +205,17 @@ class Register(ProjectActions):
 
     def transition(self, actor: Actor, id: str, to: str, *, reason: str, now: datetime | None = None,
                    consultation_until: str | date | None = None, agreement_deadline: str | date | None = None,
-                   adopted_text: Path | None = None) -> Decision:
+                   adopted_text: Path | Document | None = None, if_match: str | None = None) -> Decision:
         """Move a decision one step of its lifecycle (or cancel it). Moving to consultation freezes the
         justification; to agreement needs the consultation over and a deadline for the parties; to adopted
         needs the adopted text (a file, kept by its sha256) and records the silence of parties who did not
         answer by the deadline."""
         reason = checks.reason(reason)
-        doc = self._document(Path(adopted_text), "adopted-text", now or utcnow()) if adopted_text else None
+        if isinstance(adopted_text, Document):
+            doc: Document | None = Document(adopted_text.name, adopted_text.sha256, adopted_text.size, "adopted-text",
+                                            iso(now or utcnow()))
+        else:
+            doc = self._document(Path(adopted_text), "adopted-text", now or utcnow()) if adopted_text else None
 
         def change(tx: Any, d: Decision, now: datetime) -> None:
             cur = Status(d.status)
@@ -187,7 +226,9 @@ class Register(ProjectActions):
             permissions.check(actor, permissions.TRANSITION_ACTION[to], owner=d.issuer)
             getattr(self, f"_enter_{to}")(d, now, consultation_until, agreement_deadline, doc)
             d.status = to
-        return self._change(actor, id, "transition", reason, now, change)
+            if to == Status.AGREEMENT.value:
+                self._queue_requests(tx, d, now)  # the requests travel only if this move is committed
+        return self._change(actor, id, "transition", reason, now, change, if_match)
 
     def _enter_consultation(self, d: Decision, now: datetime, until: Any, _deadline: Any, _doc: Any) -> None:
         if until is None:

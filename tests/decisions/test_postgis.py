@@ -126,3 +126,34 @@ def test_projects_filters_and_errors_on_postgis(pg_register) -> None:  # type: i
     release_package(reg.list_projects(), uri="http://127.0.0.1:8000/decisions/ocds.json", publisher="Житомирська ОДА")
     with pytest.raises(NotFound, match="D-1999-001"):
         reg.create_project(OFFICIAL, title=Text("x"), issuer=OVRUCH, decisions=["D-1999-001"])
+
+
+def test_outbox_inbox_and_delete_on_postgis(pg_register) -> None:  # type: ignore[no-untyped-def]
+    """The agreement messages and a draft's removal in PostGIS: the request is queued with the move, a received
+    answer joins the decision once, a deleted draft's id is never given again."""
+    from decisions.errors import IllegalTransition
+
+    reg = pg_register
+    d = reg.create(OFFICIAL, title=Text("Погодження", ""), summary=Text("", ""), kind="other", issuer=OVRUCH,
+                   geometry=AREA, parties=[SLOVECHNE], now=t("2026-04-01T09:00"))
+    reg.transition(OFFICIAL, d.id, "consultation", reason="r", consultation_until="2026-04-02", now=t("2026-04-01T10:00"))
+    reg.transition(OFFICIAL, d.id, "agreement", reason="r", agreement_deadline="2026-04-20", now=t("2026-04-03T10:00"))
+    queued = [m for m in reg.outbox("pending") if m["body"]["decision"]["id"] == d.id]
+    assert [m["to"] for m in queued] == [SLOVECHNE]
+    answer = {"type": "decision-answer", "version": 1, "id": "urn:uuid:11111111-1111-4111-8111-111111111111",
+              "decision": d.id, "party": SLOVECHNE, "answer": "object", "at": "2026-04-05T10:00:00Z", "by": "p",
+              "reasons": "ліс", "in_reply_to": queued[0]["id"],
+              "from": {"node": "slovechne", "katotth": SLOVECHNE, "url": "http://s"}}
+    assert reg.receive(answer, SLOVECHNE, "urn:geoportal:slovechne", now=t("2026-04-05T11:00")) == "applied"
+    assert reg.receive(answer, SLOVECHNE, "urn:geoportal:slovechne").startswith("already received")
+    assert [(a.party, a.answer) for a in reg.get(d.id).answers] == [(SLOVECHNE, "object")]
+    reg.attempted(queued[0]["id"], url="http://s", error=None, now=t("2026-04-03T11:00"))
+    assert {m["id"] for m in reg.outbox("delivered")} >= {queued[0]["id"]}
+    with pytest.raises(IllegalTransition, match="cancel"):
+        reg.delete(OFFICIAL, d.id)
+    gone = reg.create(OFFICIAL, title=Text("Помилка", ""), summary=Text("", ""), kind="other", issuer=OVRUCH,
+                      geometry=AREA, now=t("2026-04-06T09:00"))
+    reg.delete(OFFICIAL, gone.id, now=t("2026-04-06T09:05"))
+    again = reg.create(OFFICIAL, title=Text("Нова", ""), summary=Text("", ""), kind="other", issuer=OVRUCH,
+                       geometry=AREA, now=t("2026-04-06T09:10"))
+    assert again.id != gone.id

@@ -1,0 +1,193 @@
+"""``/decisions/`` of a node: the static pages and feeds (decisions.publish), plus the agreement endpoints.
+
+    GET  /decisions/node              who this node is and whom it links to (how other nodes find a party)
+    POST /decisions/messages          a message from another node, signed with its key (decisions.messages)
+    GET  /decisions/inbox             the agreement requests of this node's body (HTML; JSON with ?f=json or
+                                      Accept: application/json) — for its officials and admins only
+    POST /decisions/inbox/{message}   an official answers: agree / object with reasons (JSON or a form)
+
+Everything else is a file of ``<workspace>/decisions`` (geoportal.static_files).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, unquote
+
+from decisions.errors import DecisionError, Forbidden, NotLoggedIn
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE = 2 * 1024 * 1024
+STATES_UK = {"open": "очікує відповіді", "answered": "відповідь надіслано", "silence": "мовчання (строк минув)"}
+
+
+class DecisionsWeb:
+    def __init__(self, workspace_root: Path, files: Callable[..., Iterable[bytes]]):
+        self.root = Path(workspace_root)
+        self.files = files
+        self._lock = threading.Lock()
+
+    @cached_property
+    def cfg(self) -> Any:
+        from geoportal.config import load_config
+
+        node = json.loads((self.root / "node.json").read_text(encoding="utf-8"))
+        return load_config(Path(node["config"]))
+
+    @cached_property
+    def verifier(self) -> Any:
+        from access.tokens import Verifier
+
+        return Verifier(self.cfg, self.root)
+
+    def register(self) -> Any:
+        from decisions.service import Register
+        from geoportal.model import Workspace
+
+        return Register.for_node(self.cfg, Workspace(self.root))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        from decisions.api import _reply, http_status
+
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        try:
+            if path == "/node" and method == "GET":
+                from decisions.delivery import node_card
+                from decisions.publish import node_base_url
+                from geoportal.model import Workspace
+
+                return _reply(start_response, 200, node_card(self.cfg, node_base_url(self.cfg, Workspace(self.root))))
+            if path == "/messages":
+                if method != "POST":
+                    return _reply(start_response, 405, {"code": "MethodNotAllowed",
+                                                        "description": "POST a signed message"}, [("Allow", "POST")])
+                return self._message(environ, start_response)
+            if path == "/inbox" or path.startswith("/inbox/"):
+                return self._inbox(environ, start_response, method, unquote(path[len("/inbox/"):]) or None)
+        except DecisionError as e:
+            extra = [("WWW-Authenticate", 'Bearer realm="geoportal"')] if http_status(e) == 401 else []
+            return _reply(start_response, http_status(e), {"code": type(e).__name__, "description": str(e)}, extra)
+        return self.files(environ, start_response)
+
+    # -- node to node ----------------------------------------------------------------------------------
+    def _message(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        from decisions.api import BadRequest, _reply
+        from decisions.messages import SIGNATURE_HEADER, check_document, verify
+
+        n = int(environ.get("CONTENT_LENGTH") or 0)
+        if n > MAX_MESSAGE:
+            raise BadRequest(f"the message is {n} bytes; up to {MAX_MESSAGE} are accepted")
+        body = environ["wsgi.input"].read(n) if n else b""
+        header = environ.get("HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_"))
+        issuer, org = verify(self.verifier, header, body)
+        try:
+            doc = json.loads(body)
+        except ValueError as e:
+            raise BadRequest(f"the message is not JSON ({e})") from None
+        check_document(doc)
+        with self._lock:
+            state = self.register().receive(doc, org, issuer)
+            self._publish()
+        self._audit("decisions.message", issuer, environ, "ok", message=doc["id"], kind=doc["type"], state=state)
+        log.info("node %s: message %s (%s) from %s: %s", self.cfg.node.id, doc["id"], doc["type"], issuer, state)
+        return _reply(start_response, 200, {"id": doc["id"], "state": state})
+
+    # -- the inbox -------------------------------------------------------------------------------------
+    def _official(self, environ: dict[str, Any]) -> Any:
+        from access.web import principal_of
+        from decisions.permissions import actor_of
+
+        p = principal_of(environ)
+        actor = actor_of(p, self.cfg.decisions.heads, self.cfg.decisions.moderators)
+        if actor is None:
+            raise NotLoggedIn("log in: the inbox is for the officials of this node's body")
+        if actor.role != "admin" and (actor.role not in ("official", "head") or actor.org != self.cfg.node.katotth):
+            raise Forbidden(f"{p.describe()} is not an official of {self.cfg.node.katotth}; the inbox is for the "
+                            "officials of this node's body")
+        return actor
+
+    def _inbox(self, environ: dict[str, Any], start_response: Callable[..., Any], method: str,
+               message: str | None) -> Iterable[bytes]:
+        from decisions.api import BadRequest, _reply
+        from decisions.api import _read_json
+
+        actor = self._official(environ)
+        if method == "GET" and message is None:
+            items = self.register().inbox()
+            if _wants_json(environ):
+                return _reply(start_response, 200, {"node": self.cfg.node.id, "katotth": self.cfg.node.katotth,
+                                                    "requests": items})
+            return self._html(start_response, items, actor)
+        if method != "POST" or message is None:
+            return _reply(start_response, 405, {"code": "MethodNotAllowed", "description":
+                          "GET the inbox; POST an answer to /decisions/inbox/<message id>"})
+        ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        form = ctype == "application/x-www-form-urlencoded"
+        if form:
+            same_site(environ)
+            n = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = parse_qs(environ["wsgi.input"].read(min(n, 100_000)).decode("utf-8", "replace"))
+            body = {k: v[0] for k, v in raw.items()}
+        else:
+            body = _read_json(environ)
+        if not isinstance(body, dict) or body.get("answer") not in ("agree", "object"):
+            raise BadRequest("answer: give agree or object (and reasons for an objection)")
+        with self._lock:
+            a = self.register().answer_request(actor, message, body["answer"], reasons=body.get("reasons"))
+        self._audit("decisions.answer", actor.name, environ, "ok", message=message, answer=a.answer)
+        if form:
+            start_response("303 See Other", [("Location", "../inbox"), ("Content-Length", "0")])
+            return [b""]
+        from decisions.service import answer_document
+
+        return _reply(start_response, 201, answer_document(a))
+
+    def _html(self, start_response: Callable[..., Any], items: list[dict[str, Any]], actor: Any) -> Iterable[bytes]:
+        from decisions.page import _env
+
+        body = _env().get_template("inbox.html").render(
+            items=items, node_name=self.cfg.node.name.uk, katotth=self.cfg.node.katotth,
+            who=f"{actor.name} ({actor.role})", states_uk=STATES_UK).encode("utf-8")
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+                                  ("Cache-Control", "private, no-store")])
+        return [body]
+
+    def _publish(self) -> None:
+        from decisions.publish import publish_register
+        from geoportal.model import Workspace
+
+        publish_register(self.cfg, Workspace(self.root))
+
+    def _audit(self, action: str, who: str, environ: dict[str, Any], outcome: str, **detail: Any) -> None:
+        from access.audit import AuditLog
+
+        try:
+            AuditLog(self.root / "audit.log").append(action, actor=who, address=environ.get("REMOTE_ADDR"),
+                                                     dataset="decisions", outcome=outcome, **detail)
+        except Exception as e:  # noqa: BLE001 - the change is committed; a broken log is reported loudly
+            log.error("node %s: the audit log refused an entry (%s)", self.cfg.node.id, e)
+
+
+def same_site(environ: dict[str, Any]) -> None:
+    """A form answer must come from a page of this node: a browser names the page's origin on every POST, so
+    another site cannot make a logged-in official's browser answer for them (JSON bodies need a CORS
+    preflight this node never grants)."""
+    from urllib.parse import urlsplit
+
+    origin = environ.get("HTTP_ORIGIN") or environ.get("HTTP_REFERER") or ""
+    if not origin or urlsplit(origin).netloc != environ.get("HTTP_HOST", ""):
+        raise Forbidden("a form answer is accepted only from this node's own inbox page (Origin/Referer of "
+                        f"another site or none: '{origin[:100]}'); answer from /decisions/inbox")
+
+
+def _wants_json(environ: dict[str, Any]) -> bool:
+    q = parse_qs(environ.get("QUERY_STRING", ""))
+    if "f" in q:
+        return q["f"][0] == "json"
+    return "application/json" in environ.get("HTTP_ACCEPT", "")
