@@ -26,15 +26,17 @@ class Harvester(Protocol):
     def fetch(self, identifiers: list[str]) -> Iterator[tuple[str, bytes]]: ...
 
 
-def harvester_for(kind: str, url: str, timeout: float = 20.0) -> Harvester:
-    """The harvester registered as ``kind`` (geoportal/plugins.py, ``harvester``) for the catalog at ``url``."""
+def harvester_for(kind: str, url: str, timeout: float = 20.0, token: str | None = None) -> Harvester:
+    """The harvester registered as ``kind`` (geoportal/plugins.py, ``harvester``) for the catalog at ``url``;
+    ``token``: the harvest token the child gave this node (it then lists its non-public records too, with
+    their access markers), passed to harvesters that take one."""
     from geoportal import plugins
 
     try:
         cls = plugins.load("harvester", kind)
     except plugins.PluginError as e:
         raise KeyError(str(e)) from None
-    return cls(url, timeout=timeout)
+    return cls(url, timeout=timeout, token=token) if token else cls(url, timeout=timeout)
 
 
 def get_with_retry(get: Callable[..., Any], url: str, params: dict[str, Any], *, timeout: float, attempts: int,

@@ -358,11 +358,28 @@ class GpkgTable:
 
         from ingest.store.rows import to_sql
 
-        columns = [str(c) for c in pyogrio.read_info(self.path, layer=self.table)["fields"]]
-        where = to_sql(rows.cql2, columns)
+        info = pyogrio.read_info(self.path, layer=self.table)
+        columns = [str(c) for c in info["fields"]]
+        geom, srid, rtree_test = self._spatial_index(info)
+        where = to_sql(rows.cql2, columns, geom, srid, rtree_test)
         both = f"({self.where}) AND {where}" if self.where else where
         cql = f"({self.cql2}) AND ({rows.cql2})" if self.cql2 else rows.cql2
         return replace(self, where=both, cql2=cql)
+
+    def _spatial_index(self, info: dict[str, Any]) -> tuple[str, int | None, str | None]:
+        """The geometry column, its EPSG code and an R-tree prefilter for an area test (None without one)."""
+        with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?",
+                             (self.table,)).fetchone()
+            geom, srid = (row[0], int(row[1])) if row else (info.get("geometry_name") or "geom", 4326)
+            rtree = f"rtree_{self.table}_{geom}"
+            has = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (rtree,)).fetchone()
+            pk = next((c[1] for c in db.execute(f"PRAGMA table_info({ident(self.table)})") if c[5]), "fid")
+        test = None
+        if has:
+            test = (f"{ident(pk)} IN (SELECT id FROM {ident(rtree)} WHERE maxx >= {{minx}} "
+                    "AND minx <= {maxx} AND maxy >= {miny} AND miny <= {maxy})")
+        return geom, srid, test
 
     def to_dict(self) -> dict[str, Any]:
         return {"backend": self.backend, "path": self.path, "table": self.table, "where": self.where,

@@ -335,7 +335,11 @@ class PostgisTable:
             columns = [r[0] for r in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
                 (self.schema, self.table)).fetchall()]
-        where = to_sql(rows.cql2, columns)
+            geo = conn.execute("SELECT f_geometry_column, srid FROM geometry_columns "
+                               "WHERE f_table_schema = %s AND f_table_name = %s",
+                               (self.schema, self.table)).fetchone()
+        geom, srid = (geo[0], int(geo[1]) or 4326) if geo else ("geom", 4326)
+        where = to_sql(rows.cql2, [c for c in columns if c != geom], geom, srid)
         both = f"({self.where}) AND {where}" if self.where else where
         cql = f"({self.cql2}) AND ({rows.cql2})" if self.cql2 else rows.cql2
         return replace(self, where=both, cql2=cql)

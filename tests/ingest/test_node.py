@@ -11,7 +11,9 @@ from geoportal.model import Workspace
 from ingest import load_dataset
 from ingest_testlib import ogr_count
 
-EXPECTED = {"oblast-boundary": 1, "hromadas": 6, "nature-protection": 161, "geographic-names": 1587}
+EXPECTED = {"oblast-boundary": 1, "hromadas": 6, "nature-protection": 161, "geographic-names": 1587,
+            "investment-sites": 8,
+            "nature-protection-register": 161}  # the same sites from the register's CSV (for officials)
 
 
 @pytest.fixture(scope="module")

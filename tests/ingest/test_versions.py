@@ -106,3 +106,59 @@ def test_postgis_hostile_table_names(tmp_path, postgis_dsn, name):
     store.rollback(table, 1)
     assert pg(postgis_dsn, f"SELECT count(*) FROM {quoted(table)}") == [(2,)]
     assert [r["version"] for r in store.history(table) if r["current"]] == [1]
+
+
+def _files(folder: Path) -> dict[int, tuple[Path, int, int]]:
+    """inode → (path, size, mtime_ns) of every file under ``folder`` (hard links share an inode)."""
+    out = {}
+    for p in folder.rglob("*"):
+        if p.is_file():
+            st = p.stat()
+            out[st.st_ino] = (p, st.st_size, st.st_mtime_ns)
+    return out
+
+
+def _wchar() -> int:
+    """Bytes this process has handed to write() so far (/proc/self/io), whatever the file system."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/self/io")
+
+
+def test_gpkg_new_version_costs_the_changed_layer_not_the_node(tmp_path):
+    """A node keeps each dataset in a GeoPackage of its own (ingest.store.gpkg.target_for): a new version of
+    one small layer of a node with big ones writes about that layer — the other layers' files are not
+    touched, earlier versions are hard links, not copies — and it rolls back like any other."""
+    from ingest.store.gpkg import target_for
+
+    data = tmp_path / "data"
+    data.mkdir()
+    big = {f"big{i}": points_geojson(tmp_path / f"big{i}.geojson", 20_000 + i) for i in range(4)}
+    for ds, src in big.items():
+        ingest_file(src, target_for(None, data, ds), ds)
+    small_target = Path(target_for(None, data, "small"))
+    ingest_file(points_geojson(tmp_path / "small1.geojson", 100), small_target, "small")
+    before = _files(data)
+    node_bytes = sum(size for _, size, _ in before.values())
+    small_bytes = small_target.stat().st_size
+
+    w0 = _wchar()
+    layer = ingest_file(points_geojson(tmp_path / "small2.geojson", 101), small_target, "small")
+    written = _wchar() - w0
+    after = _files(data)
+
+    assert layer.version == 2 and sqlite_count(small_target, "small") == 101
+    new_bytes = sum(size for ino, (_, size, _) in after.items() if ino not in before)
+    # on disk: the new version's file (its history entry is a hard link to it) and a small history.json
+    assert new_bytes <= small_target.stat().st_size + 64 * 1024
+    # written: that layer's file plus SQLite/GDAL overhead — a small fraction of the node
+    assert written <= 4 * small_bytes + 256 * 1024 < node_bytes / 10, (written, small_bytes, node_bytes)
+    # the big layers' files: the same inodes, untouched
+    for ino, (path, size, mtime) in before.items():
+        if path.name.startswith("big") or "/big" in str(path):
+            assert after.get(ino) == (path, size, mtime), path
+    # the first version is still kept and can be restored
+    store = open_store(small_target)
+    store.rollback("small", 1)
+    assert sqlite_count(small_target, "small") == 100
