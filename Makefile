@@ -6,7 +6,7 @@ PYCSW_VENV := .venv-pycsw
 OGC_VENV := .venv-ogctests
 PORT ?= 8000
 
-.PHONY: install system venv pycsw-venv ogctests-venv web demo test bench clean
+.PHONY: install system venv pycsw-venv ogctests-venv web demo test test-production bench clean
 
 install: system venv pycsw-venv ogctests-venv web
 
@@ -40,18 +40,28 @@ $(OGC_VENV)/.installed: Makefile
 
 ogctests-venv: $(OGC_VENV)/.installed
 
-# Leaflet and Swagger UI for pygeoapi's HTML pages, served by the node itself (no CDN needed)
+# Leaflet and Swagger UI for pygeoapi's HTML pages, served by the node itself (no CDN needed); the map
+# viewer (/map) bundled from OpenLayers with esbuild, only the parts it uses (web/map/ → web/dist/)
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-web: node_modules/.installed
+web/dist/map.js: node_modules/.installed $(wildcard web/map/*)
+	npm run --silent build
+	touch $@
+
+web: node_modules/.installed web/dist/map.js
 
 demo: install
 	$(VENV)/bin/geoportal demo --port $(PORT)
 
 test: install
 	$(VENV)/bin/python -m pytest -q
+
+# The production topology (nginx, gunicorn, MapServer FastCGI, pycsw on PostgreSQL, PostGIS + streaming
+# replica) started natively, with the client and fault tests (tests/production; a few minutes).
+test-production: install
+	GEOPORTAL_TEST_PRODUCTION=1 $(VENV)/bin/python -m pytest -q -p no:randomly tests/production
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done

@@ -189,6 +189,15 @@ def users_list(as_json: bool, config: Path | None, workdir: Path | None) -> None
         )
 
 
+def _end_sessions(root: Path, name: str) -> int:
+    """Log ``name`` out of every browser (after a password change or when disabled)."""
+    from access.sessions import SessionStore
+
+    if not (root / "sessions.db").exists():
+        return 0
+    return SessionStore(root / "sessions.db").revoke_user(name)
+
+
 @users_cmd.command("disable")
 @click.argument("name")
 @click.option("--enable", is_flag=True, help="Enable the user again instead.")
@@ -201,6 +210,7 @@ def users_disable(name: str, enable: bool, config: Path | None, workdir: Path | 
     cfg, root = _node(config, workdir)
     audit = _audit(root).check_writable()
     open_users(cfg, root).update(name, disabled=not enable)
+    ended = 0 if enable else _end_sessions(root, name)
     audit.append(
         "user.enabled" if enable else "user.disabled",
         actor=_actor(),
@@ -208,7 +218,7 @@ def users_disable(name: str, enable: bool, config: Path | None, workdir: Path | 
         user=name,
         outcome="ok",
     )
-    click.echo(f"{name}: {'enabled' if enable else 'disabled'}")
+    click.echo(f"{name}: {'enabled' if enable else 'disabled'}" + (f"; {ended} web session(s) ended" if ended else ""))
 
 
 @users_cmd.command("passwd")
@@ -227,8 +237,9 @@ def users_passwd(name: str, password_env: str | None, config: Path | None, workd
     repo.require(name)
     repo.update(name, password_hash=hash_password(_read_password(password_env, name)))
     repo.clear_failures(f"user:{name}")
+    ended = _end_sessions(root, name)
     audit.append("user.password", actor=_actor(), address=ADDRESS, user=name, outcome="ok")
-    click.echo(f"{name}: password changed")
+    click.echo(f"{name}: password changed" + (f"; {ended} web session(s) ended" if ended else ""))
 
 
 @click.group("token")

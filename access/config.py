@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
-DATASET_RE = r"^(\*|[a-z0-9][a-z0-9_-]{0,62})$"
+#: a dataset of this node (its id), or one harvested from another node: ``<origin node id>/<dataset id>``
+DATASET_RE = r"^(\*|([a-z0-9][a-z0-9_-]{0,62}/)?[a-z0-9][a-z0-9_-]{0,62})$"
 TOKEN_RE = r"^(\*|[A-Za-z][A-Za-z0-9_-]{0,62})$"
 
 #: services a rule can name; enforcement passes one of them to decide()
@@ -248,6 +249,11 @@ def problems_with(access: AccessConfig, datasets: dict[str, str]) -> list[str]:
     """What in ``access`` contradicts the node's datasets (``id → access level``), one key path per line."""
     out = []
     for ds_id, da in access.datasets.items():
+        if "/" in ds_id:  # a dataset of another node, known once harvested (catalog.access_view)
+            if not re.match(DATASET_RE, ds_id):
+                out.append(f"access.datasets.{ds_id}: a dataset of another node is named "
+                           "<origin node id>/<dataset id>, e.g. ovrutska-hromada/cadastre")
+            continue
         if ds_id not in datasets:
             out.append(
                 f"access.datasets.{ds_id}: no dataset '{ds_id}' (known: {', '.join(datasets) or 'none'})"
@@ -263,7 +269,7 @@ def problems_with(access: AccessConfig, datasets: dict[str, str]) -> list[str]:
                 "organisations/roles/users only, set its 'access: restricted'"
             )
     for i, r in enumerate(access.rules):
-        if r.dataset != "*" and r.dataset not in datasets:
+        if r.dataset != "*" and "/" not in r.dataset and r.dataset not in datasets:
             out.append(
                 f"access.rules[{i}].dataset: no dataset '{r.dataset}' "
                 f"(known: {', '.join(datasets) or 'none'})"

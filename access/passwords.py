@@ -88,14 +88,17 @@ def login(
     password: str,
     address: str,
     clock: Callable[[], float] = time.time,
+    via: str | None = None,
 ) -> Principal:
     """The principal of ``name`` if ``password`` is right; :class:`LoginLocked` or :class:`BadCredentials`
-    otherwise. The message does not say whether the name or the password was wrong."""
+    otherwise. The message does not say whether the name or the password was wrong. ``via`` (form, basic)
+    goes into the audit entries, so an admin sees how a login was tried."""
     rate = RateLimit(users, limits, clock)
+    how = {"via": via} if via else {}
     user_key, addr_key = f"user:{name}", f"addr:{address}"
     wait = max(rate.locked_for(user_key), rate.locked_for(addr_key))
     if wait:
-        audit.append("login", actor=name, user=name, address=address, outcome="locked")
+        audit.append("login", actor=name, user=name, address=address, outcome="locked", **how)
         raise LoginLocked(
             f"too many failed logins for '{name}' or from {address}; try again in {wait} s", retry_after=wait
         )
@@ -107,12 +110,12 @@ def login(
         reason = (
             "unknown user" if user is None else ("disabled" if user.disabled and ok else "wrong password")
         )
-        audit.append("login", actor=name, user=name, address=address, outcome="failed", reason=reason)
+        audit.append("login", actor=name, user=name, address=address, outcome="failed", reason=reason, **how)
         raise BadCredentials(
             f"login of '{name}' refused: wrong name or password (or the account is disabled)"
         )
     rate.clear(user_key)
     if _HASHER.check_needs_rehash(user.password_hash):
         users.update(name, password_hash=_HASHER.hash(password))
-    audit.append("login", actor=name, user=name, address=address, outcome="ok")
+    audit.append("login", actor=name, user=name, address=address, outcome="ok", **how)
     return user.principal()

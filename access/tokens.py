@@ -42,6 +42,7 @@ from access.errors import (
     WrongAudience,
 )
 from access.principal import Principal
+from access.secret_files import create_private, require_private
 from access.users import User, UserRepository
 
 ALGORITHMS = ["ES256", "ES384", "RS256", "PS256", "EdDSA"]  # asymmetric only: no shared secrets, no "none"
@@ -78,23 +79,9 @@ class NodeKey:
             key = ECKey.generate_key(
                 "P-256", parameters={"use": "sig", "alg": "ES256"}, private=True, auto_kid=True
             )
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-            try:
-                os.write(fd, json.dumps(key.as_dict(private=True)).encode())
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, self.path)  # first writer wins when two processes race
-            except FileExistsError:
-                pass
-            finally:
-                os.unlink(tmp)
-        if self.path.stat().st_mode & 0o077:
-            raise AccessError(
-                f"{self.path}: the signing key is readable by other users; run 'chmod 600 {self.path}' "
-                "(and consider the key leaked: move it away to generate a new one)"
-            )
+            create_private(self.path, json.dumps(key.as_dict(private=True)).encode())
+        require_private(self.path, "signing key",
+                        "and consider the key leaked: move it away to generate a new one")
         try:
             return ECKey.import_key(json.loads(self.path.read_text(encoding="utf-8")))
         except (ValueError, JoseError) as e:

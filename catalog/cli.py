@@ -29,6 +29,9 @@ def harvest_cmd(config: Path, workdir: Path | None, children: tuple[str, ...], t
     ws = Workspace.for_node(cfg, workdir)
     results = harvest(cfg, ws, only=list(children) or None, timeout=timeout,
                       progress=lambda m: click.echo(m, err=True))
+    from decisions.delivery import sync_quietly
+
+    sync_quietly(cfg, ws, progress=lambda m: click.echo(m, err=True))  # agreement messages ride on each harvest
     if as_json:
         click.echo(json.dumps([asdict(r) for r in results], ensure_ascii=False, indent=2))
     failed = [r for r in results if not r.ok]

@@ -3,11 +3,15 @@
 The oblast on port P, the raion on P+1, two hromadas on P+2 and P+3, each a full node from its config in
 ``config/nodes/`` (parent/children URLs rewritten for the ports), and a loop that keeps the chain
 harvested bottom-up: the raion harvests its hromadas, then the oblast harvests the raion — so a dataset
-published by a hromada is found in the oblast's catalog.
+published by a hromada is found in the oblast's catalog. One harvest token, made per run, is given to
+every node (GEOPORTAL_HARVEST_TOKENS) and presented by every harvest (GEOPORTAL_HARVEST_TOKEN), so
+non-public records travel up with their access levels and each parent applies its policy to them.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import signal
 import subprocess
 import time
@@ -44,6 +48,14 @@ def network_configs(port: int, out_dir: Path, network: list[tuple[str, int]] = N
     return written
 
 
+def harvest_env() -> dict[str, str]:
+    """A fresh harvest token for the sample network: the nodes accept it (pass the returned environment to
+    them), and this process presents it when it harvests (set here)."""
+    token = secrets.token_urlsafe(24)
+    os.environ["GEOPORTAL_HARVEST_TOKEN"] = token
+    return {"GEOPORTAL_HARVEST_TOKENS": token}
+
+
 def wait_up(port: int, proc: subprocess.Popen, timeout: float = 180) -> None:
     wait_for("127.0.0.1", port, "/", timeout=timeout, proc=proc)
 
@@ -61,6 +73,17 @@ def harvest_chain(configs: dict[str, tuple[Path, int]], root: Path, progress: Ca
             harvest(cfg, Workspace(root / cfg.node.id), progress=lambda m, n=cfg.node.id: progress(f"[{n}] {m}"))
 
 
+def sync_decisions(configs: dict[str, tuple[Path, int]], root: Path, progress: Callable[[str], None]) -> None:
+    """Deliver every node's pending agreement messages (decisions/delivery.py), as `geoportal harvest` does."""
+    from decisions.delivery import sync_quietly
+    from geoportal.config import load_config
+    from geoportal.model import Workspace
+
+    for path, _ in configs.values():
+        cfg = load_config(path)
+        sync_quietly(cfg, Workspace(root / cfg.node.id), progress=lambda m, n=cfg.node.id: progress(f"[{n}] {m}"))
+
+
 def run_network(port: int, root: Path, interval: float = 60.0, progress: Callable[[str], None] = print) -> None:
     """Serve the sample network and keep it harvested until Ctrl-C."""
     root = root.resolve()
@@ -71,10 +94,11 @@ def run_network(port: int, root: Path, interval: float = 60.0, progress: Callabl
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    env = harvest_env()
     try:
         for nid, (cfg, p) in reversed(list(configs.items())):  # children first
             progress(f"starting {nid} on http://127.0.0.1:{p}/ …")
-            procs.append(start_node(cfg, root / nid, p, root / f"{nid}.log"))
+            procs.append(start_node(cfg, root / nid, p, root / f"{nid}.log", env))
             wait_up(p, procs[-1])
         progress("\nThe network is up:")
         for nid, (_, p) in configs.items():
@@ -82,6 +106,7 @@ def run_network(port: int, root: Path, interval: float = 60.0, progress: Callabl
         progress(f"Harvesting bottom-up every {interval:.0f} s; Ctrl-C stops every node.\n")
         while True:
             harvest_chain(configs, root, progress)
+            sync_decisions(configs, root, progress)
             time.sleep(interval)
     except KeyboardInterrupt:
         progress("stopping the network")

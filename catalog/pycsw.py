@@ -48,9 +48,10 @@ def config_path(ws: Workspace) -> Path:
     return ws.services / "pycsw.cfg"
 
 
-def build_config(cfg: NodeConfig, ws: Workspace, ep: Endpoints, database: Path | None = None,
+def build_config(cfg: NodeConfig, ws: Workspace, ep: Endpoints, database: Path | str | None = None,
                  transactions: bool = False) -> str:
-    """The pycsw.cfg text. Transactions (CSW-T) stay off on the public endpoint."""
+    """The pycsw.cfg text. Transactions (CSW-T) stay off on the public endpoint. ``database``: a SQLite
+    file, or a SQLAlchemy URL (``postgresql://…``: the production topology's repository)."""
     c = cfg.node.contact
     cp = configparser.ConfigParser(interpolation=None)
     cp["server"] = {
@@ -98,7 +99,8 @@ def build_config(cfg: NodeConfig, ws: Workspace, ep: Endpoints, database: Path |
         "contact_instructions": "",
         "contact_role": "pointOfContact",
     }
-    cp["repository"] = {"database": f"sqlite:///{database or ws.catalog_db}", "table": "records"}
+    url = database if isinstance(database, str) else f"sqlite:///{database or ws.catalog_db}"
+    cp["repository"] = {"database": url, "table": "records"}
     cp["metadata:inspire"] = {"enabled": "false"}
     buf = io.StringIO()
     cp.write(buf)
@@ -164,6 +166,15 @@ def load(cfg: NodeConfig, ws: Workspace, ep: Endpoints) -> Path:
 
 
 APP_DIR = Path(__file__).resolve().parent / "pycsw_process"
+# pycsw 2.6 builds a new SQLAlchemy model class for every request (Repository.__init__), and those are
+# never freed: a worker grows by ~0.5-1.5 MB a request (1.6 GB after a national harvest, see
+# docs/scale.md). A worker is replaced after a few hundred requests (the jitter keeps the two from
+# restarting together), which bounds it at ~300-500 MB for the price of a second of imports.
+# GEOPORTAL_CATALOG_MAX_REQUESTS=0 switches it off (bench/harvest_bench.py: the peer's harvest makes one
+# request per record, and restarts would be counted against it).
+_MAX_REQUESTS = int(os.environ.get("GEOPORTAL_CATALOG_MAX_REQUESTS", "300"))
+WORKER_RECYCLING = ["--max-requests", str(_MAX_REQUESTS), "--max-requests-jitter", str(_MAX_REQUESTS // 3)] \
+    if _MAX_REQUESTS > 0 else []
 
 
 def server_command(ws: Workspace, host: str, port: int, gate_secret: str) -> tuple[list[str], dict[str, str]]:
@@ -180,6 +191,7 @@ def server_command(ws: Workspace, host: str, port: int, gate_secret: str) -> tup
     # a CSW-T Harvest of a large catalog runs long inside one request: allow it (default 30 s);
     # --pythonpath is the folder of the wrapper alone (catalog/ holds a pycsw.py that would shadow pycsw)
     cmd = [str(venv / "bin" / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2", "--timeout", "900",
+           *WORKER_RECYCLING,
            "--log-level", "warning", "--access-logfile", "-" if os.environ.get("GEOPORTAL_ACCESS_LOG") else "/dev/null",
            "--pythonpath", str(APP_DIR), "geoportal_pycsw_app:application"]
     return cmd, env

@@ -13,6 +13,13 @@ venv). GEOPORTAL_PYCSW_PARSER=pycsw makes it use pycsw's parser for every record
 stdin: {"config": "pycsw.cfg", "setup": bool, "delete_sources": [url, ...], "delete_ids": [id, ...],
         "records": [{"path": "x.xml", "source": "local" | origin URL}, ...]}
 stdout: {"loaded": N, "deleted": N (rows removed, replaced ones included), "errors": [{"path": …, "error": …}]}
+
+Access (see ``catalog/access_marker.py`` and ``catalog/catalog_view.py``): every row gets the record's
+dataset key, level and marker; a non-public record is loaded twice — its ``full`` variant and a ``meta``
+variant without data links (parsed like any record, so pycsw's columns say what that variant says) — and
+the catalog process shows each caller one of them, or none. A new repository's table is made with those
+columns and the key (identifier, variant); a write by pycsw itself (CSW-T) marks the row unknown (hidden)
+until the catalog process has read its marker.
 """
 
 import configparser
@@ -28,14 +35,67 @@ _STATE: dict = {}
 PARALLEL_FROM = int(os.environ.get("GEOPORTAL_LOADER_PARALLEL_FROM", "200"))  # records; fewer: one process
 
 
-def _fast_module():  # type: ignore[no-untyped-def]
-    """catalog/pycsw_iso_fast.py, loaded by path: this script runs with -P, since catalog/pycsw.py would
+def _by_path(name: str):  # type: ignore[no-untyped-def]
+    """A module of catalog/, loaded by path: this script runs with -P, since catalog/pycsw.py would
     shadow the pycsw package if catalog/ were on sys.path."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pycsw_iso_fast.py")
-    spec = importlib.util.spec_from_file_location("geoportal_pycsw_iso_fast", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"geoportal_{name}", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # type: ignore[union-attr]  # dataclasses look their module up
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
+
+
+def _fast_module():  # type: ignore[no-untyped-def]
+    return _by_path("pycsw_iso_fast")
+
+
+MARKER = _by_path("access_marker")
+ACCESS_COLUMNS = ("geoportal_key TEXT NOT NULL DEFAULT '', geoportal_level TEXT, "
+                  "geoportal_variant TEXT NOT NULL DEFAULT 'full', geoportal_marker TEXT")
+TRIGGERS = """
+CREATE TRIGGER geoportal_xml_changed AFTER UPDATE OF xml ON {t} WHEN NEW.geoportal_variant = 'full'
+BEGIN
+  UPDATE {t} SET geoportal_level = NULL WHERE identifier = NEW.identifier AND geoportal_variant = 'full';
+  DELETE FROM {t} WHERE identifier = NEW.identifier AND geoportal_variant = 'meta';
+END;
+CREATE INDEX ix_{t}_geoportal_view ON {t} (geoportal_variant, geoportal_level, geoportal_key);
+"""
+
+
+def add_access_columns(database: str, table: str) -> None:
+    """Remake the (empty, just set up) table with the access columns and the key (identifier, variant)."""
+    import sqlite3
+
+    conn = sqlite3.connect(database[len("sqlite:///"):])
+    try:
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+        if "geoportal_variant" in sql:
+            return
+        new = sql.replace("PRIMARY KEY (identifier)", ACCESS_COLUMNS + ", PRIMARY KEY (identifier, geoportal_variant)")
+        if new == sql:
+            raise RuntimeError(f"unexpected pycsw table layout, cannot add access columns: {sql[:200]}")
+        indexes = [r[0] for r in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,))]
+        conn.executescript(f'DROP TABLE "{table}";\n{new};\n' + ";\n".join(indexes) + ";\n"
+                           + TRIGGERS.format(t=table))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def has_access_columns(repo) -> bool:  # type: ignore[no-untyped-def]
+    return "geoportal_variant" in repo.dataset.__table__.columns
+
+
+def _access(row: dict, marker, variant: str) -> dict:  # type: ignore[no-untyped-def]
+    row["geoportal_variant"] = variant
+    if marker is None:
+        row.update(geoportal_key="", geoportal_level="public", geoportal_marker=None)
+    else:
+        row.update(geoportal_key=marker.key, geoportal_level=marker.level,
+                   geoportal_marker=json.dumps(marker.to_dict(), separators=(",", ":")))
+    return row
 
 
 def _fast_row(root: etree._Element) -> dict | None:
@@ -51,16 +111,25 @@ def _fast_row(root: etree._Element) -> dict | None:
     return {mappings[k]: v for k, v in q.items()}
 
 
-def _parse(item: dict) -> tuple[str, list[dict] | None, str | None]:
-    """In a worker: one file → the column values pycsw's own parser would give it (or its error)."""
+def _rows_of(root) -> list[dict]:  # type: ignore[no-untyped-def]
     from pycsw.core import metadata
 
+    row = _fast_row(root)
+    return [row] if row is not None else [
+        {k: v for k, v in vars(rec).items() if not k.startswith("_")}
+        for rec in metadata.parse_record(_STATE["context"], etree.ElementTree(root), _STATE["repo"])]
+
+
+def _parse(item: dict) -> tuple[str, list[dict] | None, str | None]:
+    """In a worker: one file → the column values pycsw's own parser would give it (or its error), and
+    for a non-public record those of its variant without data links as well."""
     try:
         doc = etree.parse(item["path"], _STATE["parser"])
-        row = _fast_row(doc.getroot())
-        recs = [row] if row is not None else [
-            {k: v for k, v in vars(rec).items() if not k.startswith("_")}
-            for rec in metadata.parse_record(_STATE["context"], doc, _STATE["repo"])]
+        root = doc.getroot()
+        marker = MARKER.read(root)
+        recs = [_access(r, marker, "full") for r in _rows_of(root)]
+        if marker is not None and marker.level != "public":
+            recs += [_access(r, marker, "meta") for r in _rows_of(MARKER.without_data_links(root))]
     except Exception as err:  # noqa: BLE001 - reported per file, the others still load
         return item["path"], None, f"{type(err).__name__}: {err}"
     for row in recs:
@@ -82,7 +151,11 @@ def main() -> int:
     context = StaticContext()
     if job.get("setup"):
         admin.setup_db(database, table, cp.get("server", "home"))
+        add_access_columns(database, table)
     repo = repository.Repository(database, context, table=table)
+    if not has_access_columns(repo):
+        raise SystemExit(f"{database}: the catalog was built before access levels were recorded in it; "
+                         "run 'geoportal build' for the node to rebuild it")
     cols = context.md_core_model["mappings"]
     id_col, source_col = cols["pycsw:Identifier"], cols["pycsw:Source"]
     session, model = repo.session, repo.dataset

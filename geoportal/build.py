@@ -16,6 +16,7 @@ from typing import Callable
 
 from geoportal.config import NodeConfig
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.portal import Site
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,29 @@ def ingest_all(cfg: NodeConfig, ws: Workspace, *, only: list[str] | None = None,
     return ws.read_layers()
 
 
+def for_live_reads(cfg: NodeConfig, layers: dict[str, StoredLayer]) -> dict[str, StoredLayer]:
+    """The layers as the servers that query them per request should see them: from ``storage.read_dsn``
+    (a streaming replica, the primary as fallback) when the node has one. Ingest, decisions and the
+    downloads written right after an ingest keep using ``storage.dsn``, where the writes are."""
+    from dataclasses import replace
+
+    read, write = cfg.storage.read_dsn, cfg.storage.dsn
+    if not read:
+        return layers
+    return {k: replace(lyr, location=replace(lyr.location, dsn=read))  # type: ignore[type-var]
+            if getattr(lyr.location, "backend", "") == "postgis" and getattr(lyr.location, "dsn", None) == write
+            else lyr for k, lyr in layers.items()}
+
+
 def publish_all(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints,
                 progress: Progress = _quiet) -> None:
     import publishers
 
+    live = for_live_reads(cfg, layers)
     for name, pub in publishers.for_node(cfg):
         t = time.perf_counter()
-        path = pub.write(cfg, ws, layers, ep)
+        # a publisher whose server queries the store per request (SERVES_LIVE) reads from the replica
+        path = pub.write(cfg, ws, live if getattr(pub, "SERVES_LIVE", False) else layers, ep)
         progress(f"publish {name}: {path} ({time.perf_counter() - t:.1f} s)")
 
 
@@ -82,12 +99,38 @@ def with_decisions(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
             {**layers, **{ds.id: layer for ds, layer in extra}})
 
 
+def published_path(ws: Workspace) -> Path:
+    return ws.root / "published.json"
+
+
+def write_published(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]) -> None:
+    """What the build published, passports and the decision register included: the serving process builds
+    the access views of logged-in callers from it (``geoportal/views_web.py``) without re-running a stage."""
+    write_atomic(published_path(ws), json.dumps({
+        "config_path": str(cfg.config_path) if cfg.config_path else None,
+        "config": cfg.model_dump(mode="json", by_alias=True),
+        "layers": {k: v.to_dict() for k, v in layers.items()},
+    }, ensure_ascii=False))
+
+
+def read_published(ws: Workspace) -> tuple[NodeConfig, dict[str, StoredLayer]] | None:
+    """The config and layers of :func:`write_published`, None for a workspace built before it."""
+    path = published_path(ws)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cfg = NodeConfig.model_validate(data["config"])
+    if data.get("config_path"):
+        cfg = cfg.model_copy(update={"config_path": Path(data["config_path"])})
+    return cfg, {k: StoredLayer.from_dict(v) for k, v in data["layers"].items()}
+
+
 def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | None = None,
           force: bool = False, progress: Progress = _quiet) -> BuildResult:
     """Run every stage; raises a GeoportalError subclass naming what failed and leaves the previous
     good state of each stage in place."""
     from catalog import pycsw
-    from geoportal import dataset_pages, landing
+    from geoportal import dataset_pages, invest, landing, map_viewer
     from metadata.write import write_records
     from search import index as search_index
 
@@ -108,8 +151,12 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     progress(f"search: index of the catalog and passports rebuilt ({time.perf_counter() - t:.1f} s)")
     landing.write(cfg, ws, layers, ep)
     dataset_pages.write(cfg, ws, layers, ep)
+    write_published(cfg, ws, layers)
+    map_viewer.write(cfg, ws, layers, ep)
+    invest.write(cfg, ws, layers, ep)
     write_atomic(ws.root / "node.json", json.dumps({
         "node": cfg.node.id, "config": str(cfg.config_path), "base_url": ep.base_url,
+        **Site.of_config(cfg).to_dict(),
         "datasets": sorted(layers), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }, ensure_ascii=False, indent=2))
     return BuildResult(ws, ep, layers, records, time.perf_counter() - t0)

@@ -14,6 +14,12 @@ an unparseable or compressed body, a DOCTYPE, a SOAP Body with several operation
 that disagrees with the body, a parameter given twice, an unknown operation. What is forwarded is
 exactly what was inspected: the body read here, the query re-encoded from the parsed pairs.
 
+Every read carries the caller's view (``X-Geoportal-View``, :mod:`catalog.catalog_view`): which records
+the node's policy lets this caller see, in full or without data links, signed with the per-start secret.
+The catalog process runs pycsw with that view as its repository filter, so what a caller may not see is
+never read, whatever the request asks (an identifier, ElementSetName full, a POST constraint). A parent
+presenting a harvest token gets every record in full (it applies its own policy to them).
+
 A transaction that passes gets the per-start secret of the catalog process added (``X-Geoportal-Gate``);
 pycsw accepts CSW-T only with it (see ``catalog/pycsw_process``), so even a request the gate took for a
 read cannot write.
@@ -29,6 +35,9 @@ from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
 from lxml import etree
+
+from catalog.catalog_view import EVERYTHING, PRIVATE_HEADERS, PUBLIC_ONLY
+from catalog.catalog_view import HEADER as VIEW_HEADER
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -186,8 +195,8 @@ class CatalogGate:
     ``secret`` is the catalog process's per-start secret, added to the transactions that pass.
     """
 
-    def __init__(self, app: WSGIApp, tokens: set[str], secret: str = ""):
-        self.app, self.tokens, self.secret = app, tokens, secret
+    def __init__(self, app: WSGIApp, tokens: set[str], secret: str = "", views: Any = None):
+        self.app, self.tokens, self.secret, self.views = app, tokens, secret, views
 
     def _authorised(self, environ: Environ) -> bool:
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -210,12 +219,25 @@ class CatalogGate:
                     [("WWW-Authenticate", 'Bearer realm="csw"')])
             if self.secret:
                 extra[SECRET_HEADER] = self.secret
+            view = EVERYTHING  # a publisher's transaction works on the full records
+        else:
+            view = self.views.for_environ(environ) if self.views is not None else PUBLIC_ONLY
+        if self.secret:
+            extra[VIEW_HEADER] = view.encode(self.secret)
         environ.update({"wsgi.input": io.BytesIO(request.body), "CONTENT_LENGTH": str(len(request.body)),
                         "QUERY_STRING": prefer_202(request.query), "PATH_INFO": "",
                         UPSTREAM_HEADERS: extra})
         if not request.body:
             environ.pop("CONTENT_TYPE", None)
-        return self.app(environ, start_response)
+        return self.app(environ, private(start_response))
+
+
+def private(start_response: StartResponse) -> StartResponse:
+    """The answer depends on who asked: no shared cache may give it to another caller."""
+    def start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+        kept = [(k, v) for k, v in headers if k.lower() not in ("cache-control", "vary")]
+        return start_response(status, [*kept, *PRIVATE_HEADERS], *exc)
+    return start
 
 
 def prefer_202(query: str) -> str:

@@ -115,9 +115,35 @@ def build(config: Path, workdir: Path | None, base_url: str | None, port: int, f
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--base-url", default=None, help="Public URL, when the node is behind a proxy.")
-@click.option("--workers", default=2, show_default=True)
-def serve(config: Path, workdir: Path | None, host: str, port: int, base_url: str | None, workers: int) -> None:
+@click.option("--workers", default=2, show_default=True, help="Workers of the node's gunicorn.")
+@click.option("--production", is_flag=True, help="Run the production topology on this machine: nginx in front, "
+              "the node and pycsw under gunicorn, MapServer FastCGI under spawn-fcgi, the data in a PostGIS "
+              "primary with a streaming replica for reads; all state under --run-dir (see geoportal/deploy).")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="--production: where clusters, logs and the built node live (default var/<node>-production).")
+@click.option("--threads", default=8, show_default=True, help="--production: threads per node worker.")
+@click.option("--csw-workers", default=2, show_default=True, help="--production: pycsw gunicorn workers.")
+@click.option("--mapserv-workers", default=2, show_default=True, help="--production: MapServer FastCGI processes.")
+@click.option("--no-replica", is_flag=True, help="--production: no streaming replica (reads from the primary).")
+def serve(config: Path, workdir: Path | None, host: str, port: int, base_url: str | None, workers: int,
+          production: bool, run_dir: Path | None, threads: int, csw_workers: int, mapserv_workers: int,
+          no_replica: bool) -> None:
     """Build (unchanged sources are not re-ingested) and serve the node on one address until Ctrl-C."""
+    if production:
+        from geoportal.deploy.native import Options, run as run_production
+        from geoportal.deploy.topology import Sizing
+
+        if workdir is not None:
+            raise click.UsageError("--production keeps the node under --run-dir; leave out --workdir")
+        try:
+            sizing = Sizing(node_workers=workers, node_threads=threads, csw_workers=csw_workers,
+                            mapserv_workers=mapserv_workers)
+        except ValueError as e:
+            raise click.UsageError(str(e)) from None
+        cfg = _load(config)
+        run_production(Options(config, run_dir or Path("var") / f"{cfg.node.id}-production", host, port, base_url,
+                               sizing, replica=not no_replica), _progress)
+        return
     _serve(config, workdir, host, port, base_url, workers)
 
 
@@ -134,7 +160,7 @@ def _serve(config: Path, workdir: Path | None, host: str, port: int, base_url: s
     click.echo(f"\n{cfg.node.name.uk} / {cfg.node.name.en} — serving on http://{host}:{port}/\n"
                f"  landing page   {ep.base_url}/\n  OGC API        {ep.ogcapi}/\n"
                f"  WMS / WFS      {ep.ows}\n  CSW            {ep.csw}\n(Ctrl-C to stop)", err=True)
-    serving.run(ws, host, port, workers=workers)
+    serving.run(ws, host, port, workers=workers, cfg=cfg)
 
 
 @main.command()
@@ -165,7 +191,7 @@ def demo(port: int, host: str, network: bool, interval: float, workdir: Path | N
 @click.option("--port", default=8000, show_default=True)
 def publish(config: Path, workdir: Path | None, base_url: str | None, port: int) -> None:
     """Write every service's configuration (pygeoapi, MapServer, downloads) from the node config."""
-    from geoportal.build import publish_all, with_decisions, with_passport
+    from geoportal.build import publish_all, with_decisions, with_passport, write_published
     from geoportal.model import Endpoints, Workspace
 
     cfg = _load(config)
@@ -175,6 +201,7 @@ def publish(config: Path, workdir: Path | None, base_url: str | None, port: int)
     cfg, layers = with_passport(cfg, ws, ws.read_layers(), _progress)
     cfg, layers = with_decisions(cfg, ws, layers, ep.base_url, _progress)
     publish_all(cfg, ws, layers, ep, progress=_progress)
+    write_published(cfg, ws, layers)
 
 
 @main.command("validate-record")
@@ -217,6 +244,7 @@ _MOUNTS = {
     "passport.cli": ("passport_cmd",),
     "access.cli": ("users_cmd", "token_cmd", "access_cmd", "audit_cmd"),
     "decisions.cli": ("decision_cmd",),
+    "geoportal.deploy.cli": ("deploy_cmd",),
 }
 for _module, _names in _MOUNTS.items():
     try:

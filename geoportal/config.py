@@ -28,6 +28,7 @@ from pydantic import (
 
 from geoportal import plugins
 from access.config import AccessConfig, problems_with
+from decisions.config import DecisionsConfig
 from geoportal.errors import ConfigError
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
@@ -104,6 +105,9 @@ class Storage(_Strict):
                          "geoportal/plugins.py")
     path: Path | None = Field(default=None, description="folder of the GeoPackages (geopackage backend)")
     dsn: str | None = Field(default=None, description="postgresql://… (postgis backend)")
+    read_dsn: str | None = Field(default=None, description="postgresql://… where the servers (OGC API, WMS/WFS) "
+                                 "read the layers, e.g. a streaming replica with the primary as fallback "
+                                 "(host=replica,primary target_session_attrs=prefer-standby); writes use dsn")
     schema_: str = Field(default="public", alias="schema", pattern=r"^[a-z_][a-z0-9_]*$")
     crs: str = Field(default="EPSG:4326", description="CRS the layers are stored in")
 
@@ -122,6 +126,10 @@ class Storage(_Strict):
             raise ValueError("backend 'postgis' needs 'dsn' (postgresql://user@host:port/db)")
         if self.dsn and not self.dsn.startswith(("postgresql://", "postgres://")):
             raise ValueError("'dsn' must start with postgresql://")
+        if self.read_dsn and not self.read_dsn.startswith(("postgresql://", "postgres://")):
+            raise ValueError("'read_dsn' must start with postgresql://")
+        if self.read_dsn and self.backend != "postgis":
+            raise ValueError("'read_dsn' is for the postgis backend (a replica of storage.dsn)")
         return self
 
 
@@ -131,6 +139,10 @@ class Link(_Strict):
     type: str = Field(default="geoportal", description="harvester: geoportal (a node of ours), csw, or a "
                       "name registered in geoportal/plugins.py")
     name: Text | None = None
+    harvest_token_env: str | None = Field(
+        default=None, pattern=r"^[A-Z][A-Z0-9_]{0,63}$",
+        description="the environment variable holding the harvest token this child gave the node (it then "
+        "hands over its non-public records with their access levels); default GEOPORTAL_HARVEST_TOKEN")
 
     @field_validator("type")
     @classmethod
@@ -244,6 +256,8 @@ class NodeConfig(_Strict):
     datasets: list[Dataset] = Field(default_factory=list)
     access: AccessConfig | None = Field(default=None, description="who may see what beyond the dataset levels: "
                                         "rules, trusted token issuers, login limits (see access/config.py)")
+    decisions: DecisionsConfig = Field(default_factory=DecisionsConfig, description="the decision register: heads, "
+                                       "moderators, peers for agreement (see decisions/config.py)")
 
     # set by load_config; not part of the YAML
     config_path: Path | None = Field(default=None, exclude=True)
@@ -390,8 +404,18 @@ def absolutize(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     def fix(value: Any) -> Any:
         return str((base_dir / value).resolve()) if value not in (None, "") else value
 
+    def schema(name: str) -> str:
+        """A target schema named as ingest finds it (config/schemas/<name>.yaml beside the config's folder),
+        as an absolute path; a name that finds no file is left for ingest to report."""
+        if name.endswith((".yaml", ".yml")):
+            return fix(name)
+        found = [p for p in (base_dir.parent / "schemas" / f"{name}.yaml", base_dir / "schemas" / f"{name}.yaml")
+                 if p.is_file()]
+        return str(found[0].resolve()) if found else name
+
     out = dict(raw)
-    out["datasets"] = [dict(d, source=fix(d["source"]), **({"record": fix(d["record"])} if d.get("record") else {}))
+    out["datasets"] = [dict(d, source=fix(d["source"]), **({"record": fix(d["record"])} if d.get("record") else {}),
+                            **({"schema": schema(d["schema"])} if d.get("schema") else {}))
                        for d in raw.get("datasets", [])]
     if raw.get("reference"):
         out["reference"] = {k: (fix(v) if k in ("codifier", "koatuu_crosswalk", "councils", "population") else v)

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
+from geoportal import portal
 from geoportal.config import Dataset, NodeConfig
-from geoportal.links import getmap_url, wfs_typename, wms_layer
+from geoportal.links import getmap_url, map_viewer_url, wfs_typename, wms_layer
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from geoportal.services import Distribution, distributions
-from geoportal.ukrainian import OBJECTS, apostrophes, counted
+from geoportal.ukrainian import OBJECTS, counted
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -89,15 +88,14 @@ def _outline(cfg: NodeConfig) -> Dataset | None:
 def render(cfg: NodeConfig, ws: Workspace, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> str:
     from metadata.records import record_id
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined)
-    env.filters["uk"] = apostrophes
+    env = portal.environment(TEMPLATES)
     env.filters["objects"] = lambda n: counted(n, *OBJECTS)
     dists = distributions(cfg, ds, layer, ep)
     fields = [{"name": f.name, "title": f.label, "type": f.type} for f in layer.fields]
     return env.get_template("dataset.html").render(
-        cfg=cfg, node=cfg.node, ds=ds, layer=layer, ep=ep, report=layer.report,
-        record=ep.record(record_id(cfg, ds.id)), preview=getmap_url(ep, ds, layer, 640, 420, _outline(cfg)),
+        cfg=cfg, node=cfg.node, site=portal.Site.of_config(cfg), ds=ds, layer=layer, ep=ep, report=layer.report,
+        record=ep.record(record_id(cfg, ds.id)), map_viewer=map_viewer_url(ep, ds),
+        preview=getmap_url(ep, ds, layer, 640, 420, _outline(cfg)),
         files=[d for d in dists if d.service == "downloads"],
         services=[d for d in dists if d.service != "downloads"], qgis=_qgis(ds, ep, dists),
         fields=fields, fields_json=json.dumps(fields, ensure_ascii=False),

@@ -67,3 +67,12 @@ def getfeature_url(ep: Endpoints, ds: Dataset, count: int = 100) -> str | None:
     return f"{ep.ows}?" + urlencode({
         "SERVICE": "WFS", "VERSION": "2.0.0", "REQUEST": "GetFeature", "TYPENAMES": name,
         "OUTPUTFORMAT": "geojson", "COUNT": count}, safe=":,/")
+
+
+def map_viewer_url(ep: Endpoints, ds: Dataset | None = None) -> str | None:
+    """The node's map viewer (``/map/``), with the dataset's WMS layer turned on; None when a dataset is
+    given that WMS does not publish. The layer goes in the URL hash, where the viewer keeps its state."""
+    if ds is None:
+        return f"{ep.base_url}/map/"
+    name = wms_layer(ds)
+    return f"{ep.base_url}/map/#layers={name}" if name else None

@@ -9,6 +9,11 @@
     /passport/   the hromada passports                  } client errors answered 4xx
     /decisions/  the decision register: pages, index, Atom feeds (decisions.publish) }
     /search      the node's search (HTML; ?f=json), over the index built with the node (search.web)
+    /login, /logout, /whoami, /.well-known/jwks.json   the access front (geoportal.access_front), which
+                 wraps all of the above and tells each service who is asking
+    /map         the map viewer: WMS layers over the offline basemap of /tiles/ (geoportal.map_viewer)
+    /invest/     the investment sites: map with filters, a page per site (geoportal.invest)
+    /assets/     the one CSS and script of the node's pages (geoportal.portal)
 
 The front is gunicorn with threads; responses of MapServer and pycsw are streamed, not buffered. The
 pycsw process is started before and stopped after the front, whatever way the front exits; it gets a
@@ -28,6 +33,7 @@ import signal
 import socket
 import subprocess
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
@@ -35,6 +41,7 @@ from urllib.parse import quote
 from geoportal.catalog_gate import UPSTREAM_HEADERS, CatalogGate
 from geoportal.errors import ServeError
 from geoportal.model import Workspace
+from geoportal.portal import ASSETS, Site
 from geoportal.static_files import StaticFiles, plain
 
 __all__ = ["CatalogGate", "MapServerCGI", "NodeApp", "Proxy", "StaticFiles", "ensure_port_free", "run"]
@@ -60,7 +67,13 @@ def with_charset(ctype: str) -> str:
 
 
 class MapServerCGI:
-    """Runs ``mapserv`` as a CGI program for each request and streams its output."""
+    """Runs ``mapserv`` as a CGI program for each request and streams its output.
+
+    With ``accel`` set (the production topology, geoportal.deploy), a GET is answered by nginx instead:
+    the response is an ``X-Accel-Redirect`` to ``accel?<query>``, an internal nginx location that passes
+    the query to MapServer's FastCGI processes; a POST (its body is not carried over) still runs here."""
+
+    accel: str = ""
 
     def __init__(self, config_file: Path, mapserv: str = "mapserv"):
         self.config_file = config_file
@@ -81,6 +94,10 @@ class MapServerCGI:
             "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
             "HTTP_HOST": environ.get("HTTP_HOST", ""),
         }
+        if self.accel and env["REQUEST_METHOD"] in ("GET", "HEAD"):
+            start_response("200 OK", [("X-Accel-Redirect", f"{self.accel}?{env['QUERY_STRING']}"),
+                                      ("Content-Length", "0")])
+            return []
         body = b""
         if env["REQUEST_METHOD"] == "POST":
             length = int(env["CONTENT_LENGTH"] or 0)
@@ -121,8 +138,11 @@ class Tiles:
 
     PATH = re.compile(r"^/([a-z0-9_,-]{1,300})/(\d{1,2})/(\d{1,7})/(\d{1,7})\.png$")
 
-    def __init__(self, mapserver: "MapServerCGI"):
+    def __init__(self, mapserver: "MapServerCGI", allowed: set[str] | None = None):
         self.mapserver = mapserver
+        # an access view's layers that WMS GetMap may draw: tile mode is not an OWS request, so MapServer does
+        # not apply wms_enable_request to it (None: every layer of the mapfile, the node's static one)
+        self.allowed = allowed
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         m = self.PATH.match(environ.get("PATH_INFO", ""))
@@ -132,6 +152,8 @@ class Tiles:
         layers, z, x, y = m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))
         if z > 20 or x >= 2 ** z or y >= 2 ** z:
             return _plain(start_response, "404 Not Found", f"no tile {z}/{x}/{y}")
+        if self.allowed is not None and not set(layers.split(",")) <= self.allowed:
+            return _plain(start_response, "404 Not Found", f"no such layer: {layers}")
         query = f"mode=tile&tilemode=gmap&tile={x}+{y}+{z}&layers={layers.replace(',', '+')}"  # space-separated in CGI mode
         return self.mapserver(dict(environ, QUERY_STRING=query, REQUEST_METHOD="GET"), start_response)
 
@@ -175,9 +197,14 @@ class Proxy:
 class NodeApp:
     """The one WSGI application of a node: dispatches on the first path segment."""
 
-    def __init__(self, ws: Workspace, csw_port: int, csw_secret: str = ""):
+    def __init__(self, ws: Workspace, csw_port: int, csw_secret: str = "", csw_host: str = "127.0.0.1"):
+        from catalog.access_view import CatalogViews
         from catalog.pycsw import config_path as pycsw_config
+        from decisions.comments_web import DecisionPages
+        from decisions.web import DecisionsWeb
+        from geoportal.map_viewer import MapViewer
         from metadata.oaipmh import OaiPmhFront
+        from passport.serve import FULL_DIR, PassportFiles
         from publishers import mapserver, pygeoapi
         from publishers.ogcapi.cql2_front import Cql2Front
         from search.index import index_path
@@ -189,20 +216,51 @@ class NodeApp:
         from pygeoapi.flask_app import APP  # reads the two variables above at import
 
         self.ws = ws
+        self._csw_host, self._csw_port, self._csw_secret = csw_host, csw_port, csw_secret
+        self._fronts: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        # who sees which catalog records: one object for CSW, OAI-PMH, Records, DCAT and search
+        self.views = CatalogViews(ws.root)
         self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
-            "ogcapi": Cql2Front(APP.wsgi_app),
+            # OGC API Part 4 writes on the decision register's collections go through its lifecycle; OGC API
+            # Records reads the catalog process with the caller's view (publishers.ogcapi.records)
+            "ogcapi": self._ogcapi_front(Cql2Front(APP.wsgi_app)),
             "ows": MapServerCGI(mapserver.config_file_path(ws)),
             "tiles": Tiles(MapServerCGI(mapserver.config_file_path(ws))),
             # OAI-PMH (mode=oaipmh) is answered by the node over the same repository, see metadata.oaipmh
-            "csw": OaiPmhFront(CatalogGate(Proxy("127.0.0.1", csw_port, "/"), publisher_tokens(), csw_secret),
-                               pycsw_config(ws)),
+            "csw": OaiPmhFront(CatalogGate(Proxy(csw_host, csw_port, "/"), publisher_tokens(), csw_secret,
+                                           self.views), pycsw_config(ws), self.views),
             "downloads": StaticFiles(ws.downloads, "Downloads"),
-            "passport": StaticFiles(ws.root / "passport", "Hromada passports"),
+            "passport": PassportFiles(ws.root, StaticFiles(ws.root / "passport", "Hromada passports"),
+                                      StaticFiles(ws.root / FULL_DIR, "Hromada passports"), self.views),
             "datasets": StaticFiles(ws.root / "datasets", "Datasets"),
-            "decisions": StaticFiles(ws.root / "decisions", "Decisions"),
-            "search": SearchApp(index_path(ws)),
+            # the pages and feeds (with the comment form of a logged-in caller), the agreement inbox and the
+            # signed messages between nodes
+            "decisions": DecisionsWeb(ws.root, DecisionPages(ws.root, "Decisions")),
+            "search": SearchApp(index_path(ws), self.views, Site.of_workspace(ws.root)),
+            "map": MapViewer(ws),
+            "invest": StaticFiles(ws.root / "invest", "Investment sites"),
+            "assets": StaticFiles(ASSETS, "Assets"),
         }
         self.index = (ws.root / "index.html").read_bytes()
+        self.viewed = _viewed(ws, self.routes)
+
+    def _ogcapi_front(self, api: Any) -> Any:
+        """What stands before a pygeoapi (the node's, or a caller's view's): the decision register's Part 4
+        writes and the catalog view of OGC API Records — the same for every view, so that a logged-in
+        official's writes and record searches take the same path as anyone's. One front per pygeoapi,
+        dropped with it."""
+        from decisions.api import DecisionWrites
+        from catalog.catalog_view import HEADER as VIEW_HEADER
+        from publishers.ogcapi.records import CatalogContext
+
+        front = self._fronts.get(api)
+        if front is None:
+            secret = self._csw_secret
+            front = CatalogContext(DecisionWrites(api, self.ws.root), f"http://{self._csw_host}:{self._csw_port}/",
+                                   lambda env: {VIEW_HEADER: self.views.for_environ(env).encode(secret)}
+                                   if secret else {})
+            self._fronts[api] = front
+        return front
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "HEAD":  # the same headers as GET, no body
@@ -214,20 +272,39 @@ class NodeApp:
         return self._dispatch(environ, start_response)
 
     def _dispatch(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        from access.web import principal_of
+
         path = environ.get("PATH_INFO", "/")
         head, _, rest = path.lstrip("/").partition("/")
+        principal = principal_of(environ)
+        routes, index = self.routes, self.index
+        if self.viewed is not None:
+            self.viewed.audit(principal, head, rest, environ)
+            if not principal.is_anonymous:
+                from geoportal.views_web import private
+
+                start_response = private(start_response)
+                apps = self.viewed.apps(principal)
+                if apps is not None:  # the caller's access view differs from the anonymous one
+                    routes = {**self.routes, "ogcapi": self._ogcapi_front(apps.ogcapi), "ows": apps.ows, "tiles": apps.tiles,
+                              "downloads": apps.downloads, "datasets": apps.datasets}
+                    index = apps.index
         if head == "dcat.jsonld":
-            body = (self.ws.root / "dcat.jsonld").read_bytes()
-            start_response("200 OK", [("Content-Type", "application/ld+json"), ("Content-Length", str(len(body)))])
+            from catalog.access_view import private_headers
+            from metadata.dcat_serve import dcat_body
+
+            body = dcat_body(self.ws.root, self.views.for_environ(environ, "dcat"))
+            start_response("200 OK", [("Content-Type", "application/ld+json"), ("Content-Length", str(len(body))),
+                                      *private_headers()])
             return [body]
         if head == "" or head == "index.html":
             start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                                      ("Content-Length", str(len(self.index)))])
-            return [self.index]
-        app = self.routes.get(head)
+                                      ("Content-Length", str(len(index)))])
+            return [index]
+        app = routes.get(head)
         if app is None:
             return _plain(start_response, "404 Not Found",
-                          f"no such path: {path} (try /, /ogcapi/, /ows, /csw, /downloads/, /search)")
+                          f"no such path: {path} (try /, /ogcapi/, /ows, /csw, /downloads/, /search, /map)")
         environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + "/" + head,
                        PATH_INFO=("/" + rest) if (rest or path.endswith("/")) else "")
 
@@ -237,6 +314,19 @@ class NodeApp:
                                            for k, v in headers], *exc)
 
         return app(environ, start_utf8)
+
+
+def _viewed(ws: Workspace, routes: dict[str, Any]) -> Any:
+    """The access views of logged-in callers (geoportal/views_web.py); None for a workspace built before
+    them, whose callers all get the static (anonymous) services: fail closed."""
+    from geoportal.views_web import ViewedServices
+
+    try:
+        return ViewedServices(ws, routes, MapServerCGI,
+                              lambda conf, layers: Tiles(MapServerCGI(conf), layers))
+    except FileNotFoundError as e:
+        log.warning("access views are off: %s", e)
+        return None
 
 
 class _DropKnownNoise(logging.Filter):
@@ -388,8 +478,9 @@ def ensure_port_free(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port} ({e.strerror}): choose another --host/--port") from None
 
 
-def run(ws: Workspace, host: str, port: int, workers: int = 2, threads: int = 8) -> None:
-    """Start the catalog process and the front; blocks until Ctrl-C / SIGTERM."""
+def run(ws: Workspace, host: str, port: int, workers: int = 2, threads: int = 8, cfg: Any = None) -> None:
+    """Start the catalog process and the front; blocks until Ctrl-C / SIGTERM. With the node's ``cfg`` the
+    app is served behind the access front (geoportal.access_front): logins, sessions, tokens."""
     from gunicorn.app.base import BaseApplication
 
     ensure_port_free(host, port)
@@ -408,8 +499,13 @@ def run(ws: Workspace, host: str, port: int, workers: int = 2, threads: int = 8)
             if os.environ.get("GEOPORTAL_ACCESS_LOG"):
                 self.cfg.set("accesslog", "-")
 
-        def load(self) -> NodeApp:
-            return NodeApp(ws, csw_port, csw_secret)
+        def load(self) -> Any:
+            app = NodeApp(ws, csw_port, csw_secret)
+            if cfg is None:
+                return app  # nobody is resolved: every service sees anonymous (fail closed)
+            from geoportal.access_front import wrap
+
+            return wrap(app, cfg, ws.root, publisher_tokens())
 
     master = os.getpid()
     try:

@@ -46,7 +46,13 @@ def human_size(n: int) -> str:
 
 
 class StaticFiles:
-    """Serves the files under ``root``; ``title`` names the folder in listings."""
+    """Serves the files under ``root``; ``title`` names the folder in listings.
+
+    With ``accel`` set (the production topology, geoportal.deploy), a file that passed every check here
+    is answered with an ``X-Accel-Redirect`` to ``accel + <path>``, an internal nginx location over the
+    same folder, and nginx sends the bytes."""
+
+    accel: str = ""
 
     def __init__(self, root: Path, title: str = ""):
         self.root = root.resolve()
@@ -84,8 +90,12 @@ class StaticFiles:
             return self._file(environ, start_response, path)
         return plain(start_response, "404 Not Found", f"no such file: {shown}")
 
-    @staticmethod
-    def _file(environ: Environ, start_response: StartResponse, path: Path) -> Iterable[bytes]:
+    def _file(self, environ: Environ, start_response: StartResponse, path: Path) -> Iterable[bytes]:
+        if self.accel:
+            rel = path.relative_to(self.root).as_posix()
+            start_response("200 OK", [("Content-Type", content_type(path.name)), ("Content-Length", "0"),
+                                      ("X-Accel-Redirect", self.accel + quote(rel))])
+            return []
         f = path.open("rb")
         start_response("200 OK", [("Content-Type", content_type(path.name)),
                                   ("Content-Length", str(path.stat().st_size))])

@@ -242,3 +242,18 @@ def dcat_catalog(cfg: NodeConfig, items: list[tuple[Dataset, StoredLayer]], ep: 
         out["dct:modified"] = {"@value": modified, "@type": "xsd:dateTime"}
         out["dct:issued"] = {"@value": min(layer.loaded_at for _, layer in items)[:10], "@type": "xsd:date"}
     return out
+
+
+def dcat_restricted(cfg: NodeConfig, items: list[tuple[Dataset, StoredLayer]], ep: Endpoints) -> dict[str, Any]:
+    """The DCAT entries of the node's non-public datasets, each twice — in full, and without anything that
+    leads to the data (no distributions, no landing page) — keyed by the dataset's key
+    ``<node id>/<dataset id>``: the node serves each caller the one its policy allows, or none
+    (:mod:`metadata.dcat_serve`)."""
+    catalog = f"{ep.base_url}/dcat.jsonld"
+    out: dict[str, Any] = {}
+    for ds, layer in items:
+        full = _dataset(cfg, ds, layer, ep, catalog)
+        full["dct:accessRights"] = {"@id": ACCESS_RIGHT + "RESTRICTED", "@type": "dct:RightsStatement"}
+        meta = {k: v for k, v in full.items() if k not in ("dcat:distribution", "dcat:landingPage")}
+        out[f"{cfg.node.id}/{ds.id}"] = {"id": ds.id, "full": full, "metadata": meta}
+    return out

@@ -19,7 +19,11 @@ Choices a harvester can rely on:
   carries an empty token (the specification's end of list), a list that fits one page carries none;
 - prefixes: ``oai_dc`` for every record (made from pycsw's parsed columns) and ``iso19139`` (pycsw's own
   name for it) for the records stored as ISO 19139; deleted records are not tracked (``deletedRecord=no``);
-- no sets: a ``set`` argument gets ``noSetHierarchy``.
+- no sets: a ``set`` argument gets ``noSetHierarchy``;
+- each caller sees the records the node's policy allows (:mod:`catalog.access_view`): hidden ones are
+  absent from every list and unknown to GetRecord, records of the ``metadata`` mode come without data
+  links; a resumption token is bound to the view it was issued under, so a token from another caller's
+  list is a ``badResumptionToken``, never a page of that list.
 
 OAI-PMH errors are sent with HTTP 200, as the protocol requires (section 3.6): harvesters read the
 ``error`` element, not the status; only a request this module cannot serve at all gets a 4xx/5xx.
@@ -39,6 +43,8 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
 
 from lxml import etree
+
+from catalog.catalog_view import PUBLIC_ONLY, CatalogView
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -108,8 +114,12 @@ def _bound(value: str, name: str, upper: bool) -> tuple[dt.datetime, str]:
 class Repository:
     """A read-only view on pycsw's ``records`` table (the node's catalog.db)."""
 
-    def __init__(self, database: Path, table: str = "records"):
-        self.database, self.table = Path(database), table
+    def __init__(self, database: Path, table: str = "records", view: CatalogView = PUBLIC_ONLY):
+        self.database, self.table, self.view = Path(database), table, view
+
+    def _where(self) -> tuple[str, list[str]]:
+        """The caller's view as an SQL condition with its bound values."""
+        return self.view.where()
 
     def _connect(self) -> sqlite3.Connection:
         if not self.database.exists():
@@ -121,10 +131,11 @@ class Repository:
     def headers(self, identifier: str | None = None) -> list[Header]:
         """Every record's header (or the one of ``identifier``), ordered by identifier (the stable order of
         every list)."""
-        sql = f'SELECT identifier, date_modified, insert_date, schema FROM "{self.table}"'
+        view, args = self._where()
+        sql = f'SELECT identifier, date_modified, insert_date, schema FROM "{self.table}" WHERE {view}'
         with self._connect() as conn:
-            rows = (conn.execute(sql + " WHERE identifier = ?", (identifier,)) if identifier is not None
-                    else conn.execute(sql + " ORDER BY identifier")).fetchall()
+            rows = (conn.execute(sql + " AND identifier = ?", (*args, identifier)) if identifier is not None
+                    else conn.execute(sql + " ORDER BY identifier", args)).fetchall()
         out = []
         for r in rows:
             stamp = _utc(r["date_modified"]) or _utc(r["insert_date"]) or dt.datetime(1970, 1, 1,
@@ -135,10 +146,11 @@ class Repository:
     def rows(self, identifiers: list[str]) -> dict[str, sqlite3.Row]:
         if not identifiers:
             return {}
+        view, args = self._where()
         with self._connect() as conn:
             marks = ",".join("?" * len(identifiers))
-            rows = conn.execute(f'SELECT * FROM "{self.table}" WHERE identifier IN ({marks})',
-                                identifiers).fetchall()
+            rows = conn.execute(f'SELECT * FROM "{self.table}" WHERE {view} AND identifier IN ({marks})',
+                                [*args, *identifiers]).fetchall()
         return {r["identifier"]: r for r in rows}
 
 
@@ -287,11 +299,16 @@ class OaiPmh:
         raise OaiError("idDoesNotExist", f"no record with identifier '{identifier}' in this repository")
 
     def _list(self, verb: str, args: dict[str, str]) -> etree._Element:
+        view = self.repo.view.digest()
         if "resumptionToken" in args:
             state = _untoken(args["resumptionToken"])
+            if state.get("v") != view:
+                raise OaiError("badResumptionToken", "this resumptionToken belongs to a list issued to another "
+                                                     "caller (or before the access rules changed); start the "
+                                                     "list again without it")
         else:
             state = {"p": self._prefix(args["metadataPrefix"]), "f": args.get("from"), "u": args.get("until"),
-                     "a": "", "c": 0}
+                     "a": "", "c": 0, "v": view}
             if "set" in args:
                 raise OaiError("noSetHierarchy", "this repository does not organise its records in sets")
         prefix, after, cursor = state["p"], state["a"], state["c"]
@@ -403,8 +420,8 @@ App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class OaiPmhFront:
     """WSGI: requests with ``mode=oaipmh`` are answered here; every other request goes to ``app`` (pycsw)."""
 
-    def __init__(self, app: App, pycsw_config: Path):
-        self.app, self.config = app, pycsw_config
+    def __init__(self, app: App, pycsw_config: Path, views: Any = None):
+        self.app, self.config, self.views = app, pycsw_config, views
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -421,7 +438,9 @@ class OaiPmhFront:
             start_response("405 Method Not Allowed", [("Allow", "GET, POST"), ("Content-Type", "text/plain"),
                                                       ("Content-Length", str(len(body)))])
             return [body]
-        oai = OaiPmh(Repository(database_from_pycsw(self.config)), settings_from_pycsw(self.config))
+        view = self.views.for_environ(environ) if self.views is not None else PUBLIC_ONLY
+        oai = OaiPmh(Repository(database_from_pycsw(self.config), view=view), settings_from_pycsw(self.config))
         body = oai.respond(pairs)
-        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
+        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body))),
+                                  ("Cache-Control", "private, no-cache"), ("Vary", "Authorization, Cookie")])
         return [body]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -13,15 +15,17 @@ from geoportal import plugins
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import ConfigError
 from geoportal.links import getfeature_url, wfs_typename, wms_layer
+from geoportal.portal import Site
 from geoportal.model import UKRAINE_BBOX, Endpoints, FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
 from geoportal.ukrainian import clean_name
 from ingest.store.gpkg import GpkgTable
 from passport.aggregations import Engine
-from passport.compute import compute
+from passport.compute import Result, compute
 from passport.config import PassportConfig, load_passport_config
 from passport.publish import PAGES, publish
 from passport.store import LAYER
 from passport.tables import Tables
+from passport.serve import FULL_DIR
 from passport.withhold import restricted_sources, withhold
 
 DATASET_ID = "hromada-passports"
@@ -82,9 +86,11 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     gpkg = out / "passports.gpkg"
     if force or state.get("signature") != sig or not gpkg.exists():
-        res = withhold(cfg, pcfg, compute(cfg, pcfg, layers, engine_for(cfg), progress=progress))
+        computed = compute(cfg, pcfg, layers, engine_for(cfg), progress=progress)
+        res = withhold(cfg, pcfg, computed)
         res.signature = sig
-        publish(res, pcfg, out, services=service_links(passport_dataset(cfg, gpkg)))
+        publish(res, pcfg, out, services=service_links(passport_dataset(cfg, gpkg)), site=Site.of_config(cfg))
+        publish_full(cfg, ws, computed, res, pcfg, services=service_links(passport_dataset(cfg, gpkg)))
         state = {"signature": sig, "computed_at": res.computed_at, "version": state.get("version", 0) + 1,
                  "hromadas": len(res.hromadas), "engine": res.engine,
                  "bbox": _bbox([h.geometry for h in res.hromadas if h.geometry is not None])}
@@ -101,6 +107,23 @@ def build_passport(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer
         report=QualityReport(dataset=DATASET_ID, source=str(pcfg_path), features_written=state["hromadas"],
                              version=state["version"], loaded_at=state["computed_at"], field_titles=titles))
     return passport_dataset(cfg, gpkg), layer
+
+
+def publish_full(cfg: NodeConfig, ws: Workspace, computed: Result, public: Result, pcfg: PassportConfig,
+                 services: dict[str, str]) -> None:
+    """The passports as computed, for the callers allowed every source the public ones withhold
+    (``<workspace>/passport-full``, served per caller by :mod:`passport.serve`, never as a static folder);
+    with ``withheld.json`` naming those sources. Nothing withheld: no full variant."""
+    full = ws.root / FULL_DIR
+    if not public.withheld:
+        shutil.rmtree(full, ignore_errors=True)
+        return
+    sources = sorted({(pcfg.hromadas.dataset if i.source == "boundary" else i.source)
+                      for i in pcfg.indicators if i.id in public.withheld} & restricted_sources(cfg))
+    publish(replace(computed, withheld=set(), signature=public.signature), pcfg, full, services=services,
+            site=Site.of_config(cfg))
+    write_atomic(full / "withheld.json", json.dumps({"indicators": sorted(public.withheld), "sources": sources},
+                                                    indent=1))
 
 
 def service_links(ds: Dataset) -> dict[str, str]:

@@ -11,25 +11,30 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from geoportal.model import write_atomic
 from geoportal.ukrainian import HROMADAS, HROMADAS_OF, apostrophes, counted, plural_form, unit_after
+from geoportal.portal import Site, environment
+from passport import pdf
 from passport.compute import Result
+from passport.pages import compare_data, write_maps
 from passport.config import PassportConfig
 from passport.store import LAYER, history, write_passports
 
 __all__ = ["LAYER", "history", "passport_documents", "publish"]
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: bumped when the published pages or documents change shape (2: ranks say out of how many and why,
-#: Ukrainian plurals, service links), so existing nodes republish their passports once
-PAGES = 2
+#: Ukrainian plurals, service links; 3: the node's look, a map per indicator, comparison, PDF), so existing
+#: nodes republish their passports once
+PAGES = 3
 
 
 def _needs_boundary(ind_id: str, pcfg: PassportConfig) -> bool:
@@ -113,7 +118,7 @@ def _svg(geom: Any, width: int = 320, height: int = 220) -> str:
     for poly in getattr(geom, "geoms", [geom]):
         paths.append(ring(np.asarray(poly.exterior.coords)))
         paths.extend(ring(np.asarray(i.coords)) for i in poly.interiors)
-    return (f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="map"><path d="{" ".join(paths)}" '
+    return (f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="межі громади / boundary of the hromada"><path d="{" ".join(paths)}" '
             'fill="#c7e9c0" fill-rule="evenodd" stroke="#238b45" stroke-width="1.5"/></svg>')
 
 
@@ -139,11 +144,13 @@ def _add_history(docs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None
             ind["previous"] = next((h for h in reversed(ind["history"]) if h["value"] != now), None)
 
 
-def publish(res: Result, pcfg: PassportConfig, out: Path, services: dict[str, str] | None = None) -> Path:
-    """Write the GeoPackage, JSON, CSV and HTML of the passports into ``out``; returns the GeoPackage.
+def publish(res: Result, pcfg: PassportConfig, out: Path, services: dict[str, str] | None = None,
+            site: Site | None = None) -> Path:
+    """Write the GeoPackage, JSON, CSV, HTML (a page per hromada, a map per indicator, the comparison) and the
+    printable PDFs of the passports into ``out``; returns the GeoPackage.
 
     ``services``: label → URL of the services that publish the passports (relative to ``/passport/``, from
-    :mod:`geoportal.links`), listed on the index page."""
+    :mod:`geoportal.links`), listed on the index page; ``site``: the node named in the pages' header."""
     out.mkdir(parents=True, exist_ok=True)
     docs = passport_documents(res, pcfg)
     gpkg = out / "passports.gpkg"
@@ -163,14 +170,23 @@ def publish(res: Result, pcfg: PassportConfig, out: Path, services: dict[str, st
                       for i in pcfg.indicators] + [d["computed_at"]])
     write_atomic(out / "passports.csv", "\ufeff" + buf.getvalue())  # BOM: spreadsheet programs read Cyrillic
     # strict: a name the document does not have fails the build instead of printing an empty or repr'd value
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined)
+    env = environment(TEMPLATES)
     env.filters["num"] = number
     env.filters["unit"] = lambda unit, value: unit_after(value, unit)
     env.filters["hromadas"] = lambda n: counted(n, *HROMADAS)
+    no_pdf = pdf.available()
+    if no_pdf:
+        log.warning("passport: no PDFs: %s", no_pdf)
+    context = {"site": site or Site("Геопортал", "Geoportal"), "docs": docs, "indicators": pcfg.indicators,
+               "services": services or {}, "pdf": no_pdf is None}
     page = env.get_template("passport.html")
     for d, h in zip(docs, res.hromadas):
-        write_atomic(out / f"{d['katotth']}.html", page.render(p=d, svg=_svg(h.geometry), indicators=pcfg.indicators))
-    write_atomic(out / "index.html", env.get_template("index.html").render(docs=docs, indicators=pcfg.indicators,
-                                                                            services=services or {}))
+        html = page.render(**context, p=d, svg=_svg(h.geometry))
+        write_atomic(out / f"{d['katotth']}.html", html)
+        if no_pdf is None:
+            pdf.write_pdf(html, out, out / f"{d['katotth']}.pdf")
+    for name, html in write_maps(env, docs, res, pcfg, context).items():
+        write_atomic(out / name, html)
+    write_atomic(out / "compare.html", env.get_template("compare.html").render(
+        **context, data=compare_data(docs, pcfg, number)))
     return gpkg

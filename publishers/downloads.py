@@ -176,15 +176,22 @@ def package_raster(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]
     return [target]
 
 
-def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
-    """Make every download of one dataset; returns the files, all moved into ws.downloads."""
+def package(ds: Dataset, layer: StoredLayer, ws: Workspace, out: Path | None = None,
+            hidden: tuple[str, ...] = ()) -> list[Path]:
+    """Make every download of one dataset; returns the files, all moved into ``out`` (ws.downloads).
+
+    For an access view (``publishers/views.py``) ``layer`` is narrowed to the rows its rule allows and
+    ``hidden`` names the attributes left out of every file (and of the GeoPackage's style and titles)."""
     if layer.kind == "raster":
         return package_raster(ds, layer, ws)
-    out = ws.downloads
+    out = out or ws.downloads
     out.mkdir(parents=True, exist_ok=True)
-    record = out / f"{ds.id}.xml"
+    record = ws.downloads / f"{ds.id}.xml"
     xml = record.read_bytes() if record.exists() else None
     src = layer.location.ogr_source()
+    if hidden:
+        src += ["-select", ",".join(f.name for f in layer.fields
+                                    if f.name not in hidden and f.name != layer.geometry_column)]
     style = load_style(style_name_for(ds.style, layer.geometry_type))
     made: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(dir=out, prefix=f".{ds.id}.") as tmp_:
@@ -193,7 +200,7 @@ def package(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
         # one layer named after the dataset, whatever the storage (another GeoPackage, PostGIS, a filtered view)
         _ogr2ogr(["-f", "GPKG", str(gpkg), *src, "-nln", ds.id, "-lco", "FID=fid", "-lco", "GEOMETRY_NAME=geom"],
                  f"{ds.id}.gpkg")
-        titles = field_titles(layer)
+        titles = {k: v for k, v in field_titles(layer).items() if k not in hidden}
         write_layer_style(gpkg, ds.id, "geom", style, layer.geometry_type, titles)
         _add_data_columns(gpkg, ds.id, titles)
         if xml:

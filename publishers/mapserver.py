@@ -1,6 +1,12 @@
 """MapServer 8 (WMS 1.3.0/1.1.1, WFS 2.0): a mapfile and MapServer's config file, generated with mappyfile.
 
-Each public dataset becomes a LAYER grouped by its theme, styled from its SLD (:mod:`publishers.styles`),
+The mapfile is written for a :class:`~access.views.View`: the node's build writes the anonymous one
+(``services/node.map``), ``publishers/views.py`` one per other view. Each dataset the view serves by WMS or
+WFS becomes a LAYER grouped by its theme; a dataset it denies is absent (LayerNotDefined, an unknown WFS
+type: as if it did not exist); a row filter narrows the layer's DATA (``Location.restricted``); hidden
+attributes are left out of ``gml_include_items``/``wms_include_items``, the GetFeatureInfo template and the
+labels; the operations a view allows per service go to ``wms_enable_request``/``wfs_enable_request``.
+Each LAYER is styled from its SLD (:mod:`publishers.styles`),
 queryable for GetFeatureInfo and WFS. The config file pins ``MS_MAPFILE`` so that ``/ows`` needs no
 ``map=`` parameter and no other mapfile can be requested through it.
 """
@@ -8,6 +14,7 @@ queryable for GetFeatureInfo and WFS. The config file pins ``MS_MAPFILE`` so tha
 from __future__ import annotations
 
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import mappyfile
@@ -15,7 +22,7 @@ import mappyfile
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
 from geoportal.links import WFS_PREFIX, in_mapserver, wfs_namespace_uri, wfs_typename, wms_layer
-from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.model import Endpoints, RowFilter, StoredLayer, Workspace, write_atomic
 from geoportal.services import Distribution, Service
 from geoportal.titles import field_titles
 from geoportal.ukrainian import apostrophes
@@ -111,11 +118,11 @@ def _class(rule: Rule, ds: Dataset, fields: set[str], path: Path) -> dict[str, A
     return cls
 
 
-def gfi_template_path(ws: Workspace, ds: Dataset) -> Path:
-    return ws.services / "gfi" / f"{ds.id}.html"
+def gfi_template_path(ws: Workspace, ds: Dataset, folder: Path | None = None) -> Path:
+    return (folder or ws.services) / "gfi" / f"{ds.id}.html"
 
 
-def gfi_template(ds: Dataset, layer: StoredLayer) -> str:
+def gfi_template(ds: Dataset, layer: StoredLayer, hidden: tuple[str, ...] = ()) -> str:
     """The text/html GetFeatureInfo template of a layer: one row per field, headed by the field's original
     title (``Реєстраційний номер``), not its column name.
 
@@ -128,21 +135,22 @@ def gfi_template(ds: Dataset, layer: StoredLayer) -> str:
 
     titles = {"value_0": "Значення / Value"} if layer.kind == "raster" else field_titles(layer)
     rows = "".join(f'<tr><th>{text(title)}</th><td>[item name="{name}" escape="html"]</td></tr>\n'
-                   for name, title in titles.items() if name != layer.geometry_column)
+                   for name, title in titles.items() if name != layer.geometry_column and name not in hidden)
     # MapServer sends "text/html" without a charset; the meta tag (within the first 1024 bytes) tells the
     # browser or QGIS's viewer that the page is UTF-8
     return ("<!-- MapServer Template -->\n<meta charset=\"utf-8\">\n"
             f'<table class="gfi"><caption>{text(apostrophes(ds.title.uk))}</caption>\n{rows}</table>\n')
 
 
-def _raster_layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace) -> dict[str, Any]:
+def _raster_layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace,
+                  folder: Path | None = None, wms_requests: str = "*") -> dict[str, Any]:
     """A raster (COG) as a WMS layer: drawn with a colour ramp over its value range, GetFeatureInfo gives
     the cell value; not a WFS feature type."""
     data = layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid)
     lo, hi = layer.report.extra.get("value_range") or (0, 1)
     return {
         "__type__": "layer", "name": ds.id, "group": ds.theme, "type": "raster", "status": "on",
-        "template": str(gfi_template_path(ws, ds)), "projection": [f"init={layer.crs.lower()}"],
+        "template": str(gfi_template_path(ws, ds, folder)), "projection": [f"init={layer.crs.lower()}"],
         "extent": padded(layer.bbox),
         "data": data["data"], "processing": data.get("processing", []),
         "classes": [{"__type__": "class", "name": ds.id, "title": ds.title.uk, "styles": [
@@ -153,15 +161,64 @@ def _raster_layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoint
             "ows_keywordlist": ",".join(ds.keywords.uk + ds.keywords.en), "ows_srs": WMS_SRS,
             "ows_extent": " ".join(f"{b:.4f}" for b in padded(layer.bbox)), "wms_group_title": ds.theme,
             "wms_include_items": "value_0", "gml_include_items": "value_0", "wfs_enable_request": "!*",
+            **({"wms_enable_request": wms_requests} if wms_requests != "*" else {}),
             "wms_metadataurl_href": ep.record(record_id(cfg, ds.id)), "wms_metadataurl_format": "text/xml",
             "wms_metadataurl_type": "ISO19115:2003", "wms_attribution_title": ds.attribution or "",
         },
     }
 
 
-def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Served:
+    """How one dataset is a LAYER of a view's mapfile: the (narrowed) layer, the attributes left out and the
+    operations WMS and WFS answer for it (MapServer's ``*_enable_request`` syntax)."""
+
+    ds: Dataset
+    layer: StoredLayer
+    hidden: tuple[str, ...] = ()
+    wms: str = "*"
+    wfs: str = "*"
+
+
+def _requests(ops: tuple[str, ...] | None, all_ops: tuple[str, ...]) -> str:
+    if not ops:
+        return "!*"
+    return "*" if set(all_ops) <= set(ops) else " ".join(ops)
+
+
+def served_layers(cfg: NodeConfig, layers: dict[str, StoredLayer], view: Any) -> list[Served]:
+    """The datasets of ``view`` in the mapfile, in the config's order, each narrowed to its rows.
+
+    WMS and WFS share one LAYER: when their grants differ in rows or attributes, both get the narrower
+    (the filters ANDed, the hidden attributes united)."""
+    from access.views import OPERATIONS
+
+    out = []
+    for ds in cfg.datasets:
+        layer = layers.get(ds.id)
+        if layer is None or not in_mapserver(ds):
+            continue
+        wms = view.grant(ds.id, "wms") if wms_layer(ds) else None
+        wfs = view.grant(ds.id, "wfs") if wfs_typename(ds) else None
+        grants = [g for g in (wms, wfs) if g is not None]
+        if not grants:
+            continue
+        filters = [g.row_filter for g in grants if g.row_filter]
+        if filters:
+            unique = list(dict.fromkeys(filters))
+            cql = unique[0] if len(unique) == 1 else " AND ".join(f"({f})" for f in unique)
+            layer = layer.restricted(RowFilter(cql))
+        hidden = tuple(sorted({h for g in grants for h in g.hidden}))
+        out.append(Served(ds, layer, hidden, _requests(wms.operations if wms else None, OPERATIONS["wms"]),
+                          _requests(wfs.operations if wfs else None, OPERATIONS["wfs"])))
+    return out
+
+
+def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: Workspace,
+           folder: Path | None = None, hidden: tuple[str, ...] = (), wms_requests: str = "*",
+           wfs_requests: str = "*") -> dict[str, Any]:
     if layer.kind == "raster":
-        return _raster_layer(cfg, ds, layer, ep, ws)
+        return _raster_layer(cfg, ds, layer, ep, ws, folder, wms_requests)
     # where MapServer reads the layer, and which item is the feature id (the OGC API id: WFS gml:ids are
     # <typename>.<id>); "helper_items" are columns the location adds for that and no client should see
     data = dict(layer.location.mapserver_data(layer.geometry_column, layer.id_column, layer.srid))
@@ -171,18 +228,24 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: 
     fields = {f.name for f in layer.fields}
     rules = sorted(style.rules, key=lambda r: r.is_else)  # MapServer takes the first matching class
     kind = geometry_kind(layer.geometry_type)
+    classes = [_class(r, ds, fields, style.path) for r in rules]
+    if hidden:  # a label would draw a hidden attribute onto the map
+        for cls in classes:
+            if cls.get("text", "").strip("[]") in hidden:
+                cls.pop("text")
+                cls["labels"] = []
     lyr: dict[str, Any] = {
         "__type__": "layer",
         "name": ds.id,  # = links.wms_layer(ds); the WFS type is links.wfs_typename(ds)
         "group": ds.theme,
         "type": kind,
         "status": "on",
-        "template": str(gfi_template_path(ws, ds)),  # queryable (GetFeatureInfo, WFS); text/html GFI
+        "template": str(gfi_template_path(ws, ds, folder)),  # queryable (GetFeatureInfo, WFS); text/html GFI
         "tolerance": 5 if kind == "point" else 0,
         "toleranceunits": "pixels",
         "projection": [f"init={layer.crs.lower()}"],
         "extent": padded(layer.bbox),
-        "classes": [_class(r, ds, fields, style.path) for r in rules],
+        "classes": classes,
         "metadata": {
             "ows_title": ds.title.uk,
             "ows_abstract": ds.abstract.uk,
@@ -192,13 +255,14 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: 
             "ows_extent": " ".join(f"{b:.4f}" for b in padded(layer.bbox)),
             "wms_group_title": ds.theme,
             "gml_include_items": "all",
-            "gml_exclude_items": ",".join([layer.geometry_column, *helpers]),
+            "gml_exclude_items": ",".join([layer.geometry_column, *helpers, *hidden]),
             "gml_featureid": featureid,
             "gml_geometries": "geom",
             "gml_geom_type": kind if kind != "polygon" else "multipolygon",
             "gml_types": "auto",
             "wfs_getfeature_formatlist": "geojson,gml3",
-            "wms_include_items": "all",
+            "wms_include_items": ",".join(f.name for f in layer.fields if f.name not in hidden
+                                          and f.name != layer.geometry_column) if hidden else "all",
             "wms_metadataurl_href": ep.record(record_id(cfg, ds.id)),
             "wms_metadataurl_format": "text/xml",
             "wms_metadataurl_type": "ISO19115:2003",
@@ -208,8 +272,8 @@ def _layer(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints, ws: 
             "wms_attribution_title": ds.attribution or "",
             "ows_featureid": featureid,
             # only the services the dataset declares answer for it (links.wms_layer / links.wfs_typename)
-            "wms_enable_request": "*" if wms_layer(ds) else "!*",
-            "wfs_enable_request": "*" if wfs_typename(ds) else "!*",
+            "wms_enable_request": wms_requests if wms_layer(ds) else "!*",
+            "wfs_enable_request": wfs_requests if wfs_typename(ds) else "!*",
         },
     }
     lyr.update({k: (_escaped(v) if k == "data" else v) for k, v in data.items()})
@@ -228,8 +292,13 @@ def _symbols() -> list[dict[str, Any]]:
             for n, (t, p, f) in MARKS.items()]
 
 
-def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
-    published = [(d, layers[d.id]) for d in cfg.public_datasets if d.id in layers and in_mapserver(d)]
+def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints,
+                  view: Any = None, folder: Path | None = None) -> dict[str, Any]:
+    from access.views import anonymous_view
+
+    view = view if view is not None else anonymous_view(cfg, layers)
+    served = served_layers(cfg, layers, view)
+    published = [(s.ds, s.layer) for s in served]
     if not published:
         raise PublishError(f"{cfg.config_path}: no public dataset has been ingested; run 'geoportal ingest' first")
     xs = [b for _, lyr in published for b in (lyr.bbox[0], lyr.bbox[2])]
@@ -287,28 +356,39 @@ def build_mapfile(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer]
                 "ows_updatesequence": max(lyr.loaded_at for _, lyr in published),
             },
         },
-        "layers": [_layer(cfg, d, lyr, ep, ws) for d, lyr in published],
+        "layers": [_layer(cfg, s.ds, s.layer, ep, ws, folder, s.hidden, s.wms, s.wfs) for s in served],
     }
 
 
+# pygeoapi/MapServer query the store per request: they read from storage.read_dsn when set (a replica)
+SERVES_LIVE = True
+
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
-    """Write the mapfile (validated by mappyfile) and the MapServer 8 config file that pins it."""
-    m = build_mapfile(cfg, ws, layers, ep)
+    """Write the mapfile of the anonymous view (validated by mappyfile) and the config file that pins it."""
+    return write_view(cfg, ws, layers, ep, None, ws.services)
+
+
+def write_view(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints, view: Any,
+               folder: Path) -> Path:
+    """The mapfile of ``view`` (None: the anonymous one) and its MapServer config file, in ``folder``."""
+    from access.views import anonymous_view
+
+    view = view if view is not None else anonymous_view(cfg, layers)
+    m = build_mapfile(cfg, ws, layers, ep, view, folder)
     m["web"]["metadata"] = {k: v for k, v in m["web"]["metadata"].items() if v is not None}
     errors = mappyfile.validate(m, version=8.0)
     if errors:
         raise PublishError(f"generated mapfile for {cfg.node.id} is not valid: {errors[:3]}")
     write_atomic(ws.services / "fonts.txt", f"sans {FONT}\n")
-    for ds in cfg.public_datasets:
-        if ds.id in layers and in_mapserver(ds):
-            write_atomic(gfi_template_path(ws, ds), gfi_template(ds, layers[ds.id]))
-    path = mapfile_path(ws)
+    for s in served_layers(cfg, layers, view):
+        write_atomic(gfi_template_path(ws, s.ds, folder), gfi_template(s.ds, layers[s.ds.id], s.hidden))
+    path = folder / "node.map"
     write_atomic(path, mappyfile.dumps(m, indent=2))
-    write_atomic(config_file_path(ws), (
+    write_atomic(folder / "mapserver.conf", (
         "CONFIG\n"
         "  ENV\n"
         f'    MS_MAPFILE "{path}"\n'
-        f'    MS_MAP_PATTERN "^{ws.services}/[a-z0-9_-]+\\.map$"\n'
+        f'    MS_MAP_PATTERN "^{folder}/[a-z0-9_-]+\\.map$"\n'
         f'    MS_ERRORFILE "{ws.root / "mapserver.log"}"\n'
         "  END\n"
         "END\n"))

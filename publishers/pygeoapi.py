@@ -16,7 +16,7 @@ import yaml
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
-from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer, Workspace, write_atomic
+from geoportal.model import UKRAINE_BBOX, Endpoints, RowFilter, StoredLayer, Workspace, write_atomic
 from geoportal.titles import field_titles
 from ingest.text import field_name
 from geoportal.links import wms_layer
@@ -36,6 +36,7 @@ SERVICES = (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+OWN_TEMPLATES = Path(__file__).resolve().parent / "ogcapi" / "templates"
 # pygeoapi's HTML templates load these from CDNs; the node serves its own copies (npm, see package.json)
 VENDOR = {
     "https://unpkg.com/leaflet@1.3.1/dist/": "leaflet/dist/",
@@ -89,7 +90,7 @@ def openapi_path(ws: Workspace) -> Path:
     return ws.services / "pygeoapi-openapi.yml"
 
 
-def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
+def _provider(ds: Dataset, layer: StoredLayer, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
     title_field = field_name(ds.label) if ds.label else None
     if title_field and title_field not in {f.name for f in layer.fields}:
         title_field = None
@@ -98,7 +99,10 @@ def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
         prov["title_field"] = title_field
     # the original headers, as each field's title in /schema; pairs, not a mapping: pygeoapi reads any mapping
     # in its config as possible translations, and a column named like a locale ("uk", "id") would be taken
-    prov["field_titles"] = [[name, title] for name, title in field_titles(layer).items()]
+    prov["field_titles"] = [[name, title] for name, title in field_titles(layer).items()
+                            if name not in hidden]
+    if hidden:  # left out of every answer by the provider (publishers/ogcapi/rows.py)
+        prov["hidden_attributes"] = list(hidden)
     prov["crs"] = [
         "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
         "http://www.opengis.net/def/crs/EPSG/0/4326",
@@ -110,7 +114,8 @@ def _provider(ds: Dataset, layer: StoredLayer) -> dict[str, Any]:
     return prov
 
 
-def _collection(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints) -> dict[str, Any]:
+def _collection(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints,
+                hidden: tuple[str, ...] = ()) -> dict[str, Any]:
     links = [
         {"type": "application/xml", "rel": "describedby", "title": "ISO 19139 metadata record",
          "href": ep.record(record_id(cfg, ds.id)), "hreflang": "uk"},
@@ -135,13 +140,15 @@ def _collection(cfg: NodeConfig, ds: Dataset, layer: StoredLayer, ep: Endpoints)
             "spatial": {"bbox": outward(layer.bbox), "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
             "temporal": temporal,
         },
-        "providers": [_provider(ds, layer)],
+        "providers": [_provider(ds, layer, hidden)],
     }
 
 
 
-def vendor_templates(ws: Workspace) -> dict[str, str] | None:
-    """pygeoapi's templates with CDN links pointed at the node's own static copies.
+def vendor_templates(ws: Workspace, chrome: dict[str, str] | None = None) -> dict[str, str] | None:
+    """pygeoapi's templates with CDN links pointed at the node's own static copies, framed by the node's
+    own ``_base.html`` (publishers/ogcapi/templates) with ``chrome``: the shared head, header and footer of
+    the node's pages (geoportal.portal), so the OGC API pages look like the rest of the node.
 
     Offline (a municipal network, this machine) the stock pages come out unstyled with a blank map.
     Returns pygeoapi's ``server.templates`` setting, or None when the npm copies are not installed.
@@ -163,6 +170,8 @@ def vendor_templates(ws: Workspace) -> dict[str, str] | None:
         for cdn, local in VENDOR.items():
             new = new.replace(cdn, "{{ config['server']['url'] }}/static/vendor/" + local)
         new = new.replace('leaflet.markercluster-src.js', 'leaflet.markercluster.js')
+        # an unclosed <a> and <div> in the collection page's link list (the list then holds stray elements)
+        new = new.replace("{{ link['title'] or link['href'] }}<a>", "{{ link['title'] or link['href'] }}</a></div>")
         # queryables by the field's original name, the column in code (publishers/ogcapi/queryables.py)
         new = new.replace("<li>{{ qname }} (<code>{{ qinfo['type'] }}</code>)",
                           "<li>{{ qinfo['title'] }} — <code>{{ qname }}</code> (<code>{{ qinfo['type'] }}</code>)")
@@ -174,11 +183,27 @@ def vendor_templates(ws: Workspace) -> dict[str, str] | None:
                               f"<{tag}>{{{{ (data.get('field_titles') or {{}}).get(k, k) | striptags }}}}</{tag}>")
         if new != text:
             page.write_text(new, encoding="utf-8")
+    if chrome is not None:
+        base = (OWN_TEMPLATES / "_base.html").read_text(encoding="utf-8")
+        for marker, key in (("<!--portal-head-->", "head"), ("<!--portal-header-->", "header"),
+                            ("<!--portal-footer-->", "footer")):
+            base = base.replace(marker, "{% raw %}" + chrome[key] + "{% endraw %}")
+        (tdir / "_base.html").write_text(base, encoding="utf-8")
     vendor = sdir / "vendor"
     vendor.mkdir()
     for name in ("leaflet", "leaflet.markercluster", "swagger-ui-dist", "bootstrap"):
         (vendor / name).symlink_to(modules / name, target_is_directory=True)
     return {"path": str(tdir), "static": str(sdir)}
+
+
+def portal_chrome(cfg: NodeConfig, ep: Endpoints) -> dict[str, str]:
+    """The node's shared head, header and footer as HTML for pygeoapi's frame (links absolute: pygeoapi's
+    pages live at every depth under /ogcapi/)."""
+    from geoportal import portal
+
+    site, root = portal.Site.of_config(cfg), ep.base_url + "/"
+    return {"head": str(portal.head(root)), "header": str(portal.header(site, root, "datasets")),
+            "footer": str(portal.footer(site, root))}
 
 
 def _records_collection(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints) -> dict[str, Any]:
@@ -203,26 +228,49 @@ def _records_collection(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: End
     }
 
 
+def basemap_datasets(cfg: NodeConfig) -> list[Dataset]:
+    """The datasets of the node's own basemap: its outline (``reference.territory``, else
+    '<level>-boundary') and its hromadas (``reference.boundaries``), in the config's order. Also the map
+    viewer's basemap (geoportal/map_viewer.py)."""
+    wanted = [cfg.reference.territory or f"{cfg.node.level.value}-boundary", cfg.reference.boundaries]
+    return [d for d in cfg.public_datasets if d.id in wanted]
+
+
 def basemap(cfg: NodeConfig, ep: Endpoints) -> dict[str, str]:
     """The tiles under pygeoapi's maps: the node's own outline and hromada boundaries, drawn by its MapServer
     in XYZ tile mode — a basemap that works with no internet (a municipal network). Without those layers, the
     OpenStreetMap tiles pygeoapi uses by default."""
-    wanted = [cfg.reference.territory or f"{cfg.node.level.value}-boundary", cfg.reference.boundaries]
-    names = [n for n in (wms_layer(d) for d in cfg.public_datasets if d.id in wanted) if n]
+    base = basemap_datasets(cfg)
+    names = [n for n in (wms_layer(d) for d in base) if n]
     if not names:
         return {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attribution": "&copy; OpenStreetMap contributors"}
-    credits = sorted({d.attribution for d in cfg.public_datasets if d.id in wanted and d.attribution})
+    credits = sorted({d.attribution for d in base if d.attribution})
     return {"url": f"{ep.base_url}/tiles/{','.join(names)}/{{z}}/{{x}}/{{y}}.png",
             "attribution": " · ".join([cfg.node.name.uk, *credits])}
 
 
+def view_collections(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints, view: Any
+                     ) -> dict[str, Any]:
+    """The feature collections of a view: each dataset it gives by OGC API, narrowed to its rows, without its
+    hidden attributes; a dataset it denies is not there (404, as one that does not exist)."""
+    out = {}
+    for ds in cfg.datasets:
+        grant = view.grant(ds.id, "ogcapi") if ds.id in layers and "ogcapi" in ds.services else None
+        if grant is None:
+            continue
+        layer = layers[ds.id]
+        if grant.row_filter:
+            layer = layer.restricted(RowFilter(grant.row_filter))
+        out[ds.id] = _collection(cfg, ds, layer, ep, grant.hidden)
+    return out
+
+
 def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
-                 templates: dict[str, str] | None = None) -> dict[str, Any]:
+                 templates: dict[str, str] | None = None, view: Any = None) -> dict[str, Any]:
+    from access.views import anonymous_view
+
     c = cfg.node.contact
-    resources = {
-        ds.id: _collection(cfg, ds, layers[ds.id], ep) for ds in cfg.public_datasets
-        if ds.id in layers and "ogcapi" in ds.services
-    }
+    resources = view_collections(cfg, layers, ep, view if view is not None else anonymous_view(cfg, layers))
     resources["catalog"] = _records_collection(cfg, layers, ep)
     return {
         "server": {
@@ -267,10 +315,13 @@ def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
     }
 
 
+# pygeoapi/MapServer query the store per request: they read from storage.read_dsn when set (a replica)
+SERVES_LIVE = True
+
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
     """Write pygeoapi.yml and generate its OpenAPI document with pygeoapi itself."""
     path = config_path(ws)
-    templates = vendor_templates(ws)
+    templates = vendor_templates(ws, portal_chrome(cfg, ep))
     config = build_config(cfg, layers, ep, templates)
     config["server"]["locale_dir"] = str(compile_catalogues(ws))  # the pages in Ukrainian (and English)
     write_atomic(path, yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
@@ -289,6 +340,20 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
     except UnresolvedReference as e:
         raise PublishError(f"{openapi_path(ws)}: {e}; add it to publishers/ogcapi/openapi_doc.py REMOTE") from e
     write_atomic(openapi_path(ws), yaml.safe_dump(local, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def write_view(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints, view: Any,
+               folder: Path) -> Path:
+    """The pygeoapi config of a non-anonymous view in ``folder``: the node's own config (server, templates,
+    pages in Ukrainian, metadata) with the view's collections. Its OpenAPI document stays the node's."""
+    base = yaml.safe_load(config_path(ws).read_text(encoding="utf-8"))
+    catalog = base["resources"].get("catalog")
+    base["resources"] = view_collections(cfg, layers, ep, view)
+    if catalog is not None:
+        base["resources"]["catalog"] = catalog
+    path = folder / "pygeoapi.yml"
+    write_atomic(path, yaml.safe_dump(base, allow_unicode=True, sort_keys=False))
     return path
 
 

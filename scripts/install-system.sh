@@ -3,11 +3,12 @@
 set -euo pipefail
 # Core: GDAL, PostGIS, MapServer 8, nginx (production front), docker-compose (validates docker/).
 CORE=(postgresql postgresql-15-postgis-3 gdal-bin libgdal-dev mapserver-bin cgi-mapserver
-      spawn-fcgi nginx-light docker-compose fonts-dejavu-core)
+      spawn-fcgi nginx-light docker-compose fonts-dejavu-core
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)  # pango: WeasyPrint writes the passport PDFs
 # Test clients: PyQGIS (system python) and headless Chromium; large, so without recommends.
 EXTRA=()
 if [ "${GEOPORTAL_WITH_QGIS:-1}" = "1" ]; then EXTRA+=(python3-qgis qgis-providers); fi
-if [ "${GEOPORTAL_WITH_CHROMIUM:-1}" = "1" ]; then EXTRA+=(chromium); fi
+if [ "${GEOPORTAL_WITH_CHROMIUM:-1}" = "1" ]; then EXTRA+=(chromium chromium-driver poppler-utils); fi
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 updated=0
 install() {  # install() RECOMMENDS PKG... : installs the packages that are missing

@@ -1,11 +1,10 @@
 """What the search indexes: a registry of document types, each a function ``(cfg, ws) -> Iterable[Doc]``.
 
-* ``record`` — every record of the node's pycsw catalog (``catalog.db``, table ``records``): the node's own
-  datasets and services and, at a parent, everything harvested from below, its origin node kept (the
-  ``source`` column, see ``catalog.federation``);
-* ``passport`` — the hromada passports the node computed (``passport/<KATOTTH>.json``);
-* ``restricted`` — the node's datasets that have no public record (``access`` other than public): indexed
-  with their access so that :mod:`search.access` decides, never the index.
+* ``record`` — every record of the node's pycsw catalog (``catalog.db``, table ``records``, the full variant
+  of each): the node's own datasets, whatever their level, and services and, at a parent, everything
+  harvested from below, its origin node kept (the ``source`` column, see ``catalog.federation``); each
+  with its level and dataset key, so that :mod:`search.access` decides per caller, never the index;
+* ``passport`` — the hromada passports the node computed (``passport/<KATOTTH>.json``).
 
 A new type (decisions, projects) is one function here and one line in :data:`DOC_SOURCES`.
 """
@@ -47,6 +46,7 @@ class Doc:
     formats: list[str] = field(default_factory=list)
     licence: str = ""
     access: str = "public"
+    key: str = ""  # the dataset key <origin node id>/<dataset id> (catalog.access_marker); "" for no dataset
     updated: str = ""  # ISO date
     bbox: tuple[float, float, float, float] | None = None  # lon/lat
     links: list[dict[str, str]] = field(default_factory=list)
@@ -145,24 +145,25 @@ def catalog_records(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:
         rows = db.execute("SELECT identifier, type, title, abstract, keywords, organization, topicategory, "
                           "date_modified, date, otherconstraints, accessconstraints, wkt_geometry, links, "
                           "source, substr(xml, instr(xml, '<gmd:identificationInfo'), 20000), "
-                          "conditionapplyingtoaccessanduse FROM records")
+                          "conditionapplyingtoaccessanduse, geoportal_key, geoportal_level FROM records "
+                          "WHERE geoportal_variant = 'full' AND geoportal_level IS NOT NULL")
         for (ident, typ, title, abstract, keywords, org, topic, modified, date, other, _acc, wkt, links,
-             source, xml, conditions) in rows:
+             source, xml, conditions, key, level) in rows:
             part = xml or ""
             title_en, abstract_en = _localised(part, "gmd:title"), _localised(part, "gmd:abstract")
             link_list = parse_links(links)
             ds = local.get(ident) if source in (None, "", "local") else None
-            codes = list(dict.fromkeys(KATOTTH.findall(keywords or "")))
+            codes = list(dict.fromkeys(KATOTTH.findall(_words(keywords))))
             licence = (ds.licence if ds is not None else "") or next(
                 (lic for lic in LICENCES if lic in f"{other or ''} {conditions or ''}"), "")
             yield Doc(
                 id=ident, type=typ or "dataset", title_uk=title or ident, title_en=title_en,
-                text=" ".join(filter(None, [abstract, abstract_en, keywords, org])),
+                text=" ".join(filter(None, [abstract, abstract_en, _words(keywords), org])),
                 node=_origin_node(cfg, source or "local"),
                 level=level_of(codes[-1]) if codes else "",
                 theme=topic or (ds.theme if ds is not None else "") or "",
                 organisation=org or "", territory=codes, formats=formats_of(link_list), licence=licence or "",
-                access=ds.access.value if ds is not None else "public",
+                access=level, key=key or "",
                 updated=(modified or date or "")[:10], bbox=bbox_of(wkt), links=link_list)
     finally:
         db.close()
@@ -217,20 +218,12 @@ def _passport_boxes(gpkg: Path) -> dict[str, tuple[float, float, float, float]]:
     return out
 
 
-def restricted_datasets(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:
-    """The node's datasets without a public record, so that access — not absence — keeps them hidden."""
-    for ds in cfg.datasets:
-        if ds.access.value == "public":
-            continue
-        yield Doc(id=record_id(cfg, ds.id), type="dataset", title_uk=ds.title.uk, title_en=ds.title.en,
-                  text=" ".join(filter(None, [ds.abstract.uk if ds.abstract else "",
-                                              ds.abstract.en if ds.abstract else ""])),
-                  node=cfg.node.id, level=level_of(cfg.node.katotth), theme=str(ds.theme or ""),
-                  territory=[cfg.node.katotth], licence=ds.licence or "", access=ds.access.value)
-
-
 DOC_SOURCES: dict[str, Callable[[NodeConfig, Workspace], Iterable[Doc]]] = {
     "record": catalog_records,
     "passport": passports,
-    "restricted": restricted_datasets,
 }
+
+
+def _words(keywords: str | None) -> str:
+    """The keywords a reader may search for: the access marker's machine keywords are not words."""
+    return ",".join(k for k in (keywords or "").split(",") if not k.strip().startswith("geoportal:"))

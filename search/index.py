@@ -29,7 +29,7 @@ FACETS = ("type", "theme", "node", "organisation", "level", "territory", "format
 SCHEMA = """
 -- narrow rows for filtering and ordering every match; what a hit shows is in hits, read for one page only
 CREATE TABLE docs (
-    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, access TEXT NOT NULL, updated TEXT,
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, access TEXT NOT NULL, key TEXT NOT NULL DEFAULT '', updated TEXT,
     minx REAL, miny REAL, maxx REAL, maxy REAL);
 CREATE TABLE hits (rowid INTEGER PRIMARY KEY, hit TEXT NOT NULL);
 CREATE TABLE facet_values (code INTEGER PRIMARY KEY, name TEXT NOT NULL, value TEXT NOT NULL,
@@ -44,6 +44,7 @@ CREATE INDEX facets_code ON facets (code, doc);
 CREATE INDEX docs_updated ON docs (updated);
 CREATE INDEX docs_id ON docs (id);
 CREATE INDEX docs_access ON docs (access);
+CREATE INDEX docs_key ON docs (key);
 """
 
 
@@ -89,8 +90,8 @@ def write_index(path: Path, docs: Iterable[Doc]) -> int:
                 continue
             seen.add(doc.id)
             box = doc.bbox or (None, None, None, None)
-            cur = db.execute("INSERT INTO docs (id, access, updated, minx, miny, maxx, maxy) VALUES (?,?,?,?,?,?,?)",
-                             (doc.id, doc.access, doc.updated, *box))
+            cur = db.execute("INSERT INTO docs (id, access, key, updated, minx, miny, maxx, maxy) "
+                             "VALUES (?,?,?,?,?,?,?,?)", (doc.id, doc.access, doc.key, doc.updated, *box))
             rowid = cur.lastrowid
             db.execute("INSERT INTO hits VALUES (?, ?)", (rowid, json.dumps(hit_of(doc), ensure_ascii=False)))
             title = document_terms(f"{doc.title_uk} {doc.title_en}")

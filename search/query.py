@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from geoportal.errors import GeoportalError
-from search.access import visible_access
+from catalog.catalog_view import PUBLIC_ONLY, CatalogView
+from search.access import visible
 from search.analyse import QueryTerm, query_terms
 from search.index import FACETS
 
@@ -133,13 +134,15 @@ class Result:
     facets: dict[str, list[dict[str, Any]]]
 
 
-def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
-    """The page of hits, the total and the facet counts for ``query`` as ``principal`` may see them."""
+def run(db: sqlite3.Connection, query: Query, view: CatalogView = PUBLIC_ONLY) -> Result:
+    """The page of hits, the total and the facet counts for ``query`` as the caller's ``view`` may see them
+    (hits of records shown without data links come without links)."""
     where: list[str] = []
     args: list[Any] = []
-    access = sorted(visible_access(principal))
-    where.append(f"d.access IN ({','.join('?' * len(access))})")
+    cond, access = visible(view)
+    where.append(cond)
     args += access
+    vkey = view.digest()
     for name, values in query.filters.items():
         where.append(f"d.rowid IN (SELECT doc FROM facets WHERE code IN (SELECT code FROM facet_values "
                      f"WHERE name = ? AND value IN ({','.join('?' * len(values))})))")
@@ -175,7 +178,7 @@ def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
         where.append("1")
     matched = f"SELECT d.rowid FROM {source} WHERE {' AND '.join(where)}"
     only_words = terms and query.sort == "relevance" and len(where) == 1  # no filter but access
-    hidden = _hidden(db, access) if only_words else None
+    hidden = _hidden(db, view) if only_words else None
     if hidden is not None:
         # the FTS table alone (no join on every match): drop the few documents the principal may not see
         expr = args[0]
@@ -189,11 +192,12 @@ def run(db: sqlite3.Connection, query: Query, principal: Any = None) -> Result:
         score = "m.score" if terms else "0"
         page = db.execute(f"SELECT d.rowid, {score} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} "
                           "LIMIT ? OFFSET ?", [*args, query.limit, query.offset]).fetchall()
-    shown = dict(db.execute(f"SELECT rowid, hit FROM hits WHERE rowid IN ({','.join('?' * len(page))})",
-                            [r[0] for r in page]))
-    hits = [dict(json.loads(shown[rowid]), score=round(-float(s), 4) if s else None) for rowid, s in page]
+    shown = {r: (h, k) for r, h, k in db.execute(
+        f"SELECT h.rowid, h.hit, d.key FROM hits h JOIN docs d ON d.rowid = h.rowid "
+        f"WHERE h.rowid IN ({','.join('?' * len(page))})", [r[0] for r in page])}
+    hits = [_shown(shown[rowid], view, score=round(-float(s), 4) if s else None) for rowid, s in page]
     if not terms and not query.filters and box is None and not (query.updated_from or query.updated_to):
-        key = (_build(db), tuple(access))  # the whole visible index: its counts are the same every time
+        key = (_build(db), vkey)  # the whole visible index: its counts are the same every time
         if key not in _UNFILTERED:
             ids = [r[0] for r in db.execute(matched, args)]
             _UNFILTERED.clear()
@@ -219,19 +223,26 @@ class _FacetTable:
 
 
 _TABLES: dict[str, _FacetTable] = {}
-_UNFILTERED: dict[tuple[str, tuple[str, ...]], tuple[int, dict[str, list[dict[str, Any]]]]] = {}
+_UNFILTERED: dict[tuple[str, str], tuple[int, dict[str, list[dict[str, Any]]]]] = {}
 
 
-_HIDDEN: dict[tuple[str, tuple[str, ...]], frozenset[int] | None] = {}
+def _shown(row: tuple[str, str], view: CatalogView, score: float | None) -> dict[str, Any]:
+    hit = dict(json.loads(row[0]), score=score)
+    if row[1] and view.mode(row[1], hit.get("access")) == "metadata":
+        hit["links"] = []  # the record, not the way to its data
+    return hit
+
+
+_HIDDEN: dict[tuple[str, str], frozenset[int] | None] = {}
 MAX_HIDDEN = 1000  # beyond this many hidden documents the query joins on access instead
 
 
-def _hidden(db: sqlite3.Connection, access: list[str]) -> frozenset[int] | None:
-    """The documents of this index build that ``access`` may not see, when they are few (else None)."""
-    key = (_build(db), tuple(access))
+def _hidden(db: sqlite3.Connection, view: CatalogView) -> frozenset[int] | None:
+    """The documents of this index build that ``view`` may not see, when they are few (else None)."""
+    key = (_build(db), view.digest())
     if key not in _HIDDEN:
-        rows = db.execute(f"SELECT rowid FROM docs WHERE access NOT IN ({','.join('?' * len(access))}) LIMIT ?",
-                          [*access, MAX_HIDDEN + 1]).fetchall()
+        cond, args = visible(view, prefix="")
+        rows = db.execute(f"SELECT rowid FROM docs WHERE NOT {cond} LIMIT ?", [*args, MAX_HIDDEN + 1]).fetchall()
         _HIDDEN.clear()
         _HIDDEN[key] = frozenset(r for (r,) in rows) if len(rows) <= MAX_HIDDEN else None
     return _HIDDEN[key]

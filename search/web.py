@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlencode
 
+from catalog.catalog_view import PUBLIC_ONLY
+from geoportal.portal import Login, Site, head, header, login_state
 from search.index import FACETS
 from search.query import Query, Result, SearchQueryError, parse, run
 
@@ -41,16 +43,18 @@ TYPE_TITLES = {"dataset": "набір даних / dataset", "service": "сер�
 
 
 def _respond(start_response: StartResponse, status: str, ctype: str, body: bytes) -> list[bytes]:
+    # what is found depends on who asks: never kept by a shared cache
     start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))),
-                            ("Cache-Control", "no-store")])
+                            ("Cache-Control", "private, no-store"), ("Vary", "Authorization, Cookie")])
     return [body]
 
 
 class SearchApp:
     """The search of one node, over its index file."""
 
-    def __init__(self, index: Path):
-        self.index = index
+    def __init__(self, index: Path, views: Any = None, site: Site | None = None):
+        self.index, self.views = index, views
+        self.site = site or Site("Геопортал", "Geoportal")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "") not in ("", "/"):
@@ -78,7 +82,8 @@ class SearchApp:
             query = parse(params)
             db = sqlite3.connect(f"{self.index.as_uri()}?mode=ro", uri=True)
             try:
-                result = run(db, query)
+                view = self.views.for_environ(environ, "landing") if self.views is not None else PUBLIC_ONLY
+                result = run(db, query, view)
             finally:
                 db.close()
         except SearchQueryError as e:
@@ -86,8 +91,11 @@ class SearchApp:
         if as_json:
             body = json.dumps(self._json(query, result, params), ensure_ascii=False).encode("utf-8")
             return _respond(start_response, "200 OK", "application/json; charset=utf-8", body)
+        script = environ.get("SCRIPT_NAME", "")
+        root = script[: -len("search")] if script.endswith("/search") else "/"
         return _respond(start_response, "200 OK", "text/html; charset=utf-8",
-                        render_html(query, result, params).encode("utf-8"))
+                        render_html(query, result, params, site=self.site, root=root,
+                                    login=login_state(environ)).encode("utf-8"))
 
     @staticmethod
     def _error(start_response: StartResponse, status: str, message: str, as_json: bool) -> list[bytes]:
@@ -127,8 +135,10 @@ def _toggle(params: dict[str, list[str]], name: str, value: str) -> str:
     return urlencode({k: v for k, v in p.items() if v}, doseq=True)
 
 
-def render_html(query: Query, result: Result, params: dict[str, list[str]]) -> str:
-    """The results page: the box, the facets with their counts, one page of hits, paging."""
+def render_html(query: Query, result: Result, params: dict[str, list[str]], *, site: Site | None = None,
+                root: str = "/", login: Login | None = None) -> str:
+    """The results page in the node's look (``root``: the node's root path): the box, the facets with their
+    counts, one page of hits, paging."""
     e = html.escape
     facet_html = []
     for name in FACETS:
@@ -140,7 +150,7 @@ def render_html(query: Query, result: Result, params: dict[str, list[str]]) -> s
             f'<li><a href="?{e(_toggle(params, name, v["value"]))}"'
             f'{" class=on" if v["value"] in params.get(name, []) else ""}>{e(v["value"])}</a> '
             f'<span class=count>{v["count"]}</span></li>' for v in values)
-        facet_html.append(f'<section class=facet data-facet="{name}"><h3>{e(uk)} / {e(en)}</h3><ul>{items}</ul></section>')
+        facet_html.append(f'<section class=facet data-facet="{name}"><h2>{e(uk)} / {e(en)}</h2><ul>{items}</ul></section>')
     hits = []
     for h in result.hits:
         links = " · ".join(f'<a href="{e(link["href"])}">{e(link["title"] or link["protocol"] or "link")}</a>'
@@ -158,23 +168,27 @@ def render_html(query: Query, result: Result, params: dict[str, list[str]]) -> s
         pager.append(f'<a rel=next href="?{e(_with(params, offset=str(query.offset + query.limit)))}">'
                      'наступні / next →</a>')
     sort_other = "date" if query.sort == "relevance" else "relevance"
+    site = site or Site("Геопортал", "Geoportal")
     return f"""<!doctype html>
 <html lang=uk><head><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1">
 <title>Пошук / Search{': ' + e(query.q) if query.q else ''}</title>
-<style>body{{font-family:sans-serif;margin:1rem auto;max-width:70rem;display:grid;grid-template-columns:16rem 1fr;gap:1rem}}
-header{{grid-column:1/3}} .facet ul{{list-style:none;padding:0;margin:0 0 1rem}} .count{{color:#666}}
-.on{{font-weight:bold}} .hit{{margin-bottom:1rem}} .title{{font-size:1.1rem}} .en,.meta{{color:#555}}
-input[type=search]{{width:60%;font-size:1.1rem}}
-@media (max-width:700px){{body{{grid-template-columns:1fr;margin:0;padding:.75rem}} header{{grid-column:1;order:-2}}
-main{{order:-1}} input[type=search]{{width:100%;box-sizing:border-box}} ol.hits{{padding-left:1.5rem}}}}</style></head>
-<body><header><a href="/">← вузол / node</a>
-<form role=search method=get action=""><label for=q>Пошук / Search</label>
-<input type=search id=q name=q value="{e(query.q)}" maxlength=500 autofocus>
+{head(root)}
+<style>.results{{display:grid;grid-template-columns:1fr;gap:1rem}}
+.facet ul{{list-style:none;padding:0;margin:0 0 1rem}} .facet h2{{font-size:1rem;margin:.25rem 0}} .count{{color:var(--muted)}}
+.on{{font-weight:bold}} .hit{{margin-bottom:1rem}} .title{{font-size:1.1rem}} .meta{{color:var(--muted)}}
+form.big{{display:flex;gap:.5rem;flex-wrap:wrap}} form.big input[type=search]{{flex:1 1 16rem;font-size:1.1rem;padding:.35rem .5rem}}
+form.big button{{font:inherit;padding:.35rem .9rem}}
+@media (min-width:760px){{.results{{grid-template-columns:16rem 1fr}} .results nav{{order:-1}}}}</style></head>
+<body>{header(site, root, "search", login)}
+<main id=main class=gp-main>
+<h1>Пошук <span class=en lang=en>/ Search</span></h1>
+<form class=big role=search method=get action=""><label for=q>Що шукати / Search for</label>
+<input type=search id=q name=q value="{e(query.q)}" maxlength=500>
 <button type=submit>Знайти / Find</button></form>
 <p id=total>Знайдено / found: <strong>{result.total}</strong>
 · <a href="?{e(_with(params, sort=sort_other, offset=None))}">сортувати за / sort by {sort_other}</a>
-· <a href="?{e(_with(params, f='json'))}">JSON</a></p></header>
-<nav aria-label="Фасети / facets">{''.join(facet_html)}</nav>
-<main><ol class=hits start="{query.offset + 1}">{''.join(hits)}</ol><p class=pager>{' '.join(pager)}</p></main>
-</body></html>
+· <a href="?{e(_with(params, f='json'))}">JSON</a></p>
+<div class=results><div><ol class=hits start="{query.offset + 1}">{''.join(hits)}</ol><p class=pager>{' '.join(pager)}</p></div>
+<nav aria-label="Фасети / facets">{''.join(facet_html)}</nav></div>
+</main></body></html>
 """

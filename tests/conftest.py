@@ -38,6 +38,15 @@ class ServedNode:
     def layers(self) -> dict:
         return json.loads((self.workdir / "layers.json").read_text(encoding="utf-8"))
 
+    @property
+    def public_layers(self) -> dict:
+        """The layers of the datasets served to anonymous callers (the node's access levels: public)."""
+        import yaml
+
+        raw = yaml.safe_load(self.config.read_text(encoding="utf-8"))
+        public = {d["id"] for d in raw["datasets"] if d.get("access", "public") == "public"}
+        return {k: v for k, v in self.layers.items() if k in public}
+
 
 def serve_node(config: Path, workdir: Path, port: int | None = None, env: dict[str, str] | None = None) -> ServedNode:
     """Start ``geoportal serve`` for a config (``env``: extra environment); stop it with stop_node()."""
@@ -119,6 +128,13 @@ def derived_config(path: Path, base: Path = DEMO_CONFIG, **top: object) -> Path:
 
     raw = absolutize(yaml.safe_load(base.read_text(encoding="utf-8")), base.parent)
     raw.update(top)
+    if "datasets" in top and "access" not in top and raw.get("access"):
+        # the base's access rules on datasets the copy no longer has would make the config invalid
+        ids = {d["id"] for d in raw["datasets"]}
+        acc = dict(raw["access"])
+        acc["rules"] = [r for r in acc.get("rules", []) if r.get("dataset", "*") in ids | {"*"}]
+        acc["datasets"] = {k: v for k, v in (acc.get("datasets") or {}).items() if k in ids}
+        raw["access"] = acc
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 

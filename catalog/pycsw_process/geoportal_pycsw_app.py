@@ -15,6 +15,12 @@ It wraps pycsw 2.6's server for three reasons, each a hole of the stock ``pycsw.
   "Овруцька". Every SQLite connection this process opens gets Unicode versions of the three (SQLAlchemy's
   ``connect`` event, before pycsw's first query). ``AnyText`` without a prefix, as clients and the CSW
   examples write it in CQL, is taken as ``csw:AnyText`` (pycsw 2.6 refused it as an invalid property).
+* **Each caller sees what the node's policy allows.** The front's gate sends the caller's view
+  (``X-Geoportal-View``, signed with the per-start secret; ``catalog/catalog_view.py``) and pycsw runs
+  with it as its repository ``filter``, which pycsw adds to every query it executes (GetRecords and its
+  counts, GetRecordById, GetDomain, transactions): a hidden record is not in the answer because pycsw
+  never read it. A request without a valid view gets the public records only. After a transaction the
+  rows pycsw wrote get their access columns from their markers (until then they are hidden).
 * **No internals to clients.** pycsw puts exception texts of SQLAlchemy, lxml and Python into its
   ExceptionReports (e.g. a failed insert shows the SQL statement). Every ExceptionText is replaced by a
   short message for its exception code and locator; the original goes to the log.
@@ -23,10 +29,13 @@ It imports only pycsw, lxml and the standard library (the node's packages are no
 """
 
 import hmac
+import importlib.util
+import json
 import logging
 import os
 import re
 import sqlite3
+import sys
 import warnings
 from functools import lru_cache
 
@@ -38,8 +47,23 @@ from pycsw import server  # noqa: E402 - after the warning filter
 from pycsw.core import repository  # noqa: E402
 from pycsw.ogc.csw import csw2, csw3  # noqa: E402
 
+from lxml import etree  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
+
+def _by_path(name):  # type: ignore[no-untyped-def]
+    """A module of catalog/ by its path (catalog/ itself is not on sys.path: its pycsw.py would shadow pycsw)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"geoportal_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+VIEW = _by_path("catalog_view")
+MARKER = _by_path("access_marker")
+VIEW_HEADER = "HTTP_X_GEOPORTAL_VIEW"
 
 LOG = logging.getLogger("geoportal.pycsw")
 SECRET_HEADER = "HTTP_X_GEOPORTAL_GATE"  # X-Geoportal-Gate: <secret>
@@ -137,6 +161,22 @@ def _with_bare_anytext(original):  # type: ignore[no-untyped-def]
 repository.Repository.__init__ = _with_bare_anytext(repository.Repository.__init__)
 
 
+def _as_full_variant(original):  # type: ignore[no-untyped-def]
+    """Wrap pycsw's ``Repository.insert``: a record pycsw writes is a ``full`` variant of unknown level
+    (hidden until :func:`resync` reads its marker) — the key of the table is (identifier, variant)."""
+
+    def insert(self, record, source, insert_date):  # type: ignore[no-untyped-def]
+        record.geoportal_variant = "full"
+        record.geoportal_level = None
+        record.geoportal_key = ""
+        return original(self, record, source, insert_date)
+
+    return insert
+
+
+repository.Repository.insert = _as_full_variant(repository.Repository.insert)
+
+
 def _error_report(status: str) -> tuple[str, bytes]:
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows" '
             'version="1.2.0"><ows:Exception exceptionCode="NoApplicableCode"><ows:ExceptionText>'
@@ -146,6 +186,11 @@ def _error_report(status: str) -> tuple[str, bytes]:
 
 def application(env, start_response):  # type: ignore[no-untyped-def]
     """pycsw's dispatch with the client address decided by the gate secret and a fixed configuration."""
+    return serve(os.environ["PYCSW_CONFIG"], env, start_response)
+
+
+def serve(config, env, start_response):  # type: ignore[no-untyped-def]
+    """:func:`application` for the catalog configured in ``config`` (a pycsw.cfg path)."""
     presented = env.pop(SECRET_HEADER, "")
     trusted = bool(_SECRET) and hmac.compare_digest(presented.encode("utf-8", "replace"), _SECRET.encode())
     env.pop("HTTP_X_FORWARDED_FOR", None)
@@ -153,10 +198,14 @@ def application(env, start_response):  # type: ignore[no-untyped-def]
     env["local.app_root"] = os.path.dirname(os.path.dirname(server.__file__))  # as pycsw.wsgi
     if ":" in env.get("HTTP_HOST", ""):  # as pycsw.wsgi does: pycsw builds URLs from the bare host
         env["HTTP_HOST"] = env["HTTP_HOST"].split(":")[0]
+    view = VIEW.CatalogView.decode(env.pop(VIEW_HEADER, ""), _SECRET) or VIEW.PUBLIC_ONLY
     try:
-        csw = server.Csw(os.environ["PYCSW_CONFIG"], env)
+        csw = server.Csw(config, env)
+        csw.config.set("repository", "filter", view.sql())
         status, contents = csw.dispatch_wsgi()
         ctype = str(csw.contenttype)
+        if trusted:  # a transaction may have written rows: give them their access columns
+            resync(csw.config.get("repository", "database"), csw.config.get("repository", "table"))
     except Exception:  # noqa: BLE001 - the client gets a safe report, the log the traceback
         LOG.exception("pycsw failed on %s %s", env.get("REQUEST_METHOD"), env.get("QUERY_STRING", "")[:500])
         status, contents = _error_report("500 Internal Server Error")
@@ -165,3 +214,33 @@ def application(env, start_response):  # type: ignore[no-untyped-def]
         contents = contents.encode("utf-8")
     start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(contents)))])
     return [contents]
+
+
+def resync(database, table):  # type: ignore[no-untyped-def]
+    """After a transaction: rows pycsw inserted or updated (level unknown, hence hidden) get their key,
+    level and marker from their own XML; variants without links whose full record is gone are dropped.
+    A non-public record written this way has no variant without links until the next build: callers of
+    the 'metadata' mode do not see it (fail closed)."""
+    if not database.startswith("sqlite:///"):
+        return
+    conn = sqlite3.connect(database[len("sqlite:///"):])
+    try:
+        rows = conn.execute(f'SELECT identifier, xml FROM "{table}" WHERE geoportal_variant = \'full\' '
+                            "AND geoportal_level IS NULL").fetchall()
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        for ident, xml in rows:
+            try:
+                marker = MARKER.read(etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml, parser))
+            except (etree.XMLSyntaxError, ValueError):
+                marker = MARKER.broken()
+            key, level, raw = ("", "public", None) if marker is None else (
+                marker.key, marker.level, json.dumps(marker.to_dict(), separators=(",", ":")))
+            conn.execute(f'UPDATE "{table}" SET geoportal_key = ?, geoportal_level = ?, geoportal_marker = ? '
+                         "WHERE identifier = ? AND geoportal_variant = 'full'", (key, level, raw, ident))
+        conn.execute(f'DELETE FROM "{table}" WHERE geoportal_variant = \'meta\' AND identifier NOT IN '
+                     f'(SELECT identifier FROM "{table}" WHERE geoportal_variant = \'full\')')
+        conn.commit()
+    except sqlite3.Error:
+        LOG.exception("catalog: access columns of written records not updated (they stay hidden)")
+    finally:
+        conn.close()

@@ -49,9 +49,24 @@ def _literal(node: Any) -> Any:
     raise bad_query(f"unsupported value in filter: {node!r}")
 
 
+#: shapely geometries of the literals of parsed filters that are kept (an access rule's row filter, parsed
+#: once per text by publishers/ogcapi/rows.py): id → (node, prepared geometry). An area polygon of a few
+#: thousand vertices is then built and prepared once, not on every request.
+_SHAPES: dict[int, tuple[Any, Any]] = {}
+
+
 def _geometry(node: Any) -> Any:
     if isinstance(node, (values.Geometry, values.Envelope)):
-        return shapely.geometry.shape(node.geometry)
+        hit = _SHAPES.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        geom = shapely.geometry.shape(node.geometry)
+        if getattr(node, "_geoportal_kept", False):
+            shapely.prepare(geom)
+            if len(_SHAPES) > 256:
+                _SHAPES.clear()
+            _SHAPES[id(node)] = (node, geom)
+        return geom
     raise bad_query(f"a spatial predicate needs a literal geometry, got {node!r}")
 
 

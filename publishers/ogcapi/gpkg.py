@@ -33,7 +33,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
-from publishers.ogcapi.rows import row_filter, with_rows
+from publishers.ogcapi.rows import hidden_attributes, row_filter
 from publishers.ogcapi.cql import bad_query, bbox_2d, SpatialTest, order_by, to_sql
 
 _TYPES = {"INTEGER": "integer", "INT": "integer", "MEDIUMINT": "integer", "SMALLINT": "integer",
@@ -46,6 +46,13 @@ _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 # schemas (per file version) are kept here, so a request costs its queries and nothing more
 _LOCAL = threading.local()
 _SCHEMAS: dict[tuple[str, str, tuple[int, int]], dict[str, Any]] = {}
+# (file, table, file version, row filter) → (row filter, JSON array of the keys inside its area)
+_INSIDE: dict[tuple[str, str, tuple[int, int], int], tuple[Any, str]] = {}
+
+
+def _sql_text(text: str) -> str:
+    """A SQLite string literal (the keys' JSON array: digits, commas, brackets, or quoted text keys)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def quote_ident(name: str) -> str:
@@ -73,6 +80,7 @@ class GeoPackageProvider(BaseProvider):
             raise ProviderConnectionError("GeoPackage provider needs 'table' (the layer name)")
         self.id_field = self.id_field or "fid"
         self.rows = row_filter(provider_def)
+        self.hidden = hidden_attributes(provider_def)
         self.get_fields()
 
     # -- connection & schema -----------------------------------------------------------------------
@@ -98,6 +106,11 @@ class GeoPackageProvider(BaseProvider):
         if key not in _SCHEMAS:
             _SCHEMAS[key] = self._read_schema(conn)
         self.__dict__.update(_SCHEMAS[key])
+        self._stamp = stamp
+        self._db = conn
+        self.all_columns = self.columns  # the row filter may name a hidden attribute; a request may not
+        if self.hidden:
+            self.columns = [c for c in self.columns if c not in self.hidden]
         return conn
 
     def _read_schema(self, conn: sqlite3.Connection) -> dict[str, Any]:
@@ -137,7 +150,6 @@ class GeoPackageProvider(BaseProvider):
         clauses: list[str] = []
         params: list[Any] = []
         tests: list[SpatialTest] = []
-        filterq = with_rows(self.rows, filterq)
         for name, value in properties or []:
             if name not in self.columns:
                 raise bad_query(f"unknown property '{name}'")
@@ -147,8 +159,12 @@ class GeoPackageProvider(BaseProvider):
         if bbox:
             boxes.append(tuple(bbox_2d(bbox)))  # type: ignore[arg-type]
             tests.append(SpatialTest("intersects", shapely.box(*boxes[-1])))
-        if filterq is not None:
-            sql, p, spatial = to_sql(filterq, set(self.columns), quote_ident)
+        for node, columns in ((self.rows, self.all_columns), (filterq, self.columns)):
+            if node is None:
+                continue
+            sql, p, spatial = to_sql(node, set(columns), quote_ident)
+            if node is self.rows and spatial:  # an access rule's area: tested once per file version
+                sql, p, spatial = self._rows_inside(sql, p, spatial), [], []
             if sql:
                 clauses.append(f"({sql})")
                 params.extend(p)
@@ -160,6 +176,28 @@ class GeoPackageProvider(BaseProvider):
                                "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)")
                 params.extend([b[0], b[2], b[1], b[3]])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params, tests
+
+    def _rows_inside(self, sql: str, params: list[Any], tests: list[SpatialTest]) -> str:
+        """The row filter of an access rule with an area as plain SQL: the keys of the rows inside, found
+        with the exact test once per (file version, filter) and kept (``_INSIDE``). Counting and paging then
+        stay in SQLite, so a reader limited to an area pays about what an unlimited one does."""
+        key = (self.data, self.table, self._stamp, id(self.rows))
+        hit = _INSIDE.get(key)
+        if hit is None or hit[0] is not self.rows:
+            where = f" WHERE {sql}" if sql else ""
+            cur = self._db.execute(f"SELECT t.{quote_ident(self.pk)}, t.{quote_ident(self.geom_col)} "
+                                   f"FROM {quote_ident(self.table)} t{where}", params)
+            keys: list[Any] = []
+            while batch := cur.fetchmany(2000):
+                g = self._geoms(batch)
+                ok = np.ones(len(batch), dtype=bool)
+                for t in tests:
+                    ok &= t.evaluate(g)
+                keys.extend(batch[i][0] for i in np.flatnonzero(ok))
+            if len(_INSIDE) > 64:
+                _INSIDE.clear()
+            hit = _INSIDE[key] = (self.rows, json.dumps(keys))
+        return f"t.{quote_ident(self.pk)} IN (SELECT value FROM json_each({_sql_text(hit[1])}))"
 
     def _order(self, sortby: list[dict[str, str]]) -> str:
         return order_by(sortby, self.columns, self.id_field, quote_ident)
@@ -232,13 +270,17 @@ class GeoPackageProvider(BaseProvider):
             key = identifier
         if isinstance(key, int) and not -INT64_MAX - 1 <= key <= INT64_MAX:  # no such row; SQLite would overflow
             raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
-        where, params, _ = self._where([], [], None)  # the collection's row filter, if an access rule set one
+        # the collection's row filter, if an access rule set one (its area tested on the row below)
+        where, params, tests = self._where([], [], None)
         where = f"{where} AND" if where else " WHERE"
         row = conn.execute(f"SELECT {cols} FROM {quote_ident(self.table)} t{where} t.{quote_ident(self.id_field)} = ?",
                            (*params, key)).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
-        return self._feature(row[:-1], names, self._geoms([row])[0], False)
+        geom = self._geoms([row])
+        if not all(bool(t.evaluate(geom)[0]) for t in tests):  # outside the area an access rule allows
+            raise ProviderItemNotFoundError(f"no feature '{identifier}' in {self.table}")
+        return self._feature(row[:-1], names, geom[0], False)
 
     def __repr__(self) -> str:
         return f"<GeoPackageProvider> {self.data}:{self.table}"

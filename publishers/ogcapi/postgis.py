@@ -32,7 +32,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
-from publishers.ogcapi.rows import row_filter, with_rows
+from publishers.ogcapi.rows import hidden_attributes, row_filter
 from publishers.ogcapi.cql import bad_query, bbox_2d, order_by, to_sql
 
 _TYPES = {"integer": "integer", "bigint": "integer", "smallint": "integer", "numeric": "number",
@@ -83,6 +83,7 @@ class PostGISProvider(BaseProvider):
         self.id_field = provider_def.get("id_field") or "fid"
         self.geom = provider_def.get("geom_field") or "geom"
         self.rows = row_filter(provider_def)
+        self.hidden = hidden_attributes(provider_def)
         self._load_schema()
         self.get_fields()
 
@@ -110,7 +111,9 @@ class PostGISProvider(BaseProvider):
                 raise ProviderConnectionError(f"no table {self.schema}.{self.table} in PostGIS")
             # a re-ingest swaps the table in with the same columns or new ones: cache per (table, columns)
             _SCHEMAS[key] = {name: dtype for name, dtype in rows}
-        self.column_types = {n: t for n, t in _SCHEMAS[key].items() if n != self.geom}
+        self.all_columns = [n for n in _SCHEMAS[key] if n != self.geom]  # the row filter may name hidden ones
+        self.column_types = {n: t for n, t in _SCHEMAS[key].items()
+                             if n != self.geom and n not in self.hidden}
         self.columns = list(self.column_types)
         self.qtable = sql.SQL(_text(sql.Identifier(self.schema, self.table)))
 
@@ -138,7 +141,6 @@ class PostGISProvider(BaseProvider):
                ) -> tuple[sql.Composable, list[Any]]:
         clauses: list[sql.Composable] = []
         params: list[Any] = []
-        filterq = with_rows(self.rows, filterq)
         for name, value in properties or []:
             if name not in self.column_types:
                 raise bad_query(f"unknown property '{name}'")
@@ -147,10 +149,11 @@ class PostGISProvider(BaseProvider):
         if bbox:
             clauses.append(_q(self._col(self.geom), " && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"))
             params.extend(bbox_2d(bbox))
-        if filterq is not None:
+        for node, columns in ((self.rows, self.all_columns), (filterq, self.columns)):
+            if node is None:
+                continue
             # the CQL fragment holds only identifiers quoted by pg_ident (psycopg.sql) and %s placeholders
-            frag, p, _ = to_sql(filterq, set(self.columns), pg_ident, placeholder="%s",
-                                spatial_sql=self._spatial_sql)
+            frag, p, _ = to_sql(node, set(columns), pg_ident, placeholder="%s", spatial_sql=self._spatial_sql)
             if frag:
                 clauses.append(_q("(", sql.SQL(frag), ")"))
                 params.extend(p)
@@ -175,7 +178,13 @@ class PostGISProvider(BaseProvider):
 
     def _run(self, query: sql.Composable, params: list[Any]) -> Any:
         try:
-            return self._conn().execute(query, params).fetchone()[0]  # type: ignore[index]
+            try:
+                return self._conn().execute(query, params).fetchone()[0]  # type: ignore[index]
+            except psycopg.OperationalError:
+                # the kept connection died with its server (a replica restarted, a failover): one more try
+                # on a new connection, which the read DSN may send to another host; reads only, so safe
+                getattr(_LOCAL, "conns", {}).pop(self.dsn, None)
+                return self._conn().execute(query, params).fetchone()[0]  # type: ignore[index]
         except (psycopg.DataError, psycopg.errors.UndefinedFunction) as e:  # '2.5' > 'abc', numeric LIKE 'x'
             raise bad_query(f"the filter does not fit the data of {self.table}: {e.diag.message_primary}") from e
         except psycopg.errors.UndefinedColumn as e:  # the table was swapped for one with other columns

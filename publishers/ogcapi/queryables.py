@@ -12,6 +12,7 @@ templates (``publishers.pygeoapi.vendor_templates``) to show. Nothing else passi
 
 from __future__ import annotations
 
+import contextvars
 import os
 from typing import Any, Callable
 
@@ -20,9 +21,20 @@ import yaml
 _installed = False
 
 
+#: the titles of the collections of the request's access view (publishers/ogcapi/instances.py);
+#: None: the node's own
+TITLES: contextvars.ContextVar[dict[str, dict[str, str]] | None] = contextvars.ContextVar(
+    "geoportal_field_titles", default=None)
+
+
 def _titles(config_path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
     with open(config_path, encoding="utf-8") as f:
-        resources = (yaml.safe_load(f) or {}).get("resources") or {}
+        return titles_of(yaml.safe_load(f) or {})
+
+
+def titles_of(config: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """collection → column → original title, from a pygeoapi config."""
+    resources = config.get("resources") or {}
     out: dict[str, dict[str, str]] = {}
     for cid, res in resources.items():
         for prov in res.get("providers") or []:
@@ -73,10 +85,10 @@ def install(config_path: str | os.PathLike[str] | None) -> None:
     render: Callable[..., str] = itemtypes.render_j2_template
 
     def to_json_titled(data: Any, *args: Any, **kwargs: Any) -> str:
-        return to_json(titled(data, titles), *args, **kwargs)
+        return to_json(titled(data, TITLES.get() or titles), *args, **kwargs)
 
     def render_titled(config: Any, tpl_config: Any, template: Any, data: Any, *args: Any, **kwargs: Any) -> str:
-        return render(config, tpl_config, template, titled(data, titles), *args, **kwargs)
+        return render(config, tpl_config, template, titled(data, TITLES.get() or titles), *args, **kwargs)
 
     itemtypes.to_json = to_json_titled
     itemtypes.render_j2_template = render_titled

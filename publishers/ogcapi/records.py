@@ -7,22 +7,47 @@ a bad value, a control character lxml cannot put in the CSW request) is the clie
 pycsw's own message, not a 500 "check logs".
 The facade also turns a record's online resources into links with neither ``rel`` nor ``type`` (and the
 title "None" when the resource has no name); OGC API links need both, so they are filled in here.
+
+Per caller: the facade asks the catalog process directly with the caller's view (the signed
+``X-Geoportal-View`` the catalog gate sends for CSW), set for the request by :class:`CatalogContext`
+around pygeoapi; pycsw then executes items, item and ``q=`` under that view, so a hidden record is neither
+listed, counted, found nor fetched by id. Without a context (pygeoapi run by itself) the facade reads the
+public CSW URL as an anonymous client.
 """
 
 from __future__ import annotations
 
 import mimetypes
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
 
-from pygeoapi.provider.base import ProviderInvalidQueryError, ProviderQueryError
+from owslib.csw import CatalogueServiceWeb
+
+from pygeoapi.provider.base import ProviderConnectionError, ProviderInvalidQueryError, ProviderQueryError
 from pygeoapi.provider.csw_facade import CSWFacadeProvider
+
+
+#: (catalog process URL, headers carrying the caller's view) for the request being answered
+CATALOG_REQUEST: ContextVar[tuple[str, dict[str, str]] | None] = ContextVar("geoportal_catalog_request",
+                                                                             default=None)
 
 
 class CatalogProvider(CSWFacadeProvider):
     def __init__(self, provider_def: dict[str, Any]):
         super().__init__(provider_def)
         self.record_mappings["created"] = ("apiso:CreationDate", "created")
+
+    def _get_csw(self) -> CatalogueServiceWeb:
+        target = CATALOG_REQUEST.get()
+        if target is None:
+            return super()._get_csw()
+        url, headers = target
+        try:
+            # skip_caps: the capabilities name the public URL, which OWSLib would then use for every request
+            return CatalogueServiceWeb(url, headers=headers, timeout=30, skip_caps=True)
+        except Exception as err:  # noqa: BLE001 - OWSLib raises many kinds; pygeoapi answers 500 for this
+            raise ProviderConnectionError(f"CSW connection error: {err}") from err
 
     def _owslibrecord2record(self, record: Any) -> dict[str, Any]:
         feature = super()._owslibrecord2record(record)
@@ -56,3 +81,23 @@ def _complete(link: dict[str, Any]) -> dict[str, Any]:
     out.setdefault("rel", "related")
     out.setdefault("type", link_type(str(out.get("href", ""))))
     return out
+
+
+class CatalogContext:
+    """WSGI around pygeoapi: the record provider of this request reads the catalog with the caller's view,
+    and answers about the catalog collection are private to the caller."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], csw_url: str, view_header: Callable[[dict], dict[str, str]]):
+        self.app, self.csw_url, self.view_header = app, csw_url, view_header
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        token = CATALOG_REQUEST.set((self.csw_url, self.view_header(environ)))
+        try:
+            respond = start_response
+            if environ.get("PATH_INFO", "").startswith("/collections/catalog"):
+                from geoportal.catalog_gate import private
+
+                respond = private(start_response)
+            return self.app(environ, respond)
+        finally:
+            CATALOG_REQUEST.reset(token)

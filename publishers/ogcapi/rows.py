@@ -1,12 +1,15 @@
 """An access rule's row filter in the providers: the ``row_filter`` (CQL2 text) that a restricted
 :class:`~geoportal.model.Location` puts in its provider block is parsed once and ANDed with every query
-and every single-item read, so a reader never gets a row the rule withholds — not by paging, not by id."""
+and every single-item read, so a reader never gets a row the rule withholds — not by paging, not by id.
+The rule's hidden attributes (``hidden_attributes``) are dropped from the provider's columns."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pygeofilter import ast
+from functools import lru_cache
+
+from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_text import parse as parse_cql2
 from pygeoapi.provider.base import ProviderConnectionError
 
@@ -18,10 +21,31 @@ def row_filter(provider_def: dict[str, Any]) -> Any | None:
     if not text:
         return None
     try:
-        return parse_cql2(text)
+        return _parsed(text)
     except Exception as e:  # pygeofilter raises lark's errors of several kinds
         raise ProviderConnectionError(f"the collection's row filter cannot be read ({e.__class__.__name__}); "
                                       "refusing to serve it unfiltered") from None
+
+
+@lru_cache(maxsize=128)
+def _parsed(text: str) -> Any:
+    """A row filter parsed once per text (pygeoapi makes a provider per request, and an area's polygon makes
+    the text long); its geometry literals are marked so that their shapely form is built once too."""
+    node = parse_cql2(text)
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (values.Geometry, values.Envelope)):
+            n._geoportal_kept = True
+        elif isinstance(n, ast.Node):
+            stack.extend(n.get_sub_nodes())
+    return node
+
+
+def hidden_attributes(provider_def: dict[str, Any]) -> frozenset[str]:
+    """The attributes an access rule leaves out of this collection: not in items, item, schema or queryables,
+    and not usable in a filter, a sort or a property query (which would reveal their values)."""
+    return frozenset(str(a) for a in provider_def.get("hidden_attributes") or ())
 
 
 def with_rows(rows: Any | None, filterq: Any | None) -> Any | None:

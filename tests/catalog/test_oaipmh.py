@@ -36,8 +36,11 @@ def endpoint(node: ServedNode) -> str:
 
 
 def stored_ids(node: ServedNode, iso_only: bool = False) -> set[str]:
+    """The records an anonymous harvester may see, read from the catalog database: public ones (the sample
+    node also has a dataset for officials, whose record the catalog hides from the public)."""
     with sqlite3.connect(node.workdir / "catalog.db") as conn:
-        rows = conn.execute("SELECT identifier, schema FROM records").fetchall()
+        rows = conn.execute("SELECT identifier, schema FROM records WHERE geoportal_variant = 'full' "
+                            "AND geoportal_level = 'public'").fetchall()
     return {i for i, s in rows if not iso_only or s == "http://www.isotc211.org/2005/gmd"}
 
 

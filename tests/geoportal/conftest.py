@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from tests.conftest import DEMO_CONFIG, ServedNode, serve_node, stop_node
+
+if TYPE_CHECKING:
+    from tests.geoportal.access_client import Node
 
 TOKEN = "publisher-token-for-tests"
 
@@ -63,3 +66,13 @@ def listening_ports(pids: set[int]) -> set[int]:
             if f[3] == "0A" and f[9] in inodes:
                 ports.add(int(f[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+@pytest.fixture(scope="session")
+def access_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """The sample node with an ``access:`` section and users, behind its access front (see access_client)."""
+    from tests.geoportal.access_client import start_access_node
+
+    node = start_access_node(tmp_path_factory.mktemp("authweb"))
+    yield node
+    stop_node(node.served.process)

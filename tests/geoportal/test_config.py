@@ -19,7 +19,8 @@ def test_sample_config_is_valid() -> None:
     cfg = load_config(SAMPLE)
     assert cfg.node.katotth == "UA18000000000041385"
     assert [d.id for d in cfg.datasets] == ["oblast-boundary", "hromadas", "nature-protection", "geographic-names",
-                                         "geonames-density"]
+                                         "nature-protection-register", "geonames-density", "investment-sites"]
+    assert [d.id for d in cfg.datasets if d.access.value != "public"] == ["nature-protection-register"]
     assert cfg.resolve(cfg.datasets[0].source).is_file()
 
 

@@ -27,7 +27,7 @@ def test_clients_read_every_dataset(postgis_node) -> None:  # type: ignore[no-un
     api = Features(base + "/ogcapi", timeout=60)
     wms = WebMapService(base + "/ows", version="1.3.0", timeout=60)
     wfs = WebFeatureService(base + "/ows", version="2.0.0", timeout=60)
-    for ds, layer in postgis_node.layers.items():
+    for ds, layer in postgis_node.public_layers.items():
         if layer["location"]["backend"] == "cog":
             continue
         n = layer["feature_count"]

@@ -27,7 +27,7 @@ def test_a_changed_source_gives_a_new_passport_version_and_keeps_the_old_value(t
     copy = tmp_path / "pzo.geojson"
     copy.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
     raw = yaml.safe_load((ROOT / "config/nodes/zhytomyr-oblast.yaml").read_text(encoding="utf-8"))
-    datasets = [d for d in raw["datasets"] if d["id"] != "geographic-names"]
+    datasets = [d for d in raw["datasets"] if d["id"] not in ("geographic-names", "investment-sites")]
     for d in datasets:
         d["source"] = str(copy) if d["id"] == "nature-protection" else str((ROOT / "config/nodes" / d["source"]).resolve())
     cfg_path = derived_config(tmp_path / "node.yaml", datasets=datasets, children=[],

@@ -2,6 +2,9 @@
 would and prints one JSON line per layer. Called as a subprocess by test_qgis.py.
 
     qgis_check.py SPEC.json   where SPEC is a list of {"name", "provider", "uri", "render": bool}
+
+A spec with ``"basic": [user, password]`` loads the layer through a QGIS authentication configuration (the
+Basic method, stored in the authentication database of QGIS_AUTH_DB_DIR_PATH), as a user would set it up.
 """
 
 import json
@@ -44,8 +47,34 @@ def render(layer, path):
     return len(colours)
 
 
+_AUTH = {}
+
+
+def authcfg(user, password):
+    """The id of a Basic authentication configuration for ``user`` (made once)."""
+    from qgis.core import QgsAuthMethodConfig
+
+    if user not in _AUTH:
+        am = QgsApplication.authManager()
+        if not am.masterPasswordIsSet():
+            am.setMasterPassword("master-password-of-the-test", True)
+        cfg = QgsAuthMethodConfig()
+        cfg.setName("geoportal-" + user)
+        cfg.setMethod("Basic")
+        cfg.setConfig("username", user)
+        cfg.setConfig("password", password)
+        stored = am.storeAuthenticationConfig(cfg)
+        if isinstance(stored, tuple):  # QGIS >= 3.30 returns (ok, config)
+            cfg = stored[1]
+        _AUTH[user] = cfg.id()
+    return _AUTH[user]
+
+
 out = []
 for spec in json.load(open(sys.argv[1])):
+    if spec.get("basic"):
+        cid = authcfg(*spec["basic"])
+        spec["uri"] += ("&authcfg=" + cid) if spec["provider"] == "wms" else (" authcfg='%s'" % cid)
     if spec["provider"] in ("wms", "gdal"):
         layer = QgsRasterLayer(spec["uri"], spec["name"], spec["provider"])
     else:

@@ -46,7 +46,7 @@ def served(request):  # type: ignore[no-untyped-def]
 
 def test_every_layer_loads_in_qgis(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base = served.base_url
-    layers = served.layers
+    layers = served.public_layers  # what anonymous QGIS gets (the rest: tests/geoportal/test_access_views.py)
     specs = []
     rasters = {ds for ds, layer in layers.items() if layer["location"]["backend"] == "cog"}
     for ds in rasters:  # a GeoTIFF: a WMS layer and the Cloud-Optimised GeoTIFF download

@@ -139,13 +139,14 @@ def test_advertised_extent_contains_every_feature(node) -> None:  # type: ignore
 def test_conformance_declares_only_what_is_served(demo_node) -> None:  # type: ignore[no-untyped-def]
     _, _, body = get(demo_node, "conformance", "f=json")
     classes = set(json.loads(body)["conformsTo"])
-    assert PART4 not in classes and not any("ogcapi-features-5" in c for c in classes)
+    # Part 4 is served for the decision register's collections (decisions/api.py), nothing of Part 5
+    assert PART4 in classes and not any("ogcapi-features-5" in c for c in classes)
     assert {"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
             "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
             "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
             "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting"} <= classes
-    # Part 4 really is not there: the collections cannot be written
+    # ... and only there: a dataset's collection cannot be written
     status, _, _ = get(demo_node, "collections/hromadas/items/1", "", method="DELETE")
     assert 400 <= status < 500
 
