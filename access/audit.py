@@ -214,3 +214,12 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return f"cli:uid{os.getuid()}"
+
+
+def record_change(root: Path, action: str, *, dataset: str | None = None, **detail: Any) -> dict[str, Any]:
+    """Append a change of the node's data or rules made outside the web (ingest, rollback, a new set of
+    access rules) to the workspace's audit log: the actor is ``$GEOPORTAL_ACTOR`` when a scheduler or a
+    deployment names who it runs for, else the operating-system user (:func:`cli_actor`)."""
+    actor = os.environ.get("GEOPORTAL_ACTOR") or cli_actor()
+    return AuditLog(Path(root) / "audit.log").append(action, actor=actor, address="local", dataset=dataset,
+                                                     outcome="ok", **detail)

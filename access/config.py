@@ -195,8 +195,13 @@ class Issuer(_Strict):
         description="its role names → local roles; roles not listed are dropped "
         "(so a foreign 'admin' is not an admin here unless mapped)",
     )
-    roles_claim: str = "roles"
-    organisation_claim: str = "org"
+    roles_claim: str = Field(
+        default="roles", description="the claim with its role names; a dotted path reads a nested claim "
+        "(Keycloak: realm_access.roles)"
+    )
+    organisation_claim: str = Field(
+        default="org", description="the claim with the caller's KATOTTH code (a dotted path for a nested one)"
+    )
 
     @model_validator(mode="after")
     def _where_keys(self) -> Issuer:
@@ -278,4 +283,34 @@ def problems_with(access: AccessConfig, datasets: dict[str, str]) -> list[str]:
     for i, iss in enumerate(ids):
         if iss in ids[:i]:
             out.append(f"access.trusted_issuers[{i}].id: '{iss}' is listed twice")
+    return out
+
+
+def unknown_attributes(access: AccessConfig, columns: dict[str, dict[str, str]]) -> list[str]:
+    """``hide_attributes`` that name no column of the stored layers (``dataset id → {column: title}``),
+    one key path per line. A misspelt name would hide nothing, silently: the build refuses it instead.
+
+    A rule on one dataset must name its columns; a rule on ``*`` must name a column of at least one."""
+    out = []
+    for i, r in enumerate(access.rules):
+        if r.limit is None or not r.limit.hide_attributes or "/" in r.dataset:
+            continue
+        if r.dataset == "*":
+            known = {c for cols in columns.values() for c in cols}
+            for a in r.limit.hide_attributes:
+                if a not in known:
+                    out.append(f"access.rules[{i}].limit.hide_attributes: '{a}' is a column of no stored "
+                               "dataset; name a column as the layer stores it (see /datasets/<id>/)")
+            continue
+        cols = columns.get(r.dataset)
+        if cols is None:  # not loaded yet: nothing to hide, checked when it is
+            continue
+        for a in r.limit.hide_attributes:
+            if a in cols:
+                continue
+            by_title = [c for c, t in cols.items() if t == a]
+            hint = (f"the column titled '{a}' is stored as '{by_title[0]}'" if by_title else
+                    "its columns: " + ", ".join(f"{c} ({t})" if t and t != c else c for c, t in cols.items()))
+            out.append(f"access.rules[{i}].limit.hide_attributes: dataset '{r.dataset}' has no column '{a}'; "
+                       f"{hint}")
     return out

@@ -269,9 +269,9 @@ class Verifier:
 
     def _principal(self, claims: dict[str, Any], trusted: Issuer | None) -> Principal:
         name = str(claims["sub"])
-        org = claims.get("org" if trusted is None else trusted.organisation_claim)
+        org = claim(claims, "org" if trusted is None else trusted.organisation_claim)
         org = org if isinstance(org, str) and KATOTTH_RE.match(org) else None
-        raw_roles = claims.get("roles" if trusted is None else trusted.roles_claim) or []
+        raw_roles = claim(claims, "roles" if trusted is None else trusted.roles_claim) or []
         raw_roles = (
             [raw_roles] if isinstance(raw_roles, str) else [r for r in raw_roles if isinstance(r, str)]
         )
@@ -301,3 +301,17 @@ class Verifier:
             datasets=datasets,
             issuer=claims["iss"] if trusted is not None else None,
         )
+
+
+def claim(claims: dict[str, Any], path: str) -> Any:
+    """A claim by its name, or by a dotted path into nested claims as OpenID Connect providers write them
+    (Keycloak: ``realm_access.roles``); None when any step is missing. A name that is itself a key (with
+    its dots) wins over the path."""
+    if path in claims:
+        return claims[path]
+    value: Any = claims
+    for step in path.split("."):
+        if not isinstance(value, dict) or step not in value:
+            return None
+        value = value[step]
+    return value

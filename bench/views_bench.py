@@ -1,21 +1,25 @@
-"""Benchmark: what access enforcement costs an allowed caller against an anonymous one, in the same run.
+"""Benchmark: what access control costs, in the same run — against the same node served WITHOUT access control,
+and an allowed caller against an anonymous one.
 
 The sample node (config/nodes/zhytomyr-oblast.yaml, with its ``access:`` section) is built and served by
-``geoportal serve``; a user ``bench-oblast`` (an official of the oblast) is added. Pairs compared, each the
-same request on the same data:
+``geoportal serve``; users ``bench-oblast`` (an official of the oblast), ``bench-admin`` and ``bench-citizen``
+are added. A second node is the same config with no ``access:`` section and every dataset public, served with
+no access front at all (``geoportal.serve.run`` without a config: the node as it was before access control).
+Pairs compared, each the same request on the same data:
 
-- ``items``   OGC API ``/collections/nature-protection/items?limit=100`` (public): anonymous (the static
-  pygeoapi) vs the official (the view's own pygeoapi API behind the access front, Basic credentials);
-- ``getmap``  WMS GetMap 256×256 of ``nature-protection`` (public): anonymous vs the official (the view's
-  mapfile);
+- ``bare-items``  OGC API ``/collections/nature-protection/items?limit=100``: the node without access control
+  vs the official of the oblast (Basic credentials, the view's own pygeoapi behind the access front);
+- ``bare-limited`` ``/collections/nature-protection-register/items``: without access control (public, no
+  rule) vs the official, whose rule limits the rows to the oblast's outline (``S_INTERSECTS`` on every query);
+- ``bare-getmap`` WMS GetMap 256×256 of ``nature-protection``: without access control vs the official;
+- ``items``, ``getmap``: anonymous vs the official on the access-controlled node;
 - ``front``   the same items as a citizen, whose view equals the anonymous one (the static pygeoapi): what
   the access front alone costs (Basic credentials checked, the caller resolved, the answer made private);
-- ``limited`` ``/collections/nature-protection-register/items`` as the official, whose rule limits the rows to
-  the oblast's outline (a row filter ``S_INTERSECTS`` on every query), vs an admin (no limit).
+- ``limited`` the register as the official (row filter) vs an admin (no limit).
 
 ``--clients`` threads send ``--requests`` requests each; the runs of a pair alternate ``--repeat`` times and
 the medians of requests/s are compared (a shared machine's bursts of load then decide nothing). Target
-(issue #11): overhead ≤ 5 %.
+(issue #11): overhead ≤ 5 % against the node without access control (the ``bare-*`` rows).
 
     .venv/bin/python bench/views_bench.py [--requests 200] [--clients 4] [--repeat 3]
 """
@@ -47,6 +51,37 @@ GETMAP = ("/ows?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=nature-protectio
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+BARE = """
+import sys
+from pathlib import Path
+from geoportal import serve
+from geoportal.build import build
+from geoportal.config import load_config
+from geoportal.model import Workspace
+
+cfg = load_config(Path(sys.argv[1]))
+ws = Workspace.for_node(cfg, Path(sys.argv[2]))
+port = int(sys.argv[3])
+build(cfg, ws, f"http://127.0.0.1:{port}")
+serve.run(ws, "127.0.0.1", port, cfg=None)  # no access front: what a node served before access control
+"""
+
+
+def bare_config(work: Path) -> Path:
+    """The sample config with no ``access:`` section and every dataset public."""
+    import yaml
+
+    from geoportal.config import absolutize
+
+    raw = absolutize(yaml.safe_load(CONFIG.read_text(encoding="utf-8")), CONFIG.parent)
+    raw.pop("access", None)
+    for ds in raw["datasets"]:
+        ds["access"] = "public"
+    out = work / "bare.yaml"
+    out.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out
 
 
 def run(base: str, path: str, user: str | None, clients: int, requests: int) -> float:
@@ -96,27 +131,38 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "geoportal.cli", "users", "add", name, "--role", role, *extra,
                         "--password-env", "BENCH_PW", "--config", str(CONFIG), "--workdir", str(workdir)],
                        cwd=ROOT, env=env, capture_output=True)
-    port = free_port()
+    port, bare_port = free_port(), free_port()
     proc = start_node(CONFIG, workdir, port, work / "serve.log")
+    with open(work / "bare.log", "wb") as fh:
+        bare = subprocess.Popen([sys.executable, "-c", BARE, str(bare_config(work)), str(work / "bare"),
+                                 str(bare_port)], cwd=ROOT, stdout=fh, stderr=fh, start_new_session=True)
     try:
         wait_for("127.0.0.1", port, "/", timeout=300, proc=proc)
-        base = f"http://127.0.0.1:{port}"
-        pairs = {"items": ((ITEMS, None), (ITEMS, "bench-oblast")),
-                 "front": ((ITEMS, None), (ITEMS, "bench-citizen")),
-                 "getmap": ((GETMAP, None), (GETMAP, "bench-oblast")),
-                 "limited": ((REGISTER, "bench-admin"), (REGISTER, "bench-oblast"))}
-        for name, ((pa, ua), (pb, ub)) in pairs.items():
-            run(base, pa, ua, args.clients, 10)  # warm: the view's configs are generated on first use
-            run(base, pb, ub, args.clients, 10)
+        wait_for("127.0.0.1", bare_port, "/", timeout=300, proc=bare)
+        node, plain = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+        pairs = {"bare-items": ((plain, ITEMS, None), (node, ITEMS, "bench-oblast")),
+                 "bare-limited": ((plain, REGISTER, None), (node, REGISTER, "bench-oblast")),
+                 "bare-getmap": ((plain, GETMAP, None), (node, GETMAP, "bench-oblast")),
+                 "items": ((node, ITEMS, None), (node, ITEMS, "bench-oblast")),
+                 "front": ((node, ITEMS, None), (node, ITEMS, "bench-citizen")),
+                 "getmap": ((node, GETMAP, None), (node, GETMAP, "bench-oblast")),
+                 "limited": ((node, REGISTER, "bench-admin"), (node, REGISTER, "bench-oblast"))}
+        for name, ((ba, pa, ua), (bb, pb, ub)) in pairs.items():
+            run(ba, pa, ua, args.clients, 10)  # warm: the view's configs are generated on first use
+            run(bb, pb, ub, args.clients, 10)
             a, b = [], []
             for _ in range(args.repeat):
-                a.append(run(base, pa, ua, args.clients, args.requests))
-                b.append(run(base, pb, ub, args.clients, args.requests))
+                a.append(run(ba, pa, ua, args.clients, args.requests))
+                b.append(run(bb, pb, ub, args.clients, args.requests))
             ma, mb = statistics.median(a), statistics.median(b)
-            print(f"{name:8s} {ua or 'anonymous':>12s} {ma:8.1f} req/s   {ub:>12s} {mb:8.1f} req/s   "
-                  f"overhead {100 * (ma - mb) / ma:+5.1f} %", flush=True)
+            who_a = "no access" if ba == plain else (ua or "anonymous")
+            verdict = ("   target ≤ 5 %: " + ("met" if 100 * (ma - mb) / ma <= 5 else "NOT met")
+                       if name.startswith("bare") else "")
+            print(f"{name:12s} {who_a:>13s} {ma:8.1f} req/s   {ub:>12s} {mb:8.1f} req/s   "
+                  f"overhead {100 * (ma - mb) / ma:+5.1f} %{verdict}", flush=True)
     finally:
         stop(proc)
+        stop(bare)
 
 
 if __name__ == "__main__":

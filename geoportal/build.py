@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from geoportal.config import NodeConfig
+from geoportal.errors import ConfigError
 from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 from geoportal.portal import Site
 
@@ -125,6 +126,38 @@ def read_published(ws: Workspace) -> tuple[NodeConfig, dict[str, StoredLayer]] |
     return cfg, {k: StoredLayer.from_dict(v) for k, v in data["layers"].items()}
 
 
+def check_access_columns(cfg: NodeConfig, layers: dict[str, StoredLayer]) -> None:
+    """Refuse a build whose access rules hide attributes the stored layers do not have (they would hide
+    nothing); before anything is published, so the previous build keeps serving."""
+    from access.config import unknown_attributes
+
+    if cfg.access is None:
+        return
+    columns = {k: {f.name: f.label for f in lyr.fields} for k, lyr in layers.items()}
+    problems = unknown_attributes(cfg.access, columns)
+    if problems:
+        raise ConfigError(f"{cfg.config_path}: access rules name attributes the data does not have:\n"
+                          + "\n".join(f"  - {p}" for p in problems))
+
+
+def audit_rule_change(cfg: NodeConfig, ws: Workspace) -> None:
+    """A build that publishes a different ``access:`` section (levels, rules, issuers) than the last one is
+    a change of who may see what: the audit log records it, with the digests of the old and new rules."""
+    import hashlib
+
+    from access.audit import record_change
+
+    levels = {d.id: d.access.value for d in cfg.datasets}
+    rules = cfg.access.model_dump(mode="json") if cfg.access is not None else None
+    digest = hashlib.sha256(json.dumps([rules, levels], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    mark = ws.root / "access-rules.sha256"
+    previous = mark.read_text().strip() if mark.exists() else None
+    if previous != digest:
+        record_change(ws.root, "access.rules", rules=len(cfg.access.rules) if cfg.access is not None else 0,
+                      digest=digest, previous=previous)
+        write_atomic(mark, digest)
+
+
 def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | None = None,
           force: bool = False, progress: Progress = _quiet) -> BuildResult:
     """Run every stage; raises a GeoportalError subclass naming what failed and leaves the previous
@@ -140,6 +173,8 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     layers = ingest_all(cfg, ws, only=only, force=force, progress=progress)
     cfg, layers = with_passport(cfg, ws, layers, progress, force=force)
     cfg, layers = with_decisions(cfg, ws, layers, ep.base_url, progress)
+    check_access_columns(cfg, layers)
+    audit_rule_change(cfg, ws)
     # records first: the downloads carry them inside
     records = write_records(cfg, ws, layers, ep, progress=progress)
     publish_all(cfg, ws, layers, ep, progress=progress)
@@ -148,7 +183,8 @@ def build(cfg: NodeConfig, ws: Workspace, base_url: str, *, only: list[str] | No
     progress(f"catalog: {len(records)} records loaded into {ws.catalog_db} ({time.perf_counter() - t:.1f} s)")
     t = time.perf_counter()
     search_index.build(cfg, ws)
-    progress(f"search: index of the catalog and passports rebuilt ({time.perf_counter() - t:.1f} s)")
+    progress(f"search: index of the catalog, passports, decisions and projects rebuilt "
+             f"({time.perf_counter() - t:.1f} s)")
     landing.write(cfg, ws, layers, ep)
     dataset_pages.write(cfg, ws, layers, ep)
     write_published(cfg, ws, layers)

@@ -10,7 +10,7 @@ node's own WMS GetMap, the attribute sample is read by a few lines of script fro
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +105,19 @@ def render(cfg: NodeConfig, ws: Workspace, ds: Dataset, layer: StoredLayer, ep: 
 
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> list[Path]:
     """One page per public dataset that has been loaded (old pages of removed datasets are removed)."""
+    from access.views import anonymous_view
+
     out = page_dir(ws)
     written = []
+    view = anonymous_view(cfg, layers)
     for ds in cfg.public_datasets:
         layer = layers.get(ds.id)
-        if layer is None:
+        dv = view.dataset(ds.id)
+        if layer is None or dv is None:
             continue
+        # attributes a rule hides from anonymous callers are not even named on the public page
+        hidden = {h for _, g in dv.grants for h in g.hidden}
+        layer = replace(layer, fields=tuple(f for f in layer.fields if f.name not in hidden))
         path = out / ds.id / "index.html"
         write_atomic(path, render(cfg, ws, ds, layer, ep))
         written.append(path)

@@ -162,4 +162,7 @@ def rollback_cmd(dataset: str, version: int, config: Path | None, target: str | 
         report = json.dumps(layer.report.to_dict(), ensure_ascii=False, indent=2)
         write_atomic(ws.reports / f"{dataset}.json", report)
         ws.write_layer(layer)
+        from access.audit import record_change
+
+        record_change(ws.root, "rollback", dataset=dataset, version=version)
     click.echo(f"{dataset}: version {version} is current again")

@@ -487,4 +487,9 @@ def load_dataset(cfg: NodeConfig, ds: Dataset, ws: Workspace, *, force: bool = F
         layer = replace(layer, report=layer.report.with_(fingerprint=plan.fingerprint))
     write_atomic(ws.reports / f"{ds.id}.json", json.dumps(layer.report.to_dict(), ensure_ascii=False, indent=2))
     ws.write_layer(layer)
+    if previous is None or (previous.version, previous.checksum) != (layer.version, layer.checksum):
+        from access.audit import record_change
+
+        record_change(ws.root, "ingest", dataset=ds.id, version=layer.version, source=str(source),
+                      features=layer.feature_count, rejected=layer.report.features_rejected)
     return layer

@@ -25,13 +25,17 @@ class PassportFiles:
     def __init__(self, root: Path, public: Any, full: Any, views: Any):
         self.root, self.public, self.full, self.views = Path(root), public, full, views
 
-    def allowed_full(self, environ: dict[str, Any]) -> bool:
+    def withheld(self) -> list[str]:
+        """The non-public datasets the full passports are computed from (none: there is no full variant)."""
         marker = self.root / FULL_DIR / "withheld.json"
         if self.views is None or not marker.exists():
-            return False
-        sources = json.loads(marker.read_text(encoding="utf-8")).get("sources", [])
-        policies = self.views.policies()
-        if policies is None or not sources:
+            return []
+        return list(json.loads(marker.read_text(encoding="utf-8")).get("sources", []))
+
+    def allowed_full(self, environ: dict[str, Any]) -> bool:
+        sources = self.withheld()
+        policies = self.views.policies() if sources else None
+        if policies is None:
             return False
         _, own, _ = policies
         principal = principal_of(environ)
@@ -40,5 +44,26 @@ class PassportFiles:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         from geoportal.catalog_gate import private
 
-        app = self.full if self.allowed_full(environ) else self.public
+        full = self.allowed_full(environ)
+        if full:
+            self._audit(environ)
+        app = self.full if full else self.public
         return app(environ, private(start_response))
+
+    def _audit(self, environ: dict[str, Any]) -> None:
+        """A full passport is a read of the non-public sources it was computed from: one ``access.read``
+        entry per source, as for any other service."""
+        import logging
+
+        from access.audit import AuditLog
+
+        principal = principal_of(environ)
+        path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))[:300]
+        try:
+            log = AuditLog(self.root / "audit.log")
+            for source in self.withheld():
+                log.append("access.read", actor=principal.name, address=environ.get("REMOTE_ADDR"),
+                           dataset=source, outcome="allow", service="passport", path=path,
+                           issuer=principal.issuer)
+        except Exception:  # noqa: BLE001 - a broken audit log is logged, the read is not refused twice
+            logging.getLogger(__name__).exception("audit log: cannot append a read of the full passports")

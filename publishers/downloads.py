@@ -20,11 +20,12 @@ import subprocess
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
-from geoportal.model import Endpoints, StoredLayer, Workspace
+from geoportal.model import Endpoints, RowFilter, StoredLayer, Workspace
 from geoportal.services import Distribution, Service
 from geoportal.titles import field_titles
 from publishers.qml import write_layer_style
@@ -158,13 +159,15 @@ def _zip(target: Path, files: list[Path]) -> None:
             z.write(f, f.name)
 
 
-def package_raster(ds: Dataset, layer: StoredLayer, ws: Workspace) -> list[Path]:
-    """A raster's download is its Cloud-Optimised GeoTIFF, copied aside and moved into place."""
+def package_raster(ds: Dataset, layer: StoredLayer, out: Path) -> list[Path]:
+    """A raster's download is its Cloud-Optimised GeoTIFF, copied aside and moved into place in ``out``
+    (a view's own folder for a dataset that is not public: never the public downloads)."""
     from ingest.store.cog import CogFile
 
     assert isinstance(layer.location, CogFile)
-    target = ws.downloads / f"{ds.id}.tif"
-    fd, tmp = tempfile.mkstemp(dir=ws.downloads, prefix=f".{ds.id}.", suffix=".tif")
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{ds.id}.tif"
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{ds.id}.", suffix=".tif")
     os.close(fd)
     try:
         shutil.copyfile(layer.location.path, tmp)
@@ -182,9 +185,9 @@ def package(ds: Dataset, layer: StoredLayer, ws: Workspace, out: Path | None = N
 
     For an access view (``publishers/views.py``) ``layer`` is narrowed to the rows its rule allows and
     ``hidden`` names the attributes left out of every file (and of the GeoPackage's style and titles)."""
-    if layer.kind == "raster":
-        return package_raster(ds, layer, ws)
     out = out or ws.downloads
+    if layer.kind == "raster":
+        return package_raster(ds, layer, out)
     out.mkdir(parents=True, exist_ok=True)
     record = ws.downloads / f"{ds.id}.xml"
     xml = record.read_bytes() if record.exists() else None
@@ -233,12 +236,13 @@ def package(ds: Dataset, layer: StoredLayer, ws: Workspace, out: Path | None = N
     return final
 
 
-def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace) -> str:
-    """What the downloads of a dataset are made from: the stored version, its record and its style."""
+def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace, grant: Any) -> str:
+    """What the downloads of a dataset are made from: the stored version, its record, its style and what
+    an anonymous caller may have of it (the rows and attributes of its grant)."""
     import hashlib
 
     h = hashlib.sha256(f"{PACKAGING}:{layer.location.to_dict()}:{layer.version}:{layer.checksum}:"
-                       f"{layer.loaded_at}".encode())
+                       f"{layer.loaded_at}:{grant.row_filter}:{list(grant.hidden)}".encode())
     record = ws.downloads / f"{ds.id}.xml"
     if record.exists():
         h.update(record.read_bytes())
@@ -247,17 +251,38 @@ def _stamp(ds: Dataset, layer: StoredLayer, ws: Workspace) -> str:
     return h.hexdigest()
 
 
+def _remove(ds: Dataset, layer: StoredLayer, ws: Workspace) -> None:
+    """Take a dataset's files out of the public downloads (an anonymous caller may no longer have them)."""
+    for fmt in formats(layer):
+        (ws.downloads / f"{ds.id}.{fmt}").unlink(missing_ok=True)
+    (ws.downloads / f".{ds.id}.stamp").unlink(missing_ok=True)
+
+
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
-    """Package every public dataset whose data, record or style changed since its last packaging."""
-    for ds in cfg.public_datasets:
+    """Package what an anonymous caller may download — the node's static downloads — for every dataset
+    whose data, record, style or anonymous grant changed since its last packaging.
+
+    The files are cut like every other service of the anonymous view (``access.views``): a rule that limits
+    anonymous callers to some rows or hides attributes cuts the public files too, and a dataset anonymous
+    callers may not download has no public file at all (fail closed: the files are removed)."""
+    from access.views import anonymous_view
+
+    view = anonymous_view(cfg, layers)
+    for ds in cfg.datasets:
         layer = layers.get(ds.id)
         if layer is None or "downloads" not in ds.services:
             continue
+        dv = view.dataset(ds.id)
+        grant = view.grant(ds.id, "downloads")
+        if dv is None or not dv.public or grant is None:
+            _remove(ds, layer, ws)
+            continue
         stamp_file = ws.downloads / f".{ds.id}.stamp"
-        stamp = _stamp(ds, layer, ws)
+        stamp = _stamp(ds, layer, ws, grant)
         current = all((ws.downloads / f"{ds.id}.{fmt}").exists() for fmt in formats(layer))
         if current and stamp_file.exists() and stamp_file.read_text() == stamp:
             continue
-        package(ds, layer, ws)
+        narrowed = layer.restricted(RowFilter(grant.row_filter)) if grant.row_filter else layer
+        package(ds, narrowed, ws, hidden=grant.hidden)
         stamp_file.write_text(stamp)
     return ws.downloads

@@ -36,6 +36,7 @@ class ViewFiles:
         self.keep = keep
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._anonymous: Any = None
         for old in (ws.root / "views").glob("*") if (ws.root / "views").exists() else []:
             if old.is_dir() and old.name != build:  # an earlier build's views
                 shutil.rmtree(old, ignore_errors=True)
@@ -80,8 +81,8 @@ class ViewFiles:
         layer = self.layers.get(dataset_id)
         if grant is None or dv is None or layer is None:
             return None
-        if dv.public and not grant.limited:
-            return self.ws.downloads
+        if dv.public and grant == self._anonymous_grant(dataset_id):
+            return self.ws.downloads  # the node's own files are cut to exactly this grant
         what = json.dumps([dataset_id, grant.row_filter, list(grant.hidden), layer.to_dict()], sort_keys=True,
                           default=str)
         stamp = hashlib.sha256(what.encode()).hexdigest()[:20]
@@ -94,6 +95,15 @@ class ViewFiles:
                 downloads.package(self.cfg.dataset(dataset_id), narrowed, self.ws, folder, grant.hidden)
                 write_atomic(folder / DONE, stamp)
         return folder
+
+    def _anonymous_grant(self, dataset_id: str) -> Any:
+        """What the node's static downloads hold of a dataset (``downloads.write`` cuts them to this)."""
+        from access.views import anonymous_view
+
+        with self._guard:
+            if self._anonymous is None:
+                self._anonymous = anonymous_view(self.cfg, self.layers)
+        return self._anonymous.grant(dataset_id, "downloads")
 
     def _prune(self) -> None:
         """Keep the ``keep`` most recently used view folders."""

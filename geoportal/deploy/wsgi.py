@@ -1,8 +1,11 @@
 """The WSGI application gunicorn serves in the production topology (``geoportal.deploy.wsgi:make_app()``):
-the node's own NodeApp (access front, pygeoapi, search, the catalog gate), configured from the environment
-the topology gives it.
+the node's own NodeApp (pygeoapi, search, the catalog gate) behind its access front (logins, sessions,
+Basic, bearer and single sign-on, as ``geoportal serve`` runs it), configured from the environment the
+topology gives it.
 
     GEOPORTAL_WORKDIR          the built node
+    GEOPORTAL_CONFIG           the node config it was built from (default: the one its node.json names)
+    GEOPORTAL_CSW_TOKENS       publisher tokens passed to the catalog gate (comma-separated)
     GEOPORTAL_CSW_UPSTREAM     host:port of the pycsw process
     GEOPORTAL_CSW_GATE_SECRET  the per-start secret the gate adds to authorised transactions
     GEOPORTAL_ACCEL=1          nginx is in front: answer an allowed file or MapServer GET with an
@@ -14,8 +17,10 @@ access guard, a view) keeps answering the bytes itself, so nothing gets past a c
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from geoportal.deploy.topology import ACCEL_FILES, ACCEL_MAPSERV, FILE_ROUTES, SECRET_VAR
 from geoportal.model import Workspace
@@ -23,16 +28,40 @@ from geoportal.serve import MapServerCGI, NodeApp, Tiles
 from geoportal.static_files import StaticFiles
 
 
-def make_app() -> NodeApp:
+def make_app() -> Any:
     workdir = os.environ.get("GEOPORTAL_WORKDIR")
     if not workdir or not (Path(workdir) / "index.html").exists():
         raise SystemExit(f"GEOPORTAL_WORKDIR={workdir!r} is not a built node (no index.html): run "
                          "'geoportal deploy prepare' first")
     host, _, port = os.environ.get("GEOPORTAL_CSW_UPSTREAM", "127.0.0.1:8001").rpartition(":")
-    app = NodeApp(Workspace(Path(workdir)), int(port), os.environ.get(SECRET_VAR, ""), csw_host=host or "127.0.0.1")
+    ws = Workspace(Path(workdir))
+    app = NodeApp(ws, int(port), os.environ.get(SECRET_VAR, ""), csw_host=host or "127.0.0.1")
     if os.environ.get("GEOPORTAL_ACCEL") == "1":
         accelerate(app)
-    return app
+    from geoportal.access_front import wrap
+    from geoportal.serve import publisher_tokens
+
+    return wrap(app, node_config(ws), ws.root, publisher_tokens())
+
+
+def node_config(ws: Workspace) -> Any:
+    """The node config the workspace was built from: ``GEOPORTAL_CONFIG``, else the path its node.json
+    records. A node whose config cannot be read does not start: without its rules nobody could log in,
+    and a front that guesses them is not one to serve restricted data behind."""
+    from geoportal.config import load_config
+    from geoportal.errors import GeoportalError
+
+    named = os.environ.get("GEOPORTAL_CONFIG")
+    if not named:
+        try:
+            named = json.loads((ws.root / "node.json").read_text(encoding="utf-8"))["config"]
+        except (OSError, ValueError, KeyError) as e:
+            raise SystemExit(f"{ws.root / 'node.json'}: the node config is not recorded ({e}); set "
+                             "GEOPORTAL_CONFIG to the config the node was built from") from None
+    try:
+        return load_config(Path(named))
+    except GeoportalError as e:
+        raise SystemExit(f"the node config {named} cannot be read: {e}") from None
 
 
 def accelerate(app: NodeApp) -> None:

@@ -254,3 +254,38 @@ def test_a_rotated_issuer_key_is_fetched_again_but_not_on_every_unknown_kid(
     assert verifier.verify(new).name == "ivan" and len(hits) == 2
     with pytest.raises(TokenMalformed):  # the old key is gone from the issuer's set
         verifier.verify(old)
+
+
+def test_nested_claims_of_an_openid_connect_provider_are_mapped(
+    tmp_path: Path, oblast: tuple[NodeConfig, Path]
+) -> None:
+    """A Keycloak-style token keeps its roles in ``realm_access.roles`` and the organisation in a nested
+    attribute: an issuer's ``roles_claim``/``organisation_claim`` take dotted paths."""
+    from joserfc import jwt
+
+    from access.tokens import NodeKey
+
+    (tmp_path / "oblast-jwks.json").write_text(json.dumps(jwks(oblast[1])), encoding="utf-8")
+    trusting = f"""
+access:
+  audience: zhytomyr-network
+  trusted_issuers:
+    - id: {OBLAST_URL}
+      jwks_file: ../oblast-jwks.json
+      roles: {{hromada-official: official}}
+      roles_claim: realm_access.roles
+      organisation_claim: attributes.katotth
+"""
+    node = _node(tmp_path, "ovruch-kc", "hromada", OVRUCH, trusting)
+    key = NodeKey(oblast[1]).load()
+    now = int(time.time())
+    claims = {"iss": OBLAST_URL, "sub": "olena", "aud": "zhytomyr-network", "iat": now, "nbf": now,
+              "exp": now + 300, "realm_access": {"roles": ["hromada-official", "offline_access"]},
+              "attributes": {"katotth": OVRUCH}}
+    token = jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key, algorithms=["ES256"])
+    p = Verifier(*node).verify(token)
+    assert (p.name, p.roles, p.organisation) == ("olena", {Role.official}, OVRUCH)
+    # the same roles at the top level are not read through the nested path's absence
+    flat = jwt.encode({"alg": "ES256", "kid": key.kid}, {k: v for k, v in claims.items() if k != "realm_access"}
+                      | {"roles": ["hromada-official"]}, key, algorithms=["ES256"])
+    assert Verifier(*node).verify(flat).roles == {Role.anonymous}

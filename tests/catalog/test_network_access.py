@@ -201,5 +201,11 @@ def test_passports_withhold_from_the_public_and_show_the_allowed(network) -> Non
         csv = requests.get(front + "/passport/passports.csv", headers={"Authorization": "Bearer official-oblast"},
                            timeout=60).text
         assert csv != requests.get(front + "/passport/passports.csv", timeout=60).text
+        # the full passports are a read of their non-public sources: the audit log says who read them
+        from access.audit import AuditLog
+
+        reads = [e for e in AuditLog(root / "zhytomyr-oblast" / "audit.log").entries()
+                 if e["action"] == "access.read" and e["detail"].get("service") == "passport"]
+        assert reads and {e["actor"] for e in reads} == {"official-oblast"}
     finally:
         stop(proc, timeout=20)

@@ -216,6 +216,15 @@ def test_a_trusted_issuers_token_is_accepted_and_mapped(node: Node) -> None:
     me = a.json()
     assert me["name"] == "oleh" and me["roles"] == ["official"] and me["issuer"] == OBLAST_ISSUER
     assert me["organisation"] == OBLAST_ORG
+    # the token opens the layer this node opens to officials (inside the oblast's outline), as it would at a
+    # hromada whose rules allow the oblast's officials; without it the layer does not exist
+    items = "/ogcapi/collections/nature-protection-register/items?f=json&limit=1000"
+    a = request(node, "GET", items, bearer(token), source="127.0.0.32")
+    assert a.status == 200 and a.json()["numberReturned"] > 100, a.text[:300]
+    assert request(node, "GET", items, source="127.0.0.32").status == 404
+    wms = "/ows?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"
+    assert "<Name>nature-protection-register</Name>" in request(node, "GET", wms, bearer(token),
+                                                                source="127.0.0.32").text
 
 
 def test_a_token_of_an_untrusted_node_is_401(node: Node, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -234,6 +235,17 @@ def check_role(node: ServedNode, role: str) -> None:
         assert all(not hidden & set(f["properties"]) for f in feats), where
         header = csv.content.decode("utf-8-sig").splitlines()[0]
         assert not any(h in header.split(",") for h in hidden), where
+        # GML (WFS's own format) and the GeoPackage download, read by GDAL
+        gml = ows(c, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES=f"gp:{dataset}")
+        assert gml.status_code == 200 and gml.text.count("<wfs:member>") == len(ids), (where, gml.text[:300])
+        assert not any(f":{h}>" in gml.text for h in hidden), where
+        gpkg = c.get(f"/downloads/{dataset}.gpkg")
+        assert gpkg.status_code == 200, where
+        with tempfile.NamedTemporaryFile(suffix=".gpkg") as f:
+            f.write(gpkg.content)
+            f.flush()
+            info = pyogrio.read_info(f.name, layer=dataset)
+        assert info["features"] == len(ids) and not hidden & set(info["fields"]), where
         assert page.status_code == 200 and f"/datasets/{dataset}/" in landing, where
 
 

@@ -78,6 +78,15 @@ def test_rerun_skips_force_makes_version_and_rollback(cfg, built, tmp_path):
     assert ogr_count(gpkg, ds.id) == 161
     _, _, _, prov = pyogrio.raw.read(gpkg, layer="nature-protection__provenance", read_geometry=False)
     assert list(prov[0]) == [1]
+    # the audit log says who loaded and who rolled back, and its chain holds
+    from access.audit import AuditLog
+
+    log = AuditLog(ws.root / "audit.log")
+    mine = [(e["action"], e["detail"].get("version")) for e in log.query(dataset=ds.id)]
+    assert ("ingest", 1) in mine and ("ingest", 2) in mine and mine[-1] == ("rollback", 1)
+    assert ("ingest", 1) not in mine[mine.index(("ingest", 1)) + 1:]  # the skipped re-run is no change
+    assert all(e["actor"].startswith("cli:") and e["outcome"] == "ok" for e in log.query(dataset=ds.id))
+    assert log.verify() == len(list(log.entries()))
 
 
 def test_manifest_and_report_follow_the_store_after_rollback(cfg, built):

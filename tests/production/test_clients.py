@@ -141,3 +141,38 @@ def test_nginx_sends_a_file_with_a_cyrillic_name(production) -> None:  # type: i
     finally:
         f.unlink()
         folder.rmdir()
+
+
+def test_logins_work_behind_nginx(production) -> None:  # type: ignore[no-untyped-def]
+    """The node under gunicorn runs behind its access front as the embedded one does: a user added with the
+    CLI (stored in the node's PostGIS) is known through HTTP Basic, a wrong password is a 401, and a caller
+    without credentials is anonymous."""
+    import base64
+    import subprocess
+    import sys
+    import urllib.error
+
+    from tests.conftest import ROOT
+
+    state = production.state
+    subprocess.run([sys.executable, "-m", "geoportal.cli", "users", "add", "prod-official", "--role", "official",
+                    "--org", "UA18060170000069581", "--config", state["config"], "--workdir", state["workdir"]],
+                   input="a long production password\n", text=True, capture_output=True, check=True, cwd=ROOT,
+                   timeout=120)
+
+    def whoami(password: str | None) -> tuple[int, dict]:
+        req = urllib.request.Request(f"{production.base_url}/whoami?f=json")
+        if password is not None:
+            token = base64.b64encode(f"prod-official:{password}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, json.load(r)
+        except urllib.error.HTTPError as e:
+            return e.code, {}
+
+    status, me = whoami("a long production password")
+    assert status == 200 and me["name"] == "prod-official", me
+    assert whoami("not the password")[0] == 401
+    status, me = whoami(None)
+    assert status == 200 and me["anonymous"] is True
