@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 import re
@@ -121,15 +120,18 @@ def feature_body(body: Any) -> tuple[dict[str, Any], Any, bool]:
     return dict(body), None, False
 
 
-def adopted_document(v: dict[str, Any] | None) -> Document | None:
+def adopted_document(v: dict[str, Any] | None, reg: Any) -> Document | None:
+    """The adopted text of a PATCH, its bytes kept in the register's document store (before the move is
+    committed: a refused move leaves an unreferenced file, never a recorded text without its bytes)."""
     if v is None:
         return None
     try:
         data = base64.b64decode(v["content_base64"], validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("properties.adopted_text.content_base64: not base64") from None
-    return Document(name=Path(v["name"]).name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                    role="adopted-text")
+    if not Path(v["name"]).name:
+        raise BadRequest("properties.adopted_text.name: give the file's name (e.g. rishennia.pdf)")
+    return reg.keep_document(v["name"], data, "adopted-text")
 
 
 class DecisionWrites:
@@ -186,14 +188,22 @@ class DecisionWrites:
 
         try:
             reg = self.register()
-            tag = etag(reg.get(item) if collection == "decisions" else reg.get_project(item))
+            value = reg.get(item) if collection == "decisions" else reg.get_project(item)
+            tag = etag(value)
         except DecisionError:
-            tag = None  # not in the register: pygeoapi answers its 404
+            value, tag = None, None  # not in the register: pygeoapi answers its 404
 
         def start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
             if tag and status.startswith("200"):
                 headers = [*headers, ("ETag", tag)]
             return start_response(status, headers, *exc)
+        documents = getattr(value, "documents", None)
+        if documents and environ.get("REQUEST_METHOD", "GET").upper() == "GET":
+            from decisions.nodeurl import node_base_url
+            from geoportal.model import Workspace
+
+            base = node_base_url(self.cfg, Workspace(self.root))
+            return self._amend_json(environ, start, lambda doc: _with_document_links(doc, value, base))
         return self.app(environ, start)
 
     def _amend_json(self, environ: dict[str, Any], start_response: Callable[..., Any],
@@ -306,7 +316,7 @@ class DecisionWrites:
             d = reg.transition(actor, item, props["status"], reason=props.get("reason", ""),
                                consultation_until=props.get("consultation_until"),
                                agreement_deadline=props.get("agreement_deadline"),
-                               adopted_text=adopted_document(props.get("adopted_text")), if_match=if_match)
+                               adopted_text=adopted_document(props.get("adopted_text"), reg), if_match=if_match)
             return 200, _decision_doc(d), _etag(d)
         if "issuer" in props and props["issuer"] != cur.issuer:
             raise DecisionError(f"properties.issuer: decision {item} is issued by {cur.issuer}; the issuer does "
@@ -364,6 +374,17 @@ class DecisionWrites:
                              budget=budget if budget is not None else ([] if method == "PUT" else None),
                              if_match=if_match)
         return 200, _project_doc(p), _etag(p)
+
+
+def _with_document_links(doc: dict[str, Any], d: Any, base: str) -> None:
+    """One ``enclosure`` link per document of the decision, to its bytes served by the node (decisions/web.py),
+    with the type from its name, its size and its name and role as the title."""
+    from decisions.stores import document_path, media_type
+
+    links = [x for x in doc.get("links", []) if x.get("rel") != "enclosure"]
+    links += [{"rel": "enclosure", "type": media_type(x.name), "title": f"{x.name} ({x.role})", "length": x.size,
+               "href": f"{base.rstrip('/')}/{document_path(d.id, x.sha256)}"} for x in d.documents]
+    doc["links"] = links
 
 
 def _with_part4(doc: dict[str, Any]) -> None:

@@ -295,16 +295,16 @@ def target_recompute(c: Ctx, id: str, who: str | None, as_json: bool) -> None:
 @click.pass_obj
 def overdue(c: Ctx, as_of: str | None, network: bool, as_json: bool) -> None:
     """Milestones past their due date and not done."""
+    day = as_of or (c.now or datetime.now()).date().isoformat()
     if network:
-        from decisions.delivery import network_overdue
+        from decisions.overview import network_overdue
         from decisions.publish import node_base_url
 
-        found = network_overdue(c.cfg, node_base_url(c.cfg, c.ws))
+        found = network_overdue(c.cfg, node_base_url(c.cfg, c.ws), as_of=day)
         _print(found, as_json, "\n".join(f"{r['node']}: {r['error']}" if "error" in r else
                                           f"{r['id']} ({r['issuer']}, {r['status']}): {r['milestones_overdue']} "
                                           f"overdue — {r['title_uk']}" for r in found) or "nothing overdue")
         return
-    day = as_of or (c.now or datetime.now()).date().isoformat()
     rows = [{"decision": d.id, "milestone": m.id, "title": m.title, "due": m.due, "responsible": m.responsible}
             for d, m in c.reg.overdue(day)]
     _print(rows, as_json, "\n".join(f"{r['decision']} #{r['milestone']} due {r['due']} ({r['responsible']}): "
@@ -316,14 +316,18 @@ def overdue(c: Ctx, as_of: str | None, network: bool, as_json: bool) -> None:
 @click.pass_obj
 def pages(c: Ctx, out: Path | None) -> None:
     """(Re)write the HTML page of every decision and the index of the register."""
-    from decisions.page import write_index, write_pages
+    from decisions.page import write_index, write_pages, write_project_pages
     from geoportal.portal import Site
 
     ds = c.reg.list()
+    projects = c.reg.list_projects()
     site = Site.of_config(c.cfg)
-    written = write_pages(ds, out or c.ws.root / "decisions", site=site)
-    write_index(ds, out or c.ws.root / "decisions", names={}, site=site, history_of=c.reg.history)
-    click.echo(f"{len(written)} pages → {out or c.ws.root / 'decisions'}")
+    folder = out or c.ws.root / "decisions"
+    written = write_pages(ds, folder, site=site, projects=projects)
+    written += write_project_pages(projects, ds, folder, site=site,
+                                   history_of=lambda i: c.reg.history(i, entity="project"))
+    write_index(ds, folder, names={}, site=site, history_of=c.reg.history, projects=projects)
+    click.echo(f"{len(written)} pages → {folder}")
 
 
 @decision_cmd.command("export")
@@ -427,6 +431,32 @@ def ocds(c: Ctx, out: Path | None, uri: str | None, ocid_prefix: str) -> None:
         click.echo(str(out))
     else:
         click.echo(text)
+
+
+@decision_cmd.command("ocds-import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@as_opt
+@click.option("--ocid-prefix", default="ocds-gpnw01", show_default=True,
+              help="This node's prefix: an ocid '<prefix>-<project id>' is this node's own project.")
+@json_opt
+@click.pass_obj
+def ocds_import(c: Ctx, file: Path, who: str | None, ocid_prefix: str, as_json: bool) -> None:
+    """Create or update development projects from FILE, an OCDS release package (or a JSON list of releases),
+    matched by ocid: stage, budget planned/actual by source, tender id, decisions. All or nothing: the releases
+    are validated with the export's schema first, and one refused release (schema, permission, a stage behind
+    the register's) imports none — the error names the release, the field and what to do."""
+    from decisions.ocds import OcdsImportError, read_releases
+
+    actor = _actor(who)
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise OcdsImportError(f"{file}: not a JSON file ({e}); give an OCDS release package") from None
+    report = c.reg.import_releases(actor, read_releases(doc), source=file.name, ocid_prefix=ocid_prefix, now=c.now)
+    c.page()
+    lines = ([f"created {i} ← {o}" for i, o in report.created] + [f"updated {i} ← {o}" for i, o in report.updated]
+             + [f"unchanged {i}" for i in report.unchanged] + [f"note: {n}" for n in report.notes])
+    _print(asdict(report), as_json, "\n".join(lines))
 
 
 @decision_cmd.group("inbox", invoke_without_command=True)

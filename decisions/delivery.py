@@ -158,29 +158,3 @@ def sync_quietly(cfg: Any, ws: Any, progress: Callable[[str], None] = lambda m: 
     except (GeoportalError, OSError) as e:
         progress(f"decisions sync: not done this time ({e}); the outbox keeps the messages")
         return None
-
-
-def network_overdue(cfg: Any, base_url: str, *, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
-    """Decisions with overdue milestones on this node and every node reachable from it (the oblast sees all
-    its hromadas): each node's OGC API ``decisions`` filtered ``milestones_overdue > 0``, with its origin.
-    A node that does not answer is listed with its error instead of being left out silently."""
-    out: list[dict[str, Any]] = []
-    with requests.Session() as session:
-        d = Directory(cfg, session)
-        d._walk()
-        nodes = {cfg.node.katotth: base_url.rstrip("/"), **d.known}
-        for katotth, url in sorted(nodes.items()):
-            try:
-                r = session.get(f"{url}/ogcapi/collections/decisions/items", timeout=timeout,
-                                params={"f": "json", "filter": "milestones_overdue>0", "limit": 1000})
-                r.raise_for_status()
-                feats = r.json().get("features", [])
-            except (requests.RequestException, ValueError) as e:
-                out.append({"node": url, "katotth": katotth, "error": f"{type(e).__name__}: {e}"[:300]})
-                continue
-            for f in feats:
-                p = f.get("properties", {})
-                out.append({"node": url, "katotth": katotth, "id": f.get("id"), "title_uk": p.get("title_uk"),
-                            "issuer": p.get("issuer"), "status": p.get("status"),
-                            "milestones_overdue": p.get("milestones_overdue"), "page": p.get("page")})
-    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,14 @@ from geoportal.model import StoredLayer
 DEFAULT_AREA_CRS = "+proj=laea +lat_0=50.6 +lon_0=28.5 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"
 
 
+@lru_cache(maxsize=8)
+def _transformer(area_crs: str) -> Transformer:
+    """One transformer per equal-area CRS: making one costs more than measuring a hromada's overlaps."""
+    return Transformer.from_crs("EPSG:4326", area_crs, always_xy=True)
+
+
 def _measure(parts: np.ndarray, area_crs: str) -> tuple[list[float | None], list[float | None]]:
-    tr = Transformer.from_crs("EPSG:4326", area_crs, always_xy=True)
+    tr = _transformer(area_crs)
     proj = shapely.transform(parts, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
     areas: list[float | None] = []
     lengths: list[float | None] = []
@@ -43,6 +50,7 @@ def overlaps(geometry_wkt: str, layers: dict[str, StoredLayer], labels: dict[str
     """For every vector layer the geometry touches: its version, and each feature touched with its label and
     the area (km²) or length (km) of the overlap. Layers it does not touch are left out."""
     geom = shapely.from_wkt(geometry_wkt)
+    shapely.prepare(geom)  # tested against every feature in its bounds, layer after layer
     out = []
     for ds_id, layer in sorted(layers.items()):
         if layer.kind != "vector" or ds_id in skip:
@@ -52,7 +60,15 @@ def overlaps(geometry_wkt: str, layers: dict[str, StoredLayer], labels: dict[str
         hit = np.flatnonzero(shapely.intersects(feats.geoms, geom))
         if not len(hit):
             continue
-        parts = shapely.intersection(shapely.make_valid(feats.geoms[hit]), geom)
+        touched_geoms = feats.geoms[hit]
+        if layer.geometry_type.endswith("Point"):
+            parts = touched_geoms  # a point touched lies in the geometry: nothing to cut
+        else:
+            broken = ~shapely.is_valid(touched_geoms)  # repair only what is invalid: make_valid is costly
+            if broken.any():
+                touched_geoms = touched_geoms.copy()
+                touched_geoms[broken] = shapely.make_valid(touched_geoms[broken])
+            parts = shapely.intersection(touched_geoms, geom)
         areas, lengths = _measure(parts, area_crs)
         touched = [{"fid": feats.fids[i], "label": (None if col is None else feats.attrs[col][i]),
                     "area_km2": a, "length_km": ln} for i, a, ln in zip(hit, areas, lengths)]

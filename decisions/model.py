@@ -237,6 +237,8 @@ class Project:
     budget: list[Budget] = field(default_factory=list)
     created_at: str = ""
     updated_at: str = ""
+    #: the OCDS contracting process it was imported as (None: this node's own, ``<ocid prefix>-<id>``)
+    ocid: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,6 +4,9 @@ by status as the WMS layer is (styles/decision-status.sld).
 
 The timeline reads each decision's status changes from the register's history (who moved it when); it
 covers the newest ``TIMELINE_MAX`` decisions, so the page stays light for a register of thousands.
+
+What is overdue across the network (:func:`network_overdue`, ``geoportal decision overdue --network``) is read
+here too, from each node's published register, compared with the day asked.
 """
 
 from __future__ import annotations
@@ -143,3 +146,44 @@ def map_svg(decisions: list[Decision], outlines: list[tuple[str, Any]], width: i
         out.append(f'<a href="{e(d.id)}.html" class="dec" {attrs}><title>{e(label)}</title>{shapes}</a>')
     out.append("</svg>")
     return "".join(out)
+
+
+def overdue_on(due_dates: str | None, as_of: str) -> int:
+    """How many of a published decision's unfinished milestones (``due_dates``, space-separated YYYY-MM-DD)
+    are overdue on ``as_of``: due before that day, as :meth:`decisions.service.Register.overdue` counts."""
+    return sum(1 for d in (due_dates or "").split() if d < as_of)
+
+
+def network_overdue(cfg: Any, base_url: str, *, as_of: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Decisions with a milestone overdue on ``as_of`` on this node and every node reachable from it (the oblast
+    sees all its hromadas), with their origin. Each node's OGC API ``decisions`` is asked ``next_due<as_of``:
+    the published due dates, not a count made at the node's last build, so a milestone that fell due after it
+    shows on the day it is overdue without any rebuild; only open decisions publish them, so a cancelled or
+    completed one never shows. A node that does not answer is listed with its error, never left out silently."""
+    import requests
+
+    from decisions import checks
+    from decisions.delivery import Directory
+
+    day = date.fromisoformat(checks.day(as_of)).isoformat()  # a malformed day is refused, never sent as a filter
+    out: list[dict[str, Any]] = []
+    with requests.Session() as session:
+        directory = Directory(cfg, session)
+        directory._walk()
+        nodes = {cfg.node.katotth: base_url.rstrip("/"), **directory.known}
+        for katotth, url in sorted(nodes.items()):
+            try:
+                r = session.get(f"{url}/ogcapi/collections/decisions/items", timeout=timeout,
+                                params={"f": "json", "filter": f"next_due<'{day}'", "limit": 1000})
+                r.raise_for_status()
+                feats = r.json().get("features", [])
+            except (requests.RequestException, ValueError) as e:
+                out.append({"node": url, "katotth": katotth, "error": f"{type(e).__name__}: {e}"[:300]})
+                continue
+            for f in feats:
+                p = f.get("properties", {})
+                out.append({"node": url, "katotth": katotth, "id": f.get("id"), "title_uk": p.get("title_uk"),
+                            "issuer": p.get("issuer"), "status": p.get("status"), "as_of": day,
+                            "next_due": p.get("next_due"), "milestones_overdue": overdue_on(p.get("due_dates"), day),
+                            "page": p.get("page")})
+    return out

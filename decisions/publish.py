@@ -1,7 +1,8 @@
 """The register published on every node (issue #12, the publishing part), as a stage of the build and after
 every ``geoportal decision …`` change:
 
-- ``<workspace>/decisions/``: the page of each decision, the index, the Atom feeds (``feed.atom`` and one per
+- ``<workspace>/decisions/``: the page of each decision, the index, the development projects' list
+  (``projects.html``) and one page per project (``P-….html``), the Atom feeds (``feed.atom`` and one per
   issuing hromada) — served as ``/decisions/``;
 - ``<workspace>/register/{decisions,projects}.gpkg``: the two layers of :mod:`decisions.register_layers`, and
   the two **datasets** of the node that declare them (like the passports), so the OGC API collections, the
@@ -133,7 +134,7 @@ def publish_register(cfg: NodeConfig, ws: Workspace, *, base_url: str | None = N
     """Write the pages, feeds and the two layers of the register; return the two datasets with their layers
     (to add to the node's). Runs in well under a second for a register of hundreds of decisions."""
     from decisions.feeds import write_feeds
-    from decisions.page import write_index, write_pages
+    from decisions.page import write_index, write_pages, write_project_pages
     from decisions.register_layers import DECISION_COLUMNS, PROJECT_COLUMNS, TITLES, write_decisions, write_projects
     from decisions.service import Register
 
@@ -150,9 +151,12 @@ def publish_register(cfg: NodeConfig, ws: Workspace, *, base_url: str | None = N
     names = issuer_names(cfg, ws)
     folder = pages_folder(ws)
     site = Site.of_config(cfg)
-    write_pages(decisions, folder, site=site)
+    write_pages(decisions, folder, site=site, projects=projects)
+    write_project_pages(projects, decisions, folder, names=names, site=site,
+                        history_of=lambda i: reg.history(i, entity="project"))
     write_index(decisions, folder, feeds=sorted({d.issuer for d in decisions}), names=names, site=site,
-                history_of=reg.history, outlines=_outlines(cfg, layers or ws.read_layers()) if decisions else [])
+                history_of=reg.history, outlines=_outlines(cfg, layers or ws.read_layers()) if decisions else [],
+                projects=projects)
     write_feeds(decisions, folder, node=cfg.node.id, node_name=cfg.node.name.uk, base_url=base, names=names,
                 built_at=built_at)
 
@@ -163,8 +167,8 @@ def publish_register(cfg: NodeConfig, ws: Workspace, *, base_url: str | None = N
         DECISIONS_ID: (write_decisions(decisions, out_dir / "decisions.gpkg", page_url=page_url, names=names,
                                        feed_url=lambda k: f"{base}/decisions/{k}.atom", today=today_s),
                        DECISION_COLUMNS),
-        PROJECTS_ID: (write_projects(projects, decisions, out_dir / "projects.gpkg", page_url=page_url, names=names),
-                      PROJECT_COLUMNS),
+        PROJECTS_ID: (write_projects(projects, decisions, out_dir / "projects.gpkg", page_url=page_url, names=names,
+                                     project_url=page_url), PROJECT_COLUMNS),
     }
     sig = _signature({"d": [d.to_dict() for d in decisions], "p": [p.to_dict() for p in projects], "base": base})
     state_path = out_dir / "state.json"

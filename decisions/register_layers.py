@@ -22,7 +22,7 @@ import pyogrio.raw
 import shapely
 
 from decisions.model import KIND_UK, STATUS_UK, Decision, Project
-from decisions.service import agreement_state
+from decisions.service import OPEN, agreement_state
 
 #: (column, numpy dtype): the order and types of the ``decisions`` layer; dates as DATE, moments as DATETIME
 DECISION_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -32,14 +32,15 @@ DECISION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("updated_on", "datetime64[D]"), ("consultation_until", "datetime64[D]"), ("agreement_deadline", "datetime64[D]"),
     ("adopted_on", "datetime64[D]"), ("updated_at", "datetime64[s]"), ("parties", "object"),
     ("parties_agreed", "int64"), ("parties_objected", "int64"), ("comments_visible", "int64"),
-    ("milestones_overdue", "int64"), ("documents", "object"), ("adopted_text_sha256", "object"),
-    ("page", "object"), ("feed", "object"))
+    ("milestones_overdue", "int64"), ("next_due", "datetime64[D]"), ("due_dates", "object"),
+    ("documents", "object"), ("adopted_text_sha256", "object"), ("page", "object"), ("feed", "object"))
 
 PROJECT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "object"), ("title_uk", "object"), ("title_en", "object"), ("status", "object"), ("issuer", "object"),
     ("issuer_name", "object"), ("tender_id", "object"), ("decisions", "object"), ("decision_pages", "object"),
     ("budget_planned", "float64"), ("budget_actual", "float64"), ("currency", "object"),
-    ("created_on", "datetime64[D]"), ("updated_on", "datetime64[D]"), ("updated_at", "datetime64[s]"))
+    ("created_on", "datetime64[D]"), ("updated_on", "datetime64[D]"), ("updated_at", "datetime64[s]"),
+    ("page", "object"))
 
 #: the titles a person sees for the columns (OGC API /schema, QGIS aliases in the download)
 TITLES = {
@@ -49,8 +50,9 @@ TITLES = {
     "created_on": "Дата створення", "updated_on": "Дата останньої зміни", "consultation_until": "Обговорення до",
     "agreement_deadline": "Погодження до", "adopted_on": "Дата прийняття", "updated_at": "Час останньої зміни",
     "parties": "Сторони погодження", "parties_agreed": "Погодили", "parties_objected": "Заперечили",
-    "comments_visible": "Коментарі", "milestones_overdue": "Прострочені етапи", "documents": "Документи (sha256)",
-    "adopted_text_sha256": "Прийнятий текст (sha256)", "page": "Сторінка рішення", "feed": "Стрічка Atom громади",
+    "comments_visible": "Коментарі", "milestones_overdue": "Прострочені етапи",
+    "next_due": "Найближчий строк невиконаного етапу", "due_dates": "Строки невиконаних етапів", "documents": "Документи (посилання)",
+    "adopted_text_sha256": "Прийнятий текст (sha256)", "page": "Сторінка", "feed": "Стрічка Atom громади",
     "tender_id": "Ідентифікатор закупівлі", "decisions": "Рішення", "decision_pages": "Сторінки рішень",
     "budget_planned": "Бюджет плановий", "budget_actual": "Бюджет фактичний", "currency": "Валюта",
 }
@@ -132,10 +134,22 @@ def _write(path: Path, layer: str, columns: tuple[tuple[str, str], ...], rows: l
     return Written(path, len(rows), bbox, gtype)  # type: ignore[arg-type]
 
 
+def due_dates(d: Decision) -> list[str]:
+    """The due dates (YYYY-MM-DD, earliest first) of the milestones still to be done, of an open decision only:
+    a cancelled or completed decision owes nothing, whatever its milestones say."""
+    if d.status not in OPEN:
+        return []
+    return sorted(m.due for m in d.milestones if m.done_at is None)
+
+
 def write_decisions(decisions: list[Decision], path: Path, *, page_url: Callable[[str], str],
                     feed_url: Callable[[str], str], names: dict[str, str], today: str) -> Written:
+    """``milestones_overdue`` counts as of ``today`` (the day of the build); what is overdue on another day is
+    read from ``next_due`` / ``due_dates``, which do not go stale: ``next_due<'2026-06-01'`` asked on any day
+    finds the decisions with a milestone overdue on that day (decisions.overview.network_overdue)."""
     rows, geoms = [], []
     for d in decisions:
+        due = due_dates(d)
         st = agreement_state(d)
         adopted = next((x for x in d.documents if x.role == "adopted-text"), None)
         rows.append([
@@ -144,24 +158,38 @@ def write_decisions(decisions: list[Decision], path: Path, *, page_url: Callable
             _day(d.consultation_until), _day(d.agreement_deadline), _day(adopted.added_at if adopted else None),
             _moment(d.updated_at), " ".join(d.parties), sum(v == "agree" for v in st.values()),
             sum(v == "object" for v in st.values()), len(d.visible_comments()),
-            sum(1 for m in d.milestones if m.done_at is None and m.due < today),
-            "; ".join(f"{x.name} ({x.role}) sha256:{x.sha256}" for x in d.documents),
+            sum(1 for x in due if x < today), _day(due[0] if due else None), " ".join(due) or None,
+            "; ".join(f"{x.name} ({x.role}) {_document_url(page_url(d.id), d.id, x.sha256)}" for x in d.documents),
             adopted.sha256 if adopted else None, page_url(d.id), feed_url(d.issuer)])
         geoms.append(None if d.geometry is None else shapely.from_wkt(d.geometry))
     return _write(path, "decisions", DECISION_COLUMNS, rows, geoms)
 
 
+def _document_url(page: str, decision_id: str, sha256: str) -> str:
+    """The URL of a document's bytes (decisions/web.py), beside the decision's page."""
+    from decisions.stores import document_path
+
+    return f"{page.rsplit('/decisions/', 1)[0]}/{document_path(decision_id, sha256)}"
+
+
+def project_geometry(p: Project, by_id: dict[str, Decision]) -> Any:
+    """Where a project is: the union of its decisions' geometries (None when none of them has one)."""
+    shapes = [shapely.from_wkt(by_id[i].geometry) for i in p.decisions if i in by_id and by_id[i].geometry]
+    return shapely.union_all(shapes) if shapes else None
+
+
 def write_projects(projects: list[Project], decisions: list[Decision], path: Path, *,
-                   page_url: Callable[[str], str], names: dict[str, str]) -> Written:
+                   page_url: Callable[[str], str], names: dict[str, str],
+                   project_url: Callable[[str], str] | None = None) -> Written:
+    """``page_url`` links a decision's page, ``project_url`` the project's own page (none: the column is empty)."""
     by_id = {d.id: d for d in decisions}
     rows, geoms = [], []
     for p in projects:
-        shapes = [shapely.from_wkt(by_id[i].geometry) for i in p.decisions if i in by_id and by_id[i].geometry]
         currencies = sorted({b.currency for b in p.budget})
         rows.append([
             p.id, p.title.uk, p.title.en, p.stage, p.issuer, names.get(p.issuer), p.tender_id, " ".join(p.decisions),
             " ".join(page_url(i) for i in p.decisions if i in by_id), float(sum(b.planned for b in p.budget)),
             float(sum(b.actual for b in p.budget)), ", ".join(currencies) or None, _day(p.created_at),
-            _day(p.updated_at), _moment(p.updated_at)])
-        geoms.append(shapely.union_all(shapes) if shapes else None)
+            _day(p.updated_at), _moment(p.updated_at), project_url(p.id) if project_url else None])
+        geoms.append(project_geometry(p, by_id))
     return _write(path, "projects", PROJECT_COLUMNS, rows, geoms)

@@ -28,6 +28,7 @@ from decisions.agreement import AgreementActions
 from decisions.messages import NodeInfo
 from decisions.projects import ProjectActions
 from decisions.repository import DECISIONS, Repository
+from decisions.stores import DocumentStore, open_documents
 from decisions.versions import check_match
 from geoportal.model import StoredLayer
 
@@ -35,6 +36,7 @@ OPEN = {s.value for s, nxt in NEXT.items() if nxt}
 
 
 def sha256_file(path: Path) -> Document:
+    """The checksum of a file without keeping it (kept for callers that only identify a file)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -55,6 +57,14 @@ class Register(ProjectActions, AgreementActions):
     area_crs: str = DEFAULT_AREA_CRS
     node: NodeInfo | None = None
     retry_max_seconds: int = 3600
+    #: where the bytes of the documents are kept; None: next to a GeoPackage register (see __post_init__)
+    documents: DocumentStore | None = None
+
+    def __post_init__(self) -> None:
+        from decisions.repo_gpkg import GpkgRepository
+
+        if self.documents is None and isinstance(self.repo, GpkgRepository):
+            self.documents = open_documents(self.repo.path.parent)
 
     @classmethod
     def for_node(cls, cfg: Any, ws: Any) -> "Register":
@@ -69,7 +79,8 @@ class Register(ProjectActions, AgreementActions):
 
         node = NodeInfo(cfg.node.id, cfg.node.katotth, node_base_url(cfg, ws))
         return cls(open_repository(cfg, ws.root), ws.read_layers(), ws.root / "passport" / "passports.gpkg",
-                   {d.id: d.label for d in cfg.datasets}, area_crs, node, cfg.decisions.retry_max_seconds)
+                   {d.id: d.label for d in cfg.datasets}, area_crs, node, cfg.decisions.retry_max_seconds,
+                   open_documents(ws.root))
 
     # -- reading ---------------------------------------------------------------------------------------
     def get(self, id: str) -> Decision:
@@ -127,11 +138,23 @@ class Register(ProjectActions, AgreementActions):
             return None, {}
         return drawn(geometry)
 
+    def document_store(self) -> DocumentStore:
+        if self.documents is None:
+            raise DecisionError("this register has no document store, so a document's file would be lost; open "
+                                "it with Register.for_node (documents in <workspace>/decision-documents)")
+        return self.documents
+
     def _document(self, path: Path, role: str, now: datetime) -> Document:
+        """The file kept in the document store (before the transaction that records it) and its record."""
         if not path.is_file():
             raise DecisionError(f"{path}: no such document file")
-        d = sha256_file(path)
-        return Document(d.name, d.sha256, d.size, role, iso(now))
+        sha, size = self.document_store().put_file(path)
+        return Document(path.name, sha, size, role, iso(now))
+
+    def keep_document(self, name: str, data: bytes, role: str = "draft-text", now: datetime | None = None) -> Document:
+        """Bytes received over the web (an adopted text in a PATCH) kept like a file given to the CLI."""
+        sha, size = self.document_store().put_bytes(data)
+        return Document(Path(name).name, sha, size, role, iso(now or utcnow()))
 
     def _change(self, actor: Actor, id: str, action: str, reason: str | None, now: datetime | None,
                 change: Any, if_match: str | None = None) -> Decision:
@@ -212,6 +235,10 @@ class Register(ProjectActions, AgreementActions):
         answer by the deadline."""
         reason = checks.reason(reason)
         if isinstance(adopted_text, Document):
+            if not self.document_store().has(adopted_text.sha256):
+                raise DecisionError(f"adopted text {adopted_text.name}: its bytes (sha256:{adopted_text.sha256}) are "
+                                    "not in the register's document store; give the file (--text FILE) or the "
+                                    "content (adopted_text.content_base64)")
             doc: Document | None = Document(adopted_text.name, adopted_text.sha256, adopted_text.size, "adopted-text",
                                             iso(now or utcnow()))
         else:

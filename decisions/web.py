@@ -5,6 +5,9 @@
     GET  /decisions/inbox             the agreement requests of this node's body (HTML; JSON with ?f=json or
                                       Accept: application/json) — for its officials and admins only
     POST /decisions/inbox/{message}   an official answers: agree / object with reasons (JSON or a form)
+    GET  /decisions/{id}/documents/{sha256}
+                                      a document of a decision (the adopted text, drafts): its bytes, checked
+                                      against the hash on every read, under the name it was given
 
 Everything else is a file of ``<workspace>/decisions`` (geoportal.static_files).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +27,10 @@ from decisions.errors import DecisionError, Forbidden, NotLoggedIn
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 2 * 1024 * 1024
+#: /{decision id}/documents/{sha256} (the id as comments_web.py takes it)
+DOCUMENT = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,80})/documents/([^/]*)$")
+#: what a browser may show in place; anything else is downloaded (the node never renders an uploaded page)
+INLINE = ("application/pdf", "text/plain", "image/png", "image/jpeg", "image/gif", "image/webp")
 STATES_UK = {"open": "очікує відповіді", "answered": "відповідь надіслано", "silence": "мовчання (строк минув)"}
 
 
@@ -70,10 +78,47 @@ class DecisionsWeb:
                 return self._message(environ, start_response)
             if path == "/inbox" or path.startswith("/inbox/"):
                 return self._inbox(environ, start_response, method, unquote(path[len("/inbox/"):]) or None)
+            doc = DOCUMENT.match(path)
+            if doc:
+                return self._document(start_response, method, doc.group(1), doc.group(2))
         except DecisionError as e:
             extra = [("WWW-Authenticate", 'Bearer realm="geoportal"')] if http_status(e) == 401 else []
             return _reply(start_response, http_status(e), {"code": type(e).__name__, "description": str(e)}, extra)
         return self.files(environ, start_response)
+
+    # -- documents -------------------------------------------------------------------------------------
+    def _document(self, start_response: Callable[..., Any], method: str, decision_id: str,
+                  sha256: str) -> Iterable[bytes]:
+        """A document of a decision, read-only. The name (hence the type and the download name) is the one the
+        register recorded for this hash in this decision, never one taken from the address."""
+        from decisions.api import _reply
+        from decisions.errors import NotFound
+        from decisions.stores import DocumentDamaged, media_type
+
+        if method not in ("GET", "HEAD"):
+            return _reply(start_response, 405, {"code": "MethodNotAllowed", "description":
+                          "documents are read-only: GET them; a new document is added through the register"},
+                          [("Allow", "GET, HEAD")])
+        reg = self.register()
+        d = reg.get(decision_id)
+        rec = next((x for x in d.documents if x.sha256 == sha256), None)
+        if rec is None:
+            raise NotFound(f"decision {decision_id} has no document sha256:{sha256[:64]}; its page lists its "
+                           "documents")
+        try:
+            blocks = reg.document_store().read_checked(sha256)
+        except DocumentDamaged as e:
+            log.error("node %s: %s", self.root.name, e)
+            return _reply(start_response, 500, {"code": "DocumentDamaged", "description": str(e)})
+        ctype = media_type(rec.name)
+        headers = [("Content-Type", ctype + ("; charset=utf-8" if ctype.startswith("text/") else "")),
+                   ("Content-Length", str(reg.document_store().path_of(sha256).stat().st_size)),
+                   ("Content-Disposition", content_disposition(rec.name, ctype in INLINE)),
+                   ("ETag", f'"{sha256}"'), ("Cache-Control", "public, max-age=31536000, immutable"),
+                   ("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", "sandbox; default-src 'none'"),
+                   ("Access-Control-Allow-Origin", "*")]
+        start_response("200 OK", headers)
+        return [] if method == "HEAD" else blocks
 
     # -- node to node ----------------------------------------------------------------------------------
     def _message(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -172,6 +217,21 @@ class DecisionsWeb:
                                                      dataset="decisions", outcome=outcome, **detail)
         except Exception as e:  # noqa: BLE001 - the change is committed; a broken log is reported loudly
             log.error("node %s: the audit log refused an entry (%s)", self.cfg.node.id, e)
+
+
+def content_disposition(name: str, inline: bool) -> str:
+    """``Content-Disposition`` with the original name: an ASCII ``filename`` for old clients and the exact
+    name as RFC 5987 ``filename*`` (UTF-8, percent-encoded) — a Cyrillic name arrives as it was given."""
+    import unicodedata
+    from urllib.parse import quote
+
+    def ascii_of(text: str) -> str:
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return re.sub(r"[^A-Za-z0-9._ -]", "_", text).strip()
+
+    stem = ascii_of(Path(name).stem)
+    plain = (stem if stem.strip("_. ") else "document") + ascii_of(Path(name).suffix)
+    return f"{'inline' if inline else 'attachment'}; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def same_site(environ: dict[str, Any]) -> None:

@@ -37,3 +37,22 @@ def sample_node(tmp_path_factory: pytest.TempPathFactory) -> Node:
     layers = ingest_all(cfg, ws, only=DATASETS)
     build_passport(cfg, ws, layers)
     return Node(cfg, ws, CONFIG)
+
+
+def hromadas_only_config(base: Path, drop: tuple[str, ...] = ("passport", "children")) -> Path:
+    """A copy of the sample config with the hromada boundaries as its only dataset and the sections in
+    ``drop`` removed: the smallest node a served register needs (its pages draw the hromadas)."""
+    import yaml
+
+    from tests.conftest import derived_config
+
+    full = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    datasets = [d for d in full["datasets"] if d["id"] == "hromadas"]
+    for d in datasets:
+        d["source"] = str((CONFIG.parent / d["source"]).resolve())
+    config = derived_config(base / "node.yaml", datasets=datasets)
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    for section in drop:
+        raw.pop(section, None)
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return config

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -189,7 +190,7 @@ def test_adoption_with_the_text_over_http(node: ServedNode, tmp_path: Path) -> N
                    consultation_until=(now + timedelta(seconds=1)).isoformat(), now=now)
     import time
 
-    time.sleep(1.5)
+    time.sleep(2.1)  # times are whole seconds and the closing second is still open: past it for sure
     r = call("PATCH", url, OFFICIAL, {"status": "agreement", "reason": "обговорено"})
     assert r.status_code == 200, r.text
     text = b"%PDF-1.4 the adopted text"
@@ -202,6 +203,12 @@ def test_adoption_with_the_text_over_http(node: ServedNode, tmp_path: Path) -> N
 
     got = requests.get(url, params={"f": "json"}, timeout=30).json()["properties"]
     assert got["status"] == "adopted" and got["adopted_text_sha256"] == hashlib.sha256(text).hexdigest()
+    # the adopted text itself can be downloaded from the item's enclosure link, byte for byte
+    links = requests.get(url, params={"f": "json"}, timeout=30).json()["links"]
+    (enclosure,) = [ln for ln in links if ln["rel"] == "enclosure" and ln.get("title", "").startswith("rishennia.pdf")]
+    doc = requests.get(urljoin(url, enclosure["href"]), timeout=30)
+    assert doc.status_code == 200 and doc.content == text
+    assert doc.headers["Content-Type"].startswith("application/pdf")
 
 
 def test_two_officials_do_not_overwrite_each_other(node: ServedNode) -> None:

@@ -1,6 +1,7 @@
 """The register's portal pages (issue #13, the decisions part): the index with filters, a map and a timeline
-of statuses, checked in headless Chromium on a served node with decisions in several states; and the comment
-form of a decision open for comments, shown only to a caller the access front resolved, with its CSRF token.
+of statuses, checked in headless Chromium on a served node with decisions in several states; the comment
+form of a decision open for comments, shown only to a caller the access front resolved, with its CSRF token;
+and the development projects' list and pages (stage, decisions, budget by source, tender, area, last change).
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import requests
 
 from access.config import Role
 from access.principal import Principal
-from decisions.model import Actor, Text
+from decisions.model import Actor, Budget, Text
 from decisions.overview import status_changes, timeline
 from decisions.service import Register
 from decisions.comments_web import DecisionPages
 from geoportal.config import load_config
 from geoportal.model import Workspace
 from tests.browser import axe_violations, chromium, colours_in, needs_chromium
-from tests.conftest import ROOT, ServedNode, derived_config, serve_node, stop_node
-from tests.decisions.conftest import OLEVSK, OVRUCH
+from tests.conftest import ServedNode, serve_node, stop_node
+from tests.decisions.conftest import OLEVSK, OVRUCH, hromadas_only_config
 
 OFFICIAL = Actor("Олена Коваль", "official", OVRUCH)
 HEAD = Actor("Голова", "head", OVRUCH)
@@ -40,18 +41,8 @@ def t(s: str) -> datetime:
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
     """A node with the hromada boundaries and three decisions: adopted (Ovruch), in consultation until far
     in the future (Ovruch), a draft (Olevsk)."""
-    import yaml
-
     base = tmp_path_factory.mktemp("decpages")
-    full = yaml.safe_load((ROOT / "config/nodes/zhytomyr-oblast.yaml").read_text(encoding="utf-8"))
-    datasets = [d for d in full["datasets"] if d["id"] == "hromadas"]
-    for d in datasets:
-        d["source"] = str((ROOT / "config/nodes" / d["source"]).resolve())
-    config = derived_config(base / "node.yaml", datasets=datasets)
-    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
-    raw.pop("passport", None)
-    raw.pop("children", None)
-    config.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    config = hromadas_only_config(base)
     workdir = base / "node"
     reg = Register.for_node(load_config(config), Workspace(workdir).ensure())
     text = base / "rishennia.pdf"
@@ -71,6 +62,15 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
     reg.comment(Actor("Марія", "citizen"), b.id, "Потрібен тротуар", now=t("2026-02-07T09:00:00"))
     reg.create(OLEVSK_OFFICIAL, title=Text("Програма розвитку туризму", "Tourism programme"), summary=Text("", ""),
                kind="development-programme", issuer=OLEVSK, geometry=AREA2, now=t("2026-02-10T09:00:00"))
+    p = reg.create_project(OFFICIAL, title=Text("Будівництво школи", "A new school"), issuer=OVRUCH,
+                           decisions=[a.id, b.id], now=t("2026-02-11T09:00:00"),
+                           budget=[Budget("місцевий бюджет", 1_200_000.0, 350_000.5), Budget("грант ЄС", 800_000.0)])
+    for stage in ("preparation", "funding"):
+        reg.transition_project(OFFICIAL, p.id, stage, reason="рішення сесії", now=t("2026-02-12T09:00:00"))
+    reg.transition_project(OFFICIAL, p.id, "procurement", reason="оголошено закупівлю",
+                           tender_id="UA-2026-02-15-000123-a", now=t("2026-02-15T09:00:00"))
+    reg.create_project(OLEVSK_OFFICIAL, title=Text("Велодоріжка", ""), issuer=OLEVSK, decisions=[],
+                       now=t("2026-02-16T09:00:00"))  # an idea: no decision, no budget, no area yet
     served = serve_node(config, workdir)
     yield served
     stop_node(served.process)
@@ -202,3 +202,81 @@ def test_list_map_and_timeline_render_and_filter(node: ServedNode) -> None:
         visible = [li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "#decisions li")
                    if li.is_displayed()]
         assert visible == ["D-2026-003"]
+
+
+def test_project_pages_show_the_budget_and_link_the_decisions(node: ServedNode) -> None:
+    index = requests.get(node.base_url + "/decisions/", timeout=30).text
+    assert '<a href="projects.html">' in index  # the register links its projects
+    listing = requests.get(node.base_url + "/decisions/projects.html", timeout=30)
+    assert listing.status_code == 200 and listing.headers["Content-Type"].startswith("text/html")
+    assert '<a href="P-2026-001.html">Будівництво школи</a>' in listing.text
+    assert '<a href="P-2026-002.html">Велодоріжка</a>' in listing.text
+    assert "план / planned 2\u00a0000\u00a0000,00 UAH" in listing.text  # the two sources added up
+
+    page = requests.get(node.base_url + "/decisions/P-2026-001.html", timeout=30).text
+    assert '<html lang="uk">' in page and 'lang="en">A new school' in page
+    assert "закупівля" in page and 'aria-current="step"' in page and "UA-2026-02-15-000123-a" in page
+    assert '<a href="D-2026-001.html">Зміна цільового призначення ділянки</a>' in page
+    assert '<a href="D-2026-002.html">Детальний план кварталу</a>' in page
+    for row in (("місцевий бюджет", "1\u00a0200\u00a0000,00", "350\u00a0000,50"),
+                ("грант ЄС", "800\u00a0000,00", "0,00"),
+                ("Разом", "2\u00a0000\u00a0000,00", "350\u00a0000,50")):
+        assert all(cell in page for cell in row), row
+    assert 'aria-label="територія проєкту / area of the project"' in page  # the two decisions' area
+    assert "2026-02-15" in page and "оголошено закупівлю" in page and "tender_id" in page  # the last change
+    assert 'class="gp-search"' in page and "assets/portal.css" in page  # the node's look
+
+    idea = requests.get(node.base_url + "/decisions/P-2026-002.html", timeout=30).text
+    assert "no budget yet" in idea and "no decision linked" in idea and "<svg" not in idea.split("</header>")[1]
+
+    # the published collection links each project's page
+    fc = requests.get(node.base_url + "/ogcapi/collections/projects/items", params={"f": "json"}, timeout=30).json()
+    pages = {f["id"]: f["properties"]["page"] for f in fc["features"]}
+    assert pages["P-2026-001"] == node.base_url + "/decisions/P-2026-001.html"
+
+
+def test_every_link_of_the_project_pages_resolves(node: ServedNode) -> None:
+    """Every link of the projects' pages and of the pages they lead to inside ``/decisions/`` answers 2xx with
+    no error dressed as a page (tests/geoportal/test_crawl.py's rules), on the served node."""
+    from urllib.parse import urldefrag, urljoin, urlsplit
+
+    from tests.geoportal.test_crawl import ERROR_BODY, links_of, pending_routes
+
+    not_routed = pending_routes(node.base_url)
+    todo = [f"{node.base_url}/decisions/projects.html"]
+    seen: set[str] = set()
+    failures, pages = [], set()
+    while todo:
+        url = urldefrag(todo.pop())[0]
+        if url in seen or not url.startswith(node.base_url) or urlsplit(url).path in not_routed:
+            continue
+        seen.add(url)
+        r = requests.get(url, timeout=60)
+        if not 200 <= r.status_code < 300 or ERROR_BODY.search(r.text if "text" in r.headers.get("Content-Type", "") else ""):
+            failures.append(f"{url}: HTTP {r.status_code}")
+            continue
+        path = urlsplit(url).path
+        if path.startswith("/decisions/") and path.endswith(".html") and (
+                path.rsplit("/", 1)[1].startswith("P-") or path.endswith("/projects.html")):
+            pages.add(path)  # also as ?lang=uk / ?lang=en, the header's language switch
+            todo += [urljoin(url, x) for x in links_of(r.text) if not x.startswith(("mailto:", "#"))]
+    assert not failures, failures
+    assert pages == {"/decisions/projects.html", "/decisions/P-2026-001.html", "/decisions/P-2026-002.html"}
+    assert {f"{node.base_url}/decisions/{x}" for x in ("D-2026-001.html", "D-2026-002.html", "index.html",
+                                                       "P-2026-002.html")} <= seen
+    assert f"{node.base_url}/ogcapi/collections/projects/items/P-2026-001?f=html" in seen
+
+
+@pytest.mark.slow
+@needs_chromium
+@pytest.mark.parametrize("width", [1200, 360])
+def test_project_pages_in_chromium(node: ServedNode, width: int) -> None:
+    """Desktop and a phone's width: no serious or critical axe-core violation, nothing wider than the screen."""
+    with chromium(width, 1000) as browser:
+        for path in ("/decisions/projects.html", "/decisions/P-2026-001.html", "/decisions/P-2026-002.html"):
+            browser.get(node.base_url + path)
+            assert not axe_violations(browser), path
+            assert browser.execute_script(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1"), f"{path} scrolls sideways"
+        shot = browser.get_screenshot_as_png()
+        assert colours_in(shot) > 50, "the project page looks blank"

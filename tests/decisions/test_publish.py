@@ -26,8 +26,8 @@ from decisions.model import Actor, Text
 from decisions.service import Register
 from geoportal.config import load_config
 from geoportal.model import Workspace
-from tests.conftest import ROOT, ServedNode, derived_config, serve_node, stop_node
-from tests.decisions.conftest import OLEVSK, OVRUCH, SLOVECHNE
+from tests.conftest import ROOT, ServedNode, serve_node, stop_node
+from tests.decisions.conftest import OLEVSK, OVRUCH, SLOVECHNE, hromadas_only_config
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 OFFICIAL = Actor("Олена Коваль", "official", OVRUCH)
@@ -46,18 +46,8 @@ def t(s: str) -> datetime:
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
     """A node with hromada boundaries and a register of three decisions (one adopted, one in consultation,
     one draft of another hromada) and one project."""
-    import yaml
-
     base = tmp_path_factory.mktemp("decpub")
-    full = yaml.safe_load((ROOT / "config/nodes/zhytomyr-oblast.yaml").read_text(encoding="utf-8"))
-    datasets = [d for d in full["datasets"] if d["id"] == "hromadas"]
-    for d in datasets:
-        d["source"] = str((ROOT / "config/nodes" / d["source"]).resolve())
-    config = derived_config(base / "node.yaml", datasets=datasets)
-    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
-    raw.pop("passport", None)
-    raw.pop("children", None)
-    config.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    config = hromadas_only_config(base)
     workdir = base / "node"
     cfg = load_config(config)
     reg = Register.for_node(cfg, Workspace(workdir).ensure())
@@ -102,7 +92,9 @@ def test_collections_with_cql2_filters(node: ServedNode) -> None:
     assert f["geometry"]["type"] in {"Polygon", "MultiPolygon"}
     assert props["kind"] == "land-use-change" and props["issuer"] == OVRUCH
     assert props["adopted_on"] == "2026-02-01" and props["created_on"] == "2026-01-10"
-    assert "sha256:" in props["documents"] and props["adopted_text_sha256"]
+    assert props["adopted_text_sha256"] and props["adopted_text_sha256"] in props["documents"]
+    doc_url = next(w for w in props["documents"].split() if w.startswith("http") and props["adopted_text_sha256"] in w)
+    assert requests.get(doc_url, timeout=30).status_code == 200  # the document's bytes, from the layer's link
     assert requests.get(props["page"], timeout=30).status_code == 200
     assert requests.get(props["feed"], timeout=30).status_code == 200
     assert ids(items(base, "decisions", filter="kind='detailed-plan'")) == {"D-2026-002"}
