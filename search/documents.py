@@ -4,9 +4,12 @@
   of each): the node's own datasets, whatever their level, and services and, at a parent, everything
   harvested from below, its origin node kept (the ``source`` column, see ``catalog.federation``); each
   with its level and dataset key, so that :mod:`search.access` decides per caller, never the index;
-* ``passport`` — the hromada passports the node computed (``passport/<KATOTTH>.json``).
+* ``passport`` — the hromada passports the node computed (``passport/<KATOTTH>.json``);
+* ``decision``, ``project`` — the node's decision register (:mod:`search.registers`), cancelled ones too;
+* ``network`` — at a parent, the decisions and projects of the nodes below, with their origin node, as the
+  last harvest fetched them (:mod:`search.network`).
 
-A new type (decisions, projects) is one function here and one line in :data:`DOC_SOURCES`.
+A new type is one function (here or in a module of its own) and one line in :data:`DOC_SOURCES`.
 """
 
 from __future__ import annotations
@@ -16,54 +19,21 @@ import json
 import logging
 import re
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from geoportal.config import NodeConfig
 from geoportal.model import Workspace
 from metadata.records import LICENCES, record_id
+from search.doc import Doc, level_of
+from search.network import children_registers
+from search.registers import decisions, projects
+
+__all__ = ["DOC_SOURCES", "Doc", "level_of"]
 
 KATOTTH = re.compile(r"\bUA\d{17}\b")
 BBOX = re.compile(r"-?\d+(?:\.\d+)?")
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Doc:
-    """One findable thing, as the index stores it and a hit shows it."""
-
-    id: str
-    type: str  # dataset | service | passport | … (the document types of the registry)
-    title_uk: str
-    title_en: str = ""
-    text: str = ""  # abstract, keywords, organisation: searched, not shown
-    node: str = ""  # the node that published it (its id, or its URL when harvested from further away)
-    level: str = ""  # oblast | raion | hromada | settlement (of its territory)
-    theme: str = ""
-    organisation: str = ""
-    territory: list[str] = field(default_factory=list)  # KATOTTH codes
-    formats: list[str] = field(default_factory=list)
-    licence: str = ""
-    access: str = "public"
-    key: str = ""  # the dataset key <origin node id>/<dataset id> (catalog.access_marker); "" for no dataset
-    updated: str = ""  # ISO date
-    bbox: tuple[float, float, float, float] | None = None  # lon/lat
-    links: list[dict[str, str]] = field(default_factory=list)
-
-
-def level_of(katotth: str) -> str:
-    """The level of a KATOTTH code by its digits: UA + oblast 2 + raion 2 + hromada 3 + settlement 3 …"""
-    d = katotth[2:]
-    if len(d) < 10:
-        return ""
-    if d[2:4] == "00":
-        return "oblast"
-    if d[4:7] == "000":
-        return "raion"
-    if d[7:10] == "000":
-        return "hromada"
-    return "settlement"
 
 
 FORMAT_BY_PROTOCOL = {"OGC:WMS": "WMS", "OGC:WFS": "WFS", "OGC API - Features": "OGC API Features",
@@ -125,12 +95,17 @@ def _localised(part: str, tag: str) -> str:
     return html.unescape(part[i:j]).strip() if j > i else ""
 
 
-def _origin_node(cfg: NodeConfig, source: str) -> str:
+def _origin_node(cfg: NodeConfig, source: str, key: str | None = None) -> str:
+    """The node a record comes from, by its id where it can be known: this node, a child by its URL, or —
+    for a record harvested from further below (a hromada's, at the oblast) — the node named in its dataset
+    key (``<origin node id>/<dataset id>``, catalog.access_marker); else the URL it was harvested from."""
     if source in ("", "local"):
         return cfg.node.id
     for child in cfg.children:
         if child.url.rstrip("/") == source.rstrip("/"):
             return child.id
+    if key and "/" in key:
+        return key.split("/", 1)[0]
     return source
 
 
@@ -159,7 +134,7 @@ def catalog_records(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:
             yield Doc(
                 id=ident, type=typ or "dataset", title_uk=title or ident, title_en=title_en,
                 text=" ".join(filter(None, [abstract, abstract_en, _words(keywords), org])),
-                node=_origin_node(cfg, source or "local"),
+                node=_origin_node(cfg, source or "local", key),
                 level=level_of(codes[-1]) if codes else "",
                 theme=topic or (ds.theme if ds is not None else "") or "",
                 organisation=org or "", territory=codes, formats=formats_of(link_list), licence=licence or "",
@@ -184,7 +159,7 @@ def passports(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:
             title_uk=f"Паспорт громади: {name.get('uk', code)} громада",
             title_en=f"Passport: {name.get('en', code)}",
             text=" ".join([f"{raion} район", "паспорт громади ресурсний потенціал", *indicators]),
-            node=cfg.node.id, level=level_of(code) or "hromada", theme="society",
+            node=cfg.node.id, level=level_of(code) or "hromada", theme="society", place=name.get("uk", code),
             organisation=cfg.node.contact.organisation.uk, territory=[code], formats=["HTML", "JSON"],
             access="public", updated=str(p.get("computed_at", ""))[:10], bbox=boxes.get(code),
             links=[{"href": f"/passport/{code}.html", "title": "HTML", "protocol": "WWW:LINK"},
@@ -221,6 +196,9 @@ def _passport_boxes(gpkg: Path) -> dict[str, tuple[float, float, float, float]]:
 DOC_SOURCES: dict[str, Callable[[NodeConfig, Workspace], Iterable[Doc]]] = {
     "record": catalog_records,
     "passport": passports,
+    "decision": decisions,
+    "project": projects,
+    "network": children_registers,
 }
 
 

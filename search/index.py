@@ -25,7 +25,8 @@ from search.documents import DOC_SOURCES, Doc
 
 log = logging.getLogger(__name__)
 
-FACETS = ("type", "theme", "node", "organisation", "level", "territory", "format", "licence", "access", "updated")
+FACETS = ("type", "status", "theme", "node", "organisation", "level", "territory", "format", "licence", "access",
+          "updated")
 SCHEMA = """
 -- narrow rows for filtering and ordering every match; what a hit shows is in hits, read for one page only
 CREATE TABLE docs (
@@ -56,14 +57,15 @@ def hit_of(doc: Doc) -> dict[str, object]:
     """What a hit shows of a document (JSON of /search?f=json, less the score)."""
     return {"id": doc.id, "type": doc.type, "title": {"uk": doc.title_uk, "en": doc.title_en or None},
             "node": doc.node, "level": doc.level or None, "theme": doc.theme or None,
-            "organisation": doc.organisation or None, "territory": doc.territory, "formats": doc.formats,
+            "organisation": doc.organisation or None, "status": doc.status or None,
+            "summary": doc.summary or None, "territory": doc.territory, "formats": doc.formats,
             "licence": doc.licence or None, "access": doc.access, "updated": doc.updated or None,
             "bbox": list(doc.bbox) if doc.bbox else None, "links": doc.links}
 
 
 def facet_values(doc: Doc) -> Iterable[tuple[str, str]]:
     yield "type", doc.type
-    for name in ("theme", "node", "organisation", "level", "licence", "access"):
+    for name in ("status", "theme", "node", "organisation", "level", "licence", "access"):
         if getattr(doc, name):
             yield name, getattr(doc, name)
     for code in doc.territory:
@@ -83,19 +85,22 @@ def write_index(path: Path, docs: Iterable[Doc]) -> int:
     try:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         seen: set[str] = set()
+        places: dict[str, str] = {}  # KATOTTH → name: the hromadas ``hromada=`` can filter by
         codes: dict[tuple[str, str], int] = {}
         for n, doc in enumerate(docs, 1):  # noqa: B007 - n is the count
             if doc.id in seen:  # one document per identifier: the first source wins
                 n -= 1
                 continue
             seen.add(doc.id)
+            if doc.place and doc.bbox and doc.territory:
+                places[doc.territory[0]] = doc.place
             box = doc.bbox or (None, None, None, None)
             cur = db.execute("INSERT INTO docs (id, access, key, updated, minx, miny, maxx, maxy) "
                              "VALUES (?,?,?,?,?,?,?,?)", (doc.id, doc.access, doc.key, doc.updated, *box))
             rowid = cur.lastrowid
             db.execute("INSERT INTO hits VALUES (?, ?)", (rowid, json.dumps(hit_of(doc), ensure_ascii=False)))
             title = document_terms(f"{doc.title_uk} {doc.title_en}")
-            body = document_terms(f"{doc.text} {doc.organisation} {' '.join(doc.territory)}")
+            body = document_terms(f"{doc.summary} {doc.text} {doc.organisation} {' '.join(doc.territory)}")
             db.execute("INSERT INTO fts (rowid, title, body, translit) VALUES (?,?,?,?)",
                        (rowid, " ".join(title.terms), " ".join(body.terms),
                         " ".join(title.translit + body.translit)))
@@ -106,8 +111,10 @@ def write_index(path: Path, docs: Iterable[Doc]) -> int:
                 db.execute("INSERT INTO facets (doc, code) VALUES (?,?)", (rowid, codes[key]))
         n = len(seen)
         db.executescript(INDEXES)
-        db.execute("INSERT INTO meta VALUES ('built_at', ?), ('documents', ?), ('build', ?)",
-                   (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), str(n), uuid.uuid4().hex))
+        db.execute("INSERT INTO meta VALUES ('built_at', ?), ('documents', ?), ('build', ?), ('places', ?)",
+                   (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), str(n), uuid.uuid4().hex,
+                    json.dumps(sorted(([code, name] for code, name in places.items()),
+                                      key=lambda p: (p[1].casefold(), p[0])), ensure_ascii=False)))
         db.execute("INSERT INTO fts (fts) VALUES ('optimize')")
         db.commit()
         db.execute("ANALYZE")

@@ -22,7 +22,8 @@ from search.index import FACETS
 MAX_Q = 500
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
-FILTERS = ("type", "theme", "node", "organisation", "level", "territory", "format", "licence", "access", "updated")
+FILTERS = ("type", "status", "theme", "node", "organisation", "level", "territory", "format", "licence", "access",
+           "updated")
 FACET_LIMIT = 30  # values shown per facet, the most frequent first
 
 
@@ -246,6 +247,13 @@ def _hidden(db: sqlite3.Connection, view: CatalogView) -> frozenset[int] | None:
         _HIDDEN.clear()
         _HIDDEN[key] = frozenset(r for (r,) in rows) if len(rows) <= MAX_HIDDEN else None
     return _HIDDEN[key]
+
+
+def places(db: sqlite3.Connection) -> list[tuple[str, str]]:
+    """The hromadas ``hromada=`` can filter by (KATOTTH, name), by name: those whose passport has a boundary.
+    An index built before the list was kept has none (the page then offers no picker)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'places'").fetchone()
+    return [(str(code), str(name)) for code, name in json.loads(row[0])] if row and row[0] else []
 
 
 def _build(db: sqlite3.Connection) -> str:

@@ -7,10 +7,12 @@ Parameters (all optional; a facet parameter may repeat or list values with comma
 are OR-ed, facets AND-ed):
 
     q             words, any case, any apostrophe, Cyrillic or transliterated (at most 500 characters)
-    type, theme, node, organisation, level, territory, format, licence, access, updated
-                  facet filters, with the values /search lists (updated: a year)
+    type, status, theme, node, organisation, level, territory, format, licence, access, updated
+                  facet filters, with the values /search lists (updated: a year; status: a decision's
+                  status or a project's stage, e.g. adopted, cancelled)
     bbox          minlon,minlat,maxlon,maxlat (WGS 84): documents whose extent intersects it
-    hromada       a KATOTTH code: documents intersecting that hromada's extent (from its passport)
+    hromada       a KATOTTH code: documents intersecting that hromada's extent (from its passport); the
+                  page offers the hromadas the node has passports with boundaries for
     updated_from, updated_to      YYYY-MM-DD
     sort          relevance (default with q) | date
     limit, offset 1–100 (default 10), 0–10,000
@@ -19,27 +21,40 @@ are OR-ed, facets AND-ed):
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import parse_qs, urlencode
 
 from catalog.catalog_view import PUBLIC_ONLY
 from geoportal.portal import Login, Site, head, header, login_state
 from search.index import FACETS
-from search.query import Query, Result, SearchQueryError, parse, run
+from search.query import Query, Result, SearchQueryError, parse, places, run
 
 StartResponse = Callable[..., Any]
 MAX_QUERY_STRING = 8192
 
-FACET_TITLES = {"type": ("Тип", "Type"), "theme": ("Тема", "Theme"), "node": ("Вузол", "Node"),
-                "organisation": ("Організація", "Organisation"),
+FACET_TITLES = {"type": ("Тип", "Type"), "status": ("Стан", "Status"), "theme": ("Тема", "Theme"),
+                "node": ("Вузол", "Node"), "organisation": ("Організація", "Organisation"),
                 "level": ("Рівень", "Level"), "territory": ("Територія (КАТОТТГ)", "Territory (KATOTTH)"),
                 "format": ("Формат", "Format"), "licence": ("Ліцензія", "Licence"),
                 "access": ("Доступ", "Access"), "updated": ("Оновлено", "Updated")}
-TYPE_TITLES = {"dataset": "набір даних / dataset", "service": "сервіс / service", "passport": "паспорт / passport"}
+TYPE_TITLES = {"dataset": "набір даних / dataset", "service": "сервіс / service",
+               "passport": "паспорт / passport", "decision": "рішення / decision", "project": "проєкт розвитку / project"}
+#: the form fields of the search box itself; every other parameter rides along as a hidden field
+OWN_FIELDS = ("q", "hromada", "offset", "f")
+
+
+@functools.lru_cache(maxsize=1)
+def status_titles() -> dict[str, str]:
+    """A decision's status or a project's stage as a reader says it (the codes are what filters take)."""
+    from decisions.model import STATUS_UK
+    from decisions.page import STAGE_UK
+
+    return {**STAGE_UK, **STATUS_UK}
 
 
 def _respond(start_response: StartResponse, status: str, ctype: str, body: bytes) -> list[bytes]:
@@ -84,6 +99,7 @@ class SearchApp:
             try:
                 view = self.views.for_environ(environ, "landing") if self.views is not None else PUBLIC_ONLY
                 result = run(db, query, view)
+                known = places(db) if not as_json else []
             finally:
                 db.close()
         except SearchQueryError as e:
@@ -95,7 +111,7 @@ class SearchApp:
         root = script[: -len("search")] if script.endswith("/search") else "/"
         return _respond(start_response, "200 OK", "text/html; charset=utf-8",
                         render_html(query, result, params, site=self.site, root=root,
-                                    login=login_state(environ)).encode("utf-8"))
+                                    login=login_state(environ), places=known).encode("utf-8"))
 
     @staticmethod
     def _error(start_response: StartResponse, status: str, message: str, as_json: bool) -> list[bytes]:
@@ -135,10 +151,34 @@ def _toggle(params: dict[str, list[str]], name: str, value: str) -> str:
     return urlencode({k: v for k, v in p.items() if v}, doseq=True)
 
 
+def hromada_picker(places: Sequence[tuple[str, str]], chosen: str | None) -> str:
+    """``<select name=hromada>`` of the hromadas the node can filter by, labelled; none when it knows none."""
+    if not places:
+        return ""
+    e = html.escape
+    options = "".join(f'<option value="{e(code)}"{" selected" if code == chosen else ""}>{e(name)}</option>'
+                      for code, name in places)
+    return (f'<label for=hromada>Громада / Hromada</label><select id=hromada name=hromada>'
+            f'<option value="">усі громади / all hromadas</option>{options}</select>')
+
+
+def _facet_label(name: str, value: str) -> str:
+    return f"{status_titles().get(value, value)} ({value})" if name == "status" else value
+
+
+def kept_fields(params: dict[str, list[str]]) -> str:
+    """The request's other parameters (facets, sort, bbox, dates) as hidden fields, so a new search from the
+    box keeps them; the paging offset starts again."""
+    e = html.escape
+    return "".join(f'<input type=hidden name="{e(name)}" value="{e(v)}">'
+                   for name, values in params.items() if name not in OWN_FIELDS for v in values)
+
+
 def render_html(query: Query, result: Result, params: dict[str, list[str]], *, site: Site | None = None,
-                root: str = "/", login: Login | None = None) -> str:
-    """The results page in the node's look (``root``: the node's root path): the box, the facets with their
-    counts, one page of hits, paging."""
+                root: str = "/", login: Login | None = None, places: Sequence[tuple[str, str]] = ()) -> str:
+    """The results page in the node's look (``root``: the node's root path): the box with the hromada picker
+    (``places``: KATOTTH and name, from :func:`search.query.places`), the facets with their counts, one page
+    of hits, paging."""
     e = html.escape
     facet_html = []
     for name in FACETS:
@@ -148,7 +188,7 @@ def render_html(query: Query, result: Result, params: dict[str, list[str]], *, s
         uk, en = FACET_TITLES[name]
         items = "".join(
             f'<li><a href="?{e(_toggle(params, name, v["value"]))}"'
-            f'{" class=on" if v["value"] in params.get(name, []) else ""}>{e(v["value"])}</a> '
+            f'{" class=on" if v["value"] in params.get(name, []) else ""}>{e(_facet_label(name, v["value"]))}</a> '
             f'<span class=count>{v["count"]}</span></li>' for v in values)
         facet_html.append(f'<section class=facet data-facet="{name}"><h2>{e(uk)} / {e(en)}</h2><ul>{items}</ul></section>')
     hits = []
@@ -156,10 +196,13 @@ def render_html(query: Query, result: Result, params: dict[str, list[str]], *, s
         links = " · ".join(f'<a href="{e(link["href"])}">{e(link["title"] or link["protocol"] or "link")}</a>'
                            for link in h["links"][:8])
         en = f'<div class=en lang=en>{e(h["title"]["en"])}</div>' if h["title"]["en"] else ""
-        meta = " · ".join(e(str(x)) for x in (TYPE_TITLES.get(h["type"], h["type"]), h["node"], h["updated"],
-                                               h["licence"]) if x)
+        status = h.get("status")
+        meta = " · ".join(e(str(x)) for x in (TYPE_TITLES.get(h["type"], h["type"]),
+                                               status and status_titles().get(status, status), h["node"],
+                                               h["updated"], h["licence"]) if x)
+        summary = f'<div class=summary>{e(h["summary"])}</div>' if h.get("summary") else ""
         hits.append(f'<li class=hit data-id="{e(h["id"])}"><div class=title lang=uk>{e(h["title"]["uk"])}</div>{en}'
-                    f'<div class=meta>{meta}</div><div class=links>{links}</div></li>')
+                    f'<div class=meta>{meta}</div>{summary}<div class=links>{links}</div></li>')
     pager = []
     if query.offset:
         pager.append(f'<a rel=prev href="?{e(_with(params, offset=str(max(0, query.offset - query.limit))))}">'
@@ -177,13 +220,14 @@ def render_html(query: Query, result: Result, params: dict[str, list[str]], *, s
 .facet ul{{list-style:none;padding:0;margin:0 0 1rem}} .facet h2{{font-size:1rem;margin:.25rem 0}} .count{{color:var(--muted)}}
 .on{{font-weight:bold}} .hit{{margin-bottom:1rem}} .title{{font-size:1.1rem}} .meta{{color:var(--muted)}}
 form.big{{display:flex;gap:.5rem;flex-wrap:wrap}} form.big input[type=search]{{flex:1 1 16rem;font-size:1.1rem;padding:.35rem .5rem}}
-form.big button{{font:inherit;padding:.35rem .9rem}}
+form.big button,form.big select{{font:inherit;padding:.35rem .9rem}}
 @media (min-width:760px){{.results{{grid-template-columns:16rem 1fr}} .results nav{{order:-1}}}}</style></head>
 <body>{header(site, root, "search", login)}
 <main id=main class=gp-main>
 <h1>Пошук <span class=en lang=en>/ Search</span></h1>
 <form class=big role=search method=get action=""><label for=q>Що шукати / Search for</label>
 <input type=search id=q name=q value="{e(query.q)}" maxlength=500>
+{hromada_picker(places, query.hromada)}{kept_fields(params)}
 <button type=submit>Знайти / Find</button></form>
 <p id=total>Знайдено / found: <strong>{result.total}</strong>
 · <a href="?{e(_with(params, sort=sort_other, offset=None))}">сортувати за / sort by {sort_other}</a>

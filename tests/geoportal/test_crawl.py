@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 import pytest
 import requests
 
+from tests.browser import chromium, needs_chromium
+
 #: what an error looks like when it is served with a 200 (or leaks into an attribute of a good page)
 ERROR_BODY = re.compile(r"<built-in method|<bound method|Traceback \(most recent call last\)|ExceptionReport"
                         r"|ServiceExceptionReport|Internal Server Error|msWFSGetFeature\(\)|msWMSLoadGetMapParams\(\)")
@@ -200,3 +202,34 @@ def test_every_link_of_the_sample_network_answers(network) -> None:  # type: ign
         assert c.pages >= 4, f"{nid}: {_report(c)}"  # landing, OGC API pages at least
         failures += [f"{nid}: {f}" for f in c.failures]
     assert not failures, f"{len(failures)} broken links on {pages} pages of {len(network)} nodes:\n" + "\n".join(failures)
+
+
+@pytest.mark.slow
+@needs_chromium
+@pytest.mark.parametrize("typed", ["овруцька", "обʼєкти природно-заповідного", "ovrutska"],
+                         ids=["lowercase", "apostrophe-variant", "transliterated"])
+def test_the_oblast_finds_a_hromada_dataset_from_its_search_box(network, typed: str) -> None:  # type: ignore[no-untyped-def]
+    """A person at the oblast types into the search box of its landing page — in lower case, with the modifier
+    letter apostrophe (ʼ) where the hromada wrote ', or in Latin letters — and gets the Ovruch hromada's
+    nature-sites dataset, with the hromada named as its origin (in headless Chromium)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with chromium() as d:
+        d.get(network["zhytomyr-oblast"] + "/")
+        box = d.find_element(By.ID, "gp-q")
+        box.send_keys(typed)
+        box.submit()
+        WebDriverWait(d, 60).until(lambda d: d.find_elements(By.ID, "total"))
+
+        def found() -> bool:
+            hits = [(h.find_element(By.CLASS_NAME, "title").text, h.find_element(By.CLASS_NAME, "meta").text)
+                    for h in d.find_elements(By.CSS_SELECTOR, "li.hit")]
+            return any(title == "Природно-заповідний фонд громади (Овруцька)" and "ovrutska-hromada" in meta
+                       for title, meta in hits)
+
+        if not found():  # many hits: the person narrows to the hromada by its facet, as the page offers
+            facet = d.find_element(By.CSS_SELECTOR, "section[data-facet=node]")
+            facet.find_element(By.LINK_TEXT, "ovrutska-hromada").click()
+            WebDriverWait(d, 60).until(lambda d: "node=ovrutska-hromada" in d.current_url)
+        assert found(), (typed, d.find_element(By.TAG_NAME, "main").text[:1500], d.current_url)
