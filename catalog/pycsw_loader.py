@@ -63,8 +63,27 @@ CREATE INDEX ix_{t}_geoportal_view ON {t} (geoportal_variant, geoportal_level, g
 """
 
 
+PG_TRIGGER = """
+CREATE OR REPLACE FUNCTION {t}_geoportal_xml_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.geoportal_variant = 'full' THEN
+    UPDATE {t} SET geoportal_level = NULL WHERE identifier = NEW.identifier AND geoportal_variant = 'full';
+    DELETE FROM {t} WHERE identifier = NEW.identifier AND geoportal_variant = 'meta';
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER geoportal_xml_changed AFTER UPDATE OF xml ON {t}
+  FOR EACH ROW EXECUTE FUNCTION {t}_geoportal_xml_changed();
+CREATE INDEX ix_{t}_geoportal_view ON {t} (geoportal_variant, geoportal_level, geoportal_key);
+"""
+
+
 def add_access_columns(database: str, table: str) -> None:
-    """Remake the (empty, just set up) table with the access columns and the key (identifier, variant)."""
+    """Give the (empty, just set up) table the access columns and the key (identifier, variant): SQLite
+    remakes the table, PostgreSQL (the production repository) alters it; the same trigger on both."""
+    if not database.startswith("sqlite:"):
+        _add_access_columns_pg(database, table)
+        return
     import sqlite3
 
     conn = sqlite3.connect(database[len("sqlite:///"):])
@@ -82,6 +101,34 @@ def add_access_columns(database: str, table: str) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def _add_access_columns_pg(database: str, table: str) -> None:
+    """The PostgreSQL form of :func:`add_access_columns` (``table`` is pycsw's configured name: a plain
+    identifier, checked here since DDL takes no bound names)."""
+    import re
+
+    from sqlalchemy import create_engine, text
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
+        raise SystemExit(f"repository table '{table}': use a plain lower-case name")
+    engine = create_engine(database)
+    try:
+        with engine.begin() as conn:
+            cols = {r[0] for r in conn.execute(text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = :t"), {"t": table})}
+            if "geoportal_variant" in cols:
+                return
+            conn.execute(text(f"ALTER TABLE {table} " + ", ".join(
+                f"ADD COLUMN {c.strip()}" for c in ACCESS_COLUMNS.split(", ") if c.strip())))
+            pk = conn.execute(text("SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass) "
+                                   "AND contype = 'p'"), {"t": table}).scalar()
+            if pk:
+                conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{pk}"'))
+            conn.execute(text(f"ALTER TABLE {table} ADD PRIMARY KEY (identifier, geoportal_variant)"))
+            conn.execute(text(PG_TRIGGER.format(t=table)))
+    finally:
+        engine.dispose()
 
 
 def has_access_columns(repo) -> bool:  # type: ignore[no-untyped-def]

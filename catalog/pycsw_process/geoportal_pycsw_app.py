@@ -216,31 +216,46 @@ def serve(config, env, start_response):  # type: ignore[no-untyped-def]
     return [contents]
 
 
+_ENGINES: dict = {}
+
+
+def _engine(database):  # type: ignore[no-untyped-def]
+    """One SQLAlchemy engine per repository (SQLite for a built node, PostgreSQL in production)."""
+    from sqlalchemy import create_engine
+
+    if database not in _ENGINES:
+        _ENGINES[database] = create_engine(database)
+    return _ENGINES[database]
+
+
 def resync(database, table):  # type: ignore[no-untyped-def]
     """After a transaction: rows pycsw inserted or updated (level unknown, hence hidden) get their key,
     level and marker from their own XML; variants without links whose full record is gone are dropped.
     A non-public record written this way has no variant without links until the next build: callers of
-    the 'metadata' mode do not see it (fail closed)."""
-    if not database.startswith("sqlite:///"):
+    the 'metadata' mode do not see it (fail closed). The same SQL on SQLite and PostgreSQL."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table or ""):
+        LOG.error("catalog: repository table %r is not a plain name; access columns not updated", table)
         return
-    conn = sqlite3.connect(database[len("sqlite:///"):])
     try:
-        rows = conn.execute(f'SELECT identifier, xml FROM "{table}" WHERE geoportal_variant = \'full\' '
-                            "AND geoportal_level IS NULL").fetchall()
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        for ident, xml in rows:
-            try:
-                marker = MARKER.read(etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml, parser))
-            except (etree.XMLSyntaxError, ValueError):
-                marker = MARKER.broken()
-            key, level, raw = ("", "public", None) if marker is None else (
-                marker.key, marker.level, json.dumps(marker.to_dict(), separators=(",", ":")))
-            conn.execute(f'UPDATE "{table}" SET geoportal_key = ?, geoportal_level = ?, geoportal_marker = ? '
-                         "WHERE identifier = ? AND geoportal_variant = 'full'", (key, level, raw, ident))
-        conn.execute(f'DELETE FROM "{table}" WHERE geoportal_variant = \'meta\' AND identifier NOT IN '
-                     f'(SELECT identifier FROM "{table}" WHERE geoportal_variant = \'full\')')
-        conn.commit()
-    except sqlite3.Error:
+        with _engine(database).begin() as conn:
+            rows = conn.execute(text(f'SELECT identifier, xml FROM "{table}" WHERE geoportal_variant = \'full\' '
+                                     "AND geoportal_level IS NULL")).fetchall()
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+            for ident, xml in rows:
+                try:
+                    marker = MARKER.read(etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml,
+                                                          parser))
+                except (etree.XMLSyntaxError, ValueError):
+                    marker = MARKER.broken()
+                key, level, raw = ("", "public", None) if marker is None else (
+                    marker.key, marker.level, json.dumps(marker.to_dict(), separators=(",", ":")))
+                conn.execute(text(f'UPDATE "{table}" SET geoportal_key = :key, geoportal_level = :level, '
+                                  "geoportal_marker = :raw WHERE identifier = :ident AND geoportal_variant = 'full'"),
+                             {"key": key, "level": level, "raw": raw, "ident": ident})
+            conn.execute(text(f'DELETE FROM "{table}" WHERE geoportal_variant = \'meta\' AND identifier NOT IN '
+                              f'(SELECT identifier FROM "{table}" WHERE geoportal_variant = \'full\')'))
+    except SQLAlchemyError:
         LOG.exception("catalog: access columns of written records not updated (they stay hidden)")
-    finally:
-        conn.close()

@@ -78,25 +78,32 @@ def start_production(run_dir: Path, port: int, *extra: str, env: dict[str, str] 
     raise RuntimeError(f"geoportal serve --production not ready after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
+def running(pid: int) -> bool:
+    """Whether a process still runs. A zombie does not: it has exited, and only waits for its parent to
+    collect it — a server the launcher did not start itself (pg_ctl's postmaster) is re-parented to PID 1,
+    which in a container may never reap it."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
 def stop_production(prod: Production, check: bool = True) -> None:
     """SIGTERM to the launcher, as Ctrl-C would; with ``check``: nothing of the topology is left running and
     its public port is free again (the stop is part of what is tested)."""
     state = prod.state if (prod.run_dir / "state.json").exists() else {}
     stop(prod.process, timeout=90)
     pids = [*state.get("pids", {}).values(), state.get("replica_pid"), state.get("primary_pid")]
-    left = []
-    for pid in [p for p in pids if p]:
-        try:
-            os.kill(pid, 0)
-            left.append(pid)
-        except ProcessLookupError:
-            pass
+    left = [pid for pid in pids if pid and running(pid)]
     pg = prod.run_dir / "pg"
     if pg.is_symlink():  # the clusters were put in /tmp for the postgres user (see geoportal.deploy.native)
         shutil.rmtree(pg.resolve(), ignore_errors=True)
     if check and state:
         assert prod.process.returncode == 0, f"the launcher exited {prod.process.returncode} on SIGTERM"
-        assert not left, f"still running after the stop: {left}"
+        shown = subprocess.run(["ps", "-o", "pid,ppid,etime,cmd", "-p", ",".join(map(str, left))],
+                               capture_output=True, text=True).stdout if left else ""
+        assert not left, f"still running after the stop: {left}\n{shown}"
         assert prod.state.get("stopped") is True
         host, _, port = state["listen"].rpartition(":")
         from geoportal.serve import ensure_port_free
