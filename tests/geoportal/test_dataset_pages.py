@@ -47,3 +47,32 @@ def test_a_raster_page_offers_its_cog_and_no_features(demo_node) -> None:  # typ
     page = _page(demo_node, "geonames-density")
     assert f"{demo_node.base_url}/downloads/geonames-density.tif" in page
     assert "/ogcapi/collections/geonames-density" not in page and "растр / raster" in page
+
+
+def test_the_page_reads_the_record_the_catalog_serves(demo_node) -> None:  # type: ignore[no-untyped-def]
+    """Title, abstract, lineage and the responsible organisation come from the ISO record — read here through
+    the node's CSW with OWSLib, independently of the page's own reader."""
+    from owslib.csw import CatalogueServiceWeb
+
+    from metadata.records import record_id
+
+    csw = CatalogueServiceWeb(f"{demo_node.base_url}/csw", timeout=60)
+    csw.getrecordbyid([record_id(CFG, "hromadas")], outputschema="http://www.isotc211.org/2005/gmd")
+    (rec,) = csw.records.values()
+    page = unescape(_page(demo_node, "hromadas"))
+    assert rec.identification[0].title in page and rec.identification[0].abstract in page
+    assert rec.dataquality.lineage and rec.dataquality.lineage in page
+    assert "Походження / Lineage" in page
+    assert rec.contact[0].organization in page
+
+
+def test_a_custodians_record_is_read_as_written() -> None:
+    """A record supplied by a custodian (an official INSPIRE template here) is read for its own words."""
+    from pathlib import Path
+
+    from metadata.read import read_record
+
+    sample = Path(__file__).resolve().parents[3] / "shared" / "metadata-samples" / "inspire-md-templates"
+    rec = read_record(sample / "Metadata_datasets_series_cc2.xml")
+    assert rec is not None and rec.identifier and rec.title.uk and rec.abstract.uk
+    assert read_record(sample / "no-such-record.xml") is None
