@@ -154,6 +154,7 @@ class SQLiteUsers(UserRepository):
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._cache: dict[str, tuple[tuple[int, bytes], User | None]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
@@ -201,8 +202,29 @@ class SQLiteUsers(UserRepository):
             ) from None
 
     def get(self, name: str) -> User | None:
+        """The user as stored now. Every request of a logged-in caller asks (a disabled user is refused at
+        once), so the answer is kept while the database file is unchanged: SQLite counts every committed
+        change in its header (the file change counter, bytes 24–27, in the rollback-journal mode used here),
+        a 4-byte read instead of a connection and a query."""
+        stamp = self._change_counter()
+        hit = self._cache.get(name) if stamp is not None else None
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
         rows = self._run(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,))
-        return _row_to_user(rows[0]) if rows else None
+        user = _row_to_user(rows[0]) if rows else None
+        if stamp is not None and stamp == self._change_counter():  # no write in between
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[name] = (stamp, user)
+        return user
+
+    def _change_counter(self) -> tuple[int, bytes] | None:
+        try:
+            with open(self.path, "rb") as f:
+                header = f.read(28)
+                return (os.fstat(f.fileno()).st_ino, header[24:28]) if len(header) == 28 else None
+        except OSError:
+            return None
 
     def list(self) -> list[User]:
         return [_row_to_user(r) for r in self._run(f"SELECT {_COLUMNS} FROM users ORDER BY name")]

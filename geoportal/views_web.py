@@ -187,7 +187,7 @@ class ViewedServices:
             try:
                 self.access.audit.append(
                     "access.read", actor=principal.name, address=environ.get("REMOTE_ADDR"), dataset=name,
-                    outcome=outcome, service=service, path=f"/{head}/{rest}"[:300],
+                    outcome=outcome, durable=False, service=service, path=f"/{head}/{rest}"[:300],
                     query=environ.get("QUERY_STRING", "")[:300], rule=dv.rule if dv is not None else None,
                     issuer=principal.issuer)
             except Exception:  # noqa: BLE001 - a broken audit log is logged, the read is not answered twice

@@ -63,7 +63,7 @@ class PassportFiles:
             log = AuditLog(self.root / "audit.log")
             for source in self.withheld():
                 log.append("access.read", actor=principal.name, address=environ.get("REMOTE_ADDR"),
-                           dataset=source, outcome="allow", service="passport", path=path,
+                           dataset=source, outcome="allow", durable=False, service="passport", path=path,
                            issuer=principal.issuer)
         except Exception:  # noqa: BLE001 - a broken audit log is logged, the read is not refused twice
             logging.getLogger(__name__).exception("audit log: cannot append a read of the full passports")

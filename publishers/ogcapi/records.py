@@ -28,9 +28,10 @@ from pygeoapi.provider.base import ProviderConnectionError, ProviderInvalidQuery
 from pygeoapi.provider.csw_facade import CSWFacadeProvider
 
 
-#: (catalog process URL, headers carrying the caller's view) for the request being answered
-CATALOG_REQUEST: ContextVar[tuple[str, dict[str, str]] | None] = ContextVar("geoportal_catalog_request",
-                                                                             default=None)
+#: (catalog process URL, the headers carrying the caller's view) for the request being answered; the headers
+#: are made when the catalog is read, not for every request that passes (deciding a view costs a policy run)
+CATALOG_REQUEST: ContextVar[tuple[str, Callable[[], dict[str, str]]] | None] = ContextVar(
+    "geoportal_catalog_request", default=None)
 
 
 class CatalogProvider(CSWFacadeProvider):
@@ -42,7 +43,8 @@ class CatalogProvider(CSWFacadeProvider):
         target = CATALOG_REQUEST.get()
         if target is None:
             return super()._get_csw()
-        url, headers = target
+        url, make_headers = target
+        headers = make_headers()
         try:
             # skip_caps: the capabilities name the public URL, which OWSLib would then use for every request
             return CatalogueServiceWeb(url, headers=headers, timeout=30, skip_caps=True)
@@ -91,7 +93,7 @@ class CatalogContext:
         self.app, self.csw_url, self.view_header = app, csw_url, view_header
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        token = CATALOG_REQUEST.set((self.csw_url, self.view_header(environ)))
+        token = CATALOG_REQUEST.set((self.csw_url, lambda: self.view_header(environ)))
         try:
             respond = start_response
             if environ.get("PATH_INFO", "").startswith("/collections/catalog"):

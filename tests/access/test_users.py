@@ -70,6 +70,22 @@ def test_add_get_list_disable_passwd(repo: UserRepository) -> None:
         repo.require("nobody")
 
 
+def test_a_change_made_by_another_process_is_seen_at_once(tmp_path: Path) -> None:
+    """The front keeps users while the database is unchanged; a change written through another repository
+    (another worker, the CLI) is seen by the next read, however soon."""
+    front, cli = SQLiteUsers(tmp_path / "access.db"), SQLiteUsers(tmp_path / "access.db")
+    cli.add(_official())
+    assert front.get("ivan") is not None and not front.get("ivan").disabled  # read, then kept
+    for _ in range(20):  # writes in the same clock tick as the read before them
+        cli.update("ivan", disabled=True)
+        assert front.get("ivan").disabled
+        cli.update("ivan", disabled=False)
+        assert not front.get("ivan").disabled
+    cli.update("ivan", password_hash=hash_password("another-long-one"))
+    assert verify_password(front.get("ivan").password_hash, "another-long-one")
+    assert front.get("nobody") is None
+
+
 def test_sqlite_database_is_private_and_holds_no_password(tmp_path: Path) -> None:
     path = tmp_path / "access.db"
     SQLiteUsers(path).add(_official())
