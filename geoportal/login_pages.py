@@ -37,7 +37,7 @@ TEXT = {
         "logout": "Вийти", "whoami": "Хто я", "anonymous": "Ви не ввійшли.",
         "you_are": "Ви ввійшли як", "roles": "Ролі", "organisation": "Організація (КАТОТТГ)",
         "datasets": "Набори даних", "issuer": "Видавець токена", "via": "Спосіб входу",
-        "expires": "Сесія дійсна до", "home": "На головну", "other": "English",
+        "expires": "Сесія дійсна до", "home": "На головну", "other": "English", "search": "Пошук даних",
         "bad": "Неправильне ім’я або пароль (або обліковий запис вимкнено).",
         "locked": "Забагато невдалих спроб. Спробуйте знову через {s} с.",
         "empty": "Вкажіть ім’я користувача та пароль.",
@@ -49,7 +49,7 @@ TEXT = {
         "logout": "Log out", "whoami": "Who am I", "anonymous": "You are not logged in.",
         "you_are": "You are logged in as", "roles": "Roles", "organisation": "Organisation (KATOTTH)",
         "datasets": "Datasets", "issuer": "Token issuer", "via": "Logged in by",
-        "expires": "Session valid until", "home": "Home", "other": "Українською",
+        "expires": "Session valid until", "home": "Home", "other": "Українською", "search": "Search data",
         "bad": "Wrong name or password (or the account is disabled).",
         "locked": "Too many failed attempts. Try again in {s} s.",
         "empty": "Give a user name and a password.",
@@ -73,6 +73,9 @@ button { font: inherit; margin-top: 1rem; padding: .6rem 1.2rem; border: 0; bord
 .ok { background: #dafbe1; border: 1px solid #1a7f37; border-radius: 6px; padding: .6rem; }
 dt { font-weight: 600; } dd { margin: 0 0 .5rem; }
 nav a { margin-right: 1rem; }
+nav form { display: inline-block; background: none; border: 0; padding: 0; margin: .5rem 0 0; }
+nav input[type=search] { font: inherit; padding: .35rem .5rem; border: 1px solid #fff; border-radius: 6px; width: 12rem;
+  max-width: 60vw; }
 """
 
 ROLES = {"uk": {"anonymous": "анонімний відвідувач", "citizen": "зареєстрований громадянин",
@@ -159,7 +162,9 @@ class LoginPages:
                  if k in ("next", "f")}
         switch = html.escape(urlencode({**query, "lang": other}))
         nav = (f'<nav><a href="/">{t["home"]}</a><a href="/whoami?lang={lang}">{t["whoami"]}</a>'
-               f'<a href="?{switch}" lang="{other}" hreflang="{other}">{t["other"]}</a></nav>')
+               f'<a href="?{switch}" lang="{other}" hreflang="{other}">{t["other"]}</a>'
+               f'<form role="search" action="/search" method="get"><input name="q" type="search" maxlength="500" '
+               f'aria-label="{t["search"]}" placeholder="{t["search"]}"></form></nav>')
         page = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
                 '<meta name="viewport" content="width=device-width, initial-scale=1">'
                 f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"

@@ -63,7 +63,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "copy": "Копіювати посилання", "export": "Зберегти як PNG", "identify": "Що тут? (центр карти)",
         "results": "Знайдені місця", "info": "Відомості про об’єкти", "close": "Закрити",
         "map": "Карта: стрілки зсувають, + і − змінюють масштаб; клацніть об’єкт, щоб побачити його відомості",
-        "lang_other": "English", "skip": "Перейти до карти",
+        "lang_other": "English", "skip": "Перейти до карти", "site_search": "Пошук даних",
     },
     "en": {
         "title": "Map", "home": "Home", "layers": "Layers", "toggle": "Layers and search",
@@ -72,7 +72,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "copy": "Copy link", "export": "Save as PNG", "identify": "What is here? (map centre)",
         "results": "Places found", "info": "About the features", "close": "Close",
         "map": "Map: arrow keys pan, + and − zoom; click a feature to see its attributes",
-        "lang_other": "Українська", "skip": "Skip to the map",
+        "lang_other": "Українська", "skip": "Skip to the map", "site_search": "Search data",
     },
 }
 JS_STRINGS = {

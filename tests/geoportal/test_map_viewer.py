@@ -317,7 +317,7 @@ def test_phone_screen_and_keyboard(demo_node, browser, tmp_path: Path) -> None: 
     assert toggle.get_attribute("aria-expanded") == "true" and panel.is_displayed()
     assert panel.rect["width"] <= 360
     assert d.switch_to.active_element.get_attribute("id") == "panel-toggle"  # a disclosure keeps the focus
-    for _ in range(3):  # past the header's two links, into the panel: the place search
+    for _ in range(4):  # past the header's two links and its data search box, into the panel: the place search
         d.switch_to.active_element.send_keys(Keys.TAB)
     assert d.switch_to.active_element.get_attribute("id") == "place-q"
     d.switch_to.active_element.send_keys("ovruch", Keys.ENTER)

@@ -80,6 +80,10 @@ def test_every_page_kind_has_the_shared_header(demo_node) -> None:  # type: igno
         assert "assets/portal.css" in page, f"{kind}: not in the node's look"
         assert 'class="gp-search"' in page and 'class="skip"' in page, f"{kind}: no shared header"
         assert "Житомирська область" in page, f"{kind}: the node's name is missing"
+    # the pages with a look of their own (the full-screen map, the login pages) still have the data search box
+    for path in ("/map/", "/login", "/whoami"):
+        page = requests.get(demo_node.base_url + path, timeout=60).text
+        assert re.search(r'<form[^>]*role="search"[^>]*action="[^"]*/search"', page), f"{path}: no search box"
     css = requests.get(demo_node.base_url + "/assets/portal.css", timeout=30)
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
     assert len(css.content) < 12 * 1024  # one small CSS file
