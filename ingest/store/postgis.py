@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import queue
 import threading
 from dataclasses import dataclass, replace
@@ -324,9 +325,14 @@ class PostgisTable:
         # a subquery: MapServer's DATA parser takes quoted identifiers (any table name) only inside one
         source = f"(SELECT * FROM {ident(self.schema)}.{ident(self.table)}"
         source += f" WHERE {self.where}) AS rows" if self.where else ") AS rows"
-        return {"connectiontype": "postgis", "connection": libpq_keywords(self.dsn),
+        connection = libpq_keywords(self.dsn)
+        # reads that fail over (a replica, then the primary: several hosts) take a fresh connection per request:
+        # a pooled one to a replica that died answers its next map with an error, where a new one finds the
+        # primary (MapServer pools connections per FastCGI process by default)
+        fails_over = "target_session_attrs" in connection or bool(re.search(r"host=\S*,", connection))
+        return {"connectiontype": "postgis", "connection": connection,
                 "data": f"{geometry_column} from {source} using unique {id_column} using srid={srid or 4326}",
-                "featureid": id_column}
+                "featureid": id_column, "processing": ["CLOSE_CONNECTION=ALWAYS"] if fails_over else []}
 
     def restricted(self, rows: RowFilter) -> "PostgisTable":
         from ingest.store.rows import to_sql

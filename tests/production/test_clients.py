@@ -74,6 +74,14 @@ def test_reads_come_from_the_replica(production) -> None:  # type: ignore[no-unt
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "replica      streaming" in out.stdout and "bytes behind" in out.stdout, out.stdout
+    # MapServer's layers read through the hosts list and take a fresh connection per request, so a dead
+    # replica costs no map (a pooled connection to it would answer the next map with an error)
+    import mappyfile
+
+    mapfile = mappyfile.open(str(production.node.workdir / "services" / "node.map"))
+    postgis = [lyr for lyr in mapfile["layers"] if str(lyr.get("connectiontype", "")).lower() == "postgis"]
+    assert postgis and all("target_session_attrs" in lyr["connection"] for lyr in postgis)
+    assert all("CLOSE_CONNECTION=ALWAYS" in lyr.get("processing", []) for lyr in postgis)
 
 
 def test_nginx_sends_the_files_the_node_allowed(production) -> None:  # type: ignore[no-untyped-def]
