@@ -23,6 +23,7 @@ from typing import Any
 from access.areas import Areas
 from access.principal import ANONYMOUS, Principal
 from access.rules import Decision, Policy
+from geoportal.model import RowFilter, StoredLayer
 
 #: the services that hand out data, and the operations whose decisions a view holds
 OPERATIONS: dict[str, tuple[str, ...]] = {
@@ -45,6 +46,10 @@ class Grant:
     def limited(self) -> bool:
         return self.row_filter is not None or bool(self.hidden)
 
+    def narrow(self, layer: StoredLayer) -> StoredLayer:
+        """``layer`` narrowed to the rows this grant gives (the servers then run the row filter)."""
+        return layer.restricted(RowFilter(self.row_filter)) if self.row_filter else layer
+
 
 @dataclass(frozen=True)
 class DatasetView:
@@ -55,6 +60,11 @@ class DatasetView:
 
     def grant(self, service: str) -> Grant | None:
         return next((g for s, g in self.grants if s == service), None)
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        """Every attribute one of its services leaves out: a page that names the fields names none of them."""
+        return frozenset(h for _, g in self.grants for h in g.hidden)
 
     @property
     def public(self) -> bool:

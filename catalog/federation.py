@@ -321,8 +321,11 @@ def harvest(cfg: NodeConfig, ws: Workspace, *, only: list[str] | None = None, ti
         else:
             progress(f"harvest {r.id}: FAILED, {r.kept} earlier records kept, retried next run: {r.error}")
         results.append(r)
-    from search.network import refresh as refresh_search_network  # children's decisions/projects (search)
-    if refresh_search_network(cfg, ws, timeout=timeout) | any(r.added or r.changed or r.deleted for r in results):
+    from search.network import refresh as refresh_search_network
+
+    # the children's decisions and projects are fetched on every harvest, whatever the records did
+    network_changed = refresh_search_network(cfg, ws, timeout=timeout)
+    if network_changed or any(r.added or r.changed or r.deleted for r in results):
         from search import index as search_index  # the parent's search shows what was harvested
 
         search_index.build(cfg, ws)

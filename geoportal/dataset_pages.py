@@ -10,7 +10,7 @@ node's own WMS GetMap, the attribute sample is read by a few lines of script fro
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -133,9 +133,7 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         dv = view.dataset(ds.id)
         if layer is None or dv is None:
             continue
-        # attributes a rule hides from anonymous callers are not even named on the public page
-        hidden = {h for _, g in dv.grants for h in g.hidden}
-        layer = replace(layer, fields=tuple(f for f in layer.fields if f.name not in hidden))
+        layer = layer.without_fields(dv.hidden)  # what a rule hides from anonymous callers is not even named
         path = out / ds.id / "index.html"
         write_atomic(path, render(cfg, ws, ds, layer, ep))
         written.append(path)

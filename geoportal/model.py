@@ -192,6 +192,10 @@ class StoredLayer:
         """This layer as one reader may see it (see :class:`RowFilter`)."""
         return replace(self, location=self.location.restricted(rows))
 
+    def without_fields(self, names: "set[str] | frozenset[str]") -> "StoredLayer":
+        """This layer described without the fields ``names`` (attributes a reader's rule hides)."""
+        return replace(self, fields=tuple(f for f in self.fields if f.name not in names))
+
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["location"] = self.location.to_dict()

@@ -21,7 +21,6 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
 
@@ -85,8 +84,8 @@ class ViewedServices:
         self.make_ows, self.make_tiles = make_ows, make_tiles
         self.access = NodeAccess(self.cfg, ws.root)
         build = hashlib.sha256(published_path(ws).read_bytes()).hexdigest()[:16]
-        self.files = ViewFiles(self.cfg, ws, self.layers, self.ep, build)
         self.anonymous = anonymous_view(self.cfg, self.layers)
+        self.files = ViewFiles(self.cfg, ws, self.layers, self.ep, build, self.anonymous)
         self.levels = {d.id: d.access.value for d in self.cfg.datasets}
         self._views: OrderedDict[Principal, Any] = OrderedDict()
         self._apps: OrderedDict[str, ViewApps] = OrderedDict()
@@ -232,9 +231,7 @@ class ViewDatasetPages:
             return self.owner.static["datasets"](environ, start_response)
         if not dv.grants:
             return plain(start_response, "404 Not Found", f"no such path: /datasets/{name}/")
-        hidden = {h for _, g in dv.grants for h in g.hidden}
-        layer = self.owner.layers[name]
-        layer = replace(layer, fields=tuple(f for f in layer.fields if f.name not in hidden))
+        layer = self.owner.layers[name].without_fields(dv.hidden)
         body = dataset_pages.render(self.owner.cfg, self.owner.ws, self.owner.cfg.dataset(name), layer,
                                     self.owner.ep).encode("utf-8")
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),

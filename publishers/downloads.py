@@ -25,7 +25,7 @@ from pathlib import Path
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
-from geoportal.model import Endpoints, RowFilter, StoredLayer, Workspace
+from geoportal.model import Endpoints, StoredLayer, Workspace
 from geoportal.services import Distribution, Service
 from geoportal.titles import field_titles
 from publishers.qml import write_layer_style
@@ -282,7 +282,6 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         current = all((ws.downloads / f"{ds.id}.{fmt}").exists() for fmt in formats(layer))
         if current and stamp_file.exists() and stamp_file.read_text() == stamp:
             continue
-        narrowed = layer.restricted(RowFilter(grant.row_filter)) if grant.row_filter else layer
-        package(ds, narrowed, ws, hidden=grant.hidden)
+        package(ds, grant.narrow(layer), ws, hidden=grant.hidden)
         stamp_file.write_text(stamp)
     return ws.downloads

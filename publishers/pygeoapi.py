@@ -16,7 +16,7 @@ import yaml
 
 from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import PublishError
-from geoportal.model import UKRAINE_BBOX, Endpoints, RowFilter, StoredLayer, Workspace, write_atomic
+from geoportal.model import UKRAINE_BBOX, Endpoints, StoredLayer, Workspace, write_atomic
 from geoportal.titles import field_titles
 from ingest.text import field_name
 from geoportal.links import wms_layer
@@ -258,10 +258,7 @@ def view_collections(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoi
         grant = view.grant(ds.id, "ogcapi") if ds.id in layers and "ogcapi" in ds.services else None
         if grant is None:
             continue
-        layer = layers[ds.id]
-        if grant.row_filter:
-            layer = layer.restricted(RowFilter(grant.row_filter))
-        out[ds.id] = _collection(cfg, ds, layer, ep, grant.hidden)
+        out[ds.id] = _collection(cfg, ds, grant.narrow(layers[ds.id]), ep, grant.hidden)
     return out
 
 

@@ -23,20 +23,20 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from geoportal.config import NodeConfig
-from geoportal.model import Endpoints, RowFilter, StoredLayer, Workspace, write_atomic
+from geoportal.model import Endpoints, StoredLayer, Workspace, write_atomic
 
 DONE = ".complete"
 
 
 class ViewFiles:
     def __init__(self, cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints,
-                 build: str, keep: int = 64):
-        self.cfg, self.ws, self.layers, self.ep = cfg, ws, layers, ep
+                 build: str, anonymous: Any, keep: int = 64):
+        """``anonymous``: the anonymous view (access.views), whose download files are the node's own."""
+        self.cfg, self.ws, self.layers, self.ep, self.anonymous = cfg, ws, layers, ep, anonymous
         self.root = ws.root / "views" / build
         self.keep = keep
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._anonymous: Any = None
         for old in (ws.root / "views").glob("*") if (ws.root / "views").exists() else []:
             if old.is_dir() and old.name != build:  # an earlier build's views
                 shutil.rmtree(old, ignore_errors=True)
@@ -81,7 +81,7 @@ class ViewFiles:
         layer = self.layers.get(dataset_id)
         if grant is None or dv is None or layer is None:
             return None
-        if dv.public and grant == self._anonymous_grant(dataset_id):
+        if dv.public and grant == self.anonymous.grant(dataset_id, "downloads"):
             return self.ws.downloads  # the node's own files are cut to exactly this grant
         what = json.dumps([dataset_id, grant.row_filter, list(grant.hidden), layer.to_dict()], sort_keys=True,
                           default=str)
@@ -91,19 +91,9 @@ class ViewFiles:
             return folder
         with self._locked(f"files-{stamp}"):
             if not (folder / DONE).exists():
-                narrowed = layer.restricted(RowFilter(grant.row_filter)) if grant.row_filter else layer
-                downloads.package(self.cfg.dataset(dataset_id), narrowed, self.ws, folder, grant.hidden)
+                downloads.package(self.cfg.dataset(dataset_id), grant.narrow(layer), self.ws, folder, grant.hidden)
                 write_atomic(folder / DONE, stamp)
         return folder
-
-    def _anonymous_grant(self, dataset_id: str) -> Any:
-        """What the node's static downloads hold of a dataset (``downloads.write`` cuts them to this)."""
-        from access.views import anonymous_view
-
-        with self._guard:
-            if self._anonymous is None:
-                self._anonymous = anonymous_view(self.cfg, self.layers)
-        return self._anonymous.grant(dataset_id, "downloads")
 
     def _prune(self) -> None:
         """Keep the ``keep`` most recently used view folders."""
