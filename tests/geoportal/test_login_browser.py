@@ -90,12 +90,15 @@ def test_form_login_in_chromium(access_node: Node, browser: "object", tmp_path: 
 def test_wrong_password_in_chromium_shows_the_message_not_a_dialog(access_node: Node, browser: "object",
                                                                     tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     d = browser
     d.get(f"{access_node.served.base_url}/login?lang=en")  # type: ignore[attr-defined]
     field_labelled(d, "User name").send_keys("alice")  # type: ignore[attr-defined]
     field_labelled(d, "Password").send_keys("not the password")  # type: ignore[attr-defined]
     d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()  # type: ignore[attr-defined]
-    alert = d.find_element(By.CSS_SELECTOR, "[role=alert]")  # type: ignore[attr-defined]
+    # the answer is a new page: wait for it (looked for at once, the old page may still be the one shown)
+    alert = WebDriverWait(d, 30).until(  # type: ignore[arg-type]
+        lambda drv: next(iter(drv.find_elements(By.CSS_SELECTOR, "[role=alert]")), None))
     assert "Wrong name or password" in alert.text
     keep(d, tmp_path, "login-failed.png")
