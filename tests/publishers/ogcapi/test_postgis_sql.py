@@ -82,3 +82,18 @@ def test_unknown_or_injected_names_are_refused_as_client_errors(provider: PostGI
     with pytest.raises(err):
         provider.query(filterq=cql2_json({"op": "like", "args": [{"property": PCT}, "1%"]}))
     assert provider.query(limit=10)["numberMatched"] == 3  # the table is still there
+
+
+def test_spatial_filter_under_a_generic_plan(postgis_dsn: str, provider: PostGISProvider) -> None:
+    """psycopg prepares a statement after a few runs and PostgreSQL may then plan it generically: the filter
+    geometry is a typed parameter (not a function of one, re-evaluated per row), and answers the same."""
+    from psycopg.conninfo import make_conninfo
+    from pygeofilter.parsers.cql2_text import parse as cql2_text
+
+    generic = PostGISProvider({"name": "x", "type": "feature", "table": TABLE, "id_field": "fid", "geom_field": "geom",
+                               "data": {"dsn": make_conninfo(postgis_dsn, options="-c plan_cache_mode=force_generic_plan"),
+                                        "search_path": [SCHEMA]}})
+    box = cql2_text("S_INTERSECTS(geom, POLYGON((27.5 50.5, 28.5 50.5, 28.5 51.5, 27.5 51.5, 27.5 50.5)))")
+    for _ in range(8):  # past psycopg's prepare threshold (5)
+        fc = generic.query(limit=10, filterq=box)
+        assert (fc["numberMatched"], [f["properties"][NAME] for f in fc["features"]]) == (1, ["Овруч"])
