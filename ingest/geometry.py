@@ -7,6 +7,8 @@ is not dropped: it gets a reason and goes to the rejected layer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import shapely
 from shapely import GeometryType as GT
@@ -77,8 +79,22 @@ def reproject(geoms: np.ndarray, src: str, dst: str, *, swap_xy: bool = False, k
     return shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
 
 
-def clean(geoms: np.ndarray, ltype: str, *, keep_z: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(geometries of the layer type, reasons (None = good), mask of the repaired ones)."""
+@dataclass
+class Cleaned:
+    """A batch's geometries made fit for the layer, and what the writer must know about each one.
+
+    A single part in a multi layer stays single here: :func:`ingest.wkb.layer_wkb` makes it multi in its
+    WKB (a 9-byte header), which costs no GEOS clone and lets an unchanged geometry keep the bytes read."""
+
+    geoms: np.ndarray
+    reasons: np.ndarray  # None = good
+    repaired: np.ndarray  # made valid (and kept)
+    rewritten: np.ndarray  # no longer the geometry read (Z dropped, repaired, one point of a multipoint)
+    single: np.ndarray  # a single part that the multi layer holds as a one-part multi
+
+
+def clean(geoms: np.ndarray, ltype: str, *, keep_z: bool) -> Cleaned:
+    """The geometries of the layer type, with a reason for each that cannot be loaded."""
     n = len(geoms)
     reasons = np.full(n, None, dtype=object)
     missing = shapely.is_missing(geoms)
@@ -86,15 +102,18 @@ def clean(geoms: np.ndarray, ltype: str, *, keep_z: bool) -> tuple[np.ndarray, n
     empty = ~missing & shapely.is_empty(geoms)
     reasons[empty] = "empty geometry"
     ok = ~(missing | empty)
+    rewritten = np.zeros(n, dtype=bool)
     if not keep_z and shapely.has_z(geoms[ok]).any():
         geoms = geoms.copy()
         geoms[ok] = shapely.force_2d(geoms[ok])
+        rewritten |= ok
     invalid = np.zeros(n, dtype=bool)
     invalid[ok] = ~shapely.is_valid(geoms[ok])
     if invalid.any():
         geoms = geoms.copy()
         fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
         geoms[invalid] = fixed
+        rewritten |= invalid
         collapsed = invalid.copy()
         collapsed[invalid] = shapely.is_empty(fixed)
         reasons[collapsed] = "invalid geometry that collapses to nothing when repaired"
@@ -107,36 +126,34 @@ def clean(geoms: np.ndarray, ltype: str, *, keep_z: bool) -> tuple[np.ndarray, n
         for i in np.flatnonzero(wrong):
             reasons[i] = f"a {GT(int(ids[i])).name.title()} in a {ltype} layer"
         ok &= ~wrong
-    geoms = to_layer_type(geoms, ids, ok, ltype, reasons)
-    return geoms, reasons, invalid & ok
+    single = ok & (ids == _SINGLE[ltype]) if ltype in _SINGLE else np.zeros(n, dtype=bool)
+    if ltype == "Point":
+        geoms, parted = points_of_multipoints(geoms, ids, ok, reasons)
+        rewritten |= parted
+    return Cleaned(geoms, reasons, invalid & ok, rewritten, single)
 
 
 _BASE_OF = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "Point": "Point", "MultiPoint": "Point"}
 _ACCEPT = {"MultiPolygon": [GT.POLYGON, GT.MULTIPOLYGON], "MultiLineString": [GT.LINESTRING, GT.MULTILINESTRING],
            "Point": [GT.POINT, GT.MULTIPOINT], "MultiPoint": [GT.POINT, GT.MULTIPOINT]}
-_SINGLE = {"MultiPolygon": (GT.POLYGON, shapely.multipolygons),
-           "MultiLineString": (GT.LINESTRING, shapely.multilinestrings),
-           "MultiPoint": (GT.POINT, shapely.multipoints)}
+_SINGLE = {"MultiPolygon": GT.POLYGON, "MultiLineString": GT.LINESTRING, "MultiPoint": GT.POINT}
 
 
-def to_layer_type(geoms: np.ndarray, ids: np.ndarray, ok: np.ndarray, ltype: str,
-                  reasons: np.ndarray) -> np.ndarray:
-    if ltype in _SINGLE:
-        single, ctor = _SINGLE[ltype]
-        idx = np.flatnonzero(ok & (ids == single))
-        if len(idx):
-            geoms = geoms.copy()
-            geoms[idx] = ctor(geoms[idx][:, None])
-    elif ltype == "Point":
-        idx = np.flatnonzero(ok & (ids == GT.MULTIPOINT))
-        if len(idx):
-            geoms = geoms.copy()
-            parts = shapely.get_num_geometries(geoms[idx])
-            one = idx[parts == 1]
-            geoms[one] = shapely.get_geometry(geoms[one], 0)
-            for i in idx[parts > 1]:
-                reasons[i] = "a multi-part point in a Point layer"
-    return geoms
+def points_of_multipoints(geoms: np.ndarray, ids: np.ndarray, ok: np.ndarray,
+                          reasons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A Point layer: one-point multipoints become their point; a multipoint of several points gets a reason.
+    Returns the geometries and which rows were replaced."""
+    idx = np.flatnonzero(ok & (ids == GT.MULTIPOINT))
+    replaced = np.zeros(len(geoms), dtype=bool)
+    if len(idx):
+        geoms = geoms.copy()
+        parts = shapely.get_num_geometries(geoms[idx])
+        one = idx[parts == 1]
+        geoms[one] = shapely.get_geometry(geoms[one], 0)
+        replaced[one] = True
+        for i in idx[parts > 1]:
+            reasons[i] = "a multi-part point in a Point layer"
+    return geoms, replaced
 
 
 def inside(geoms: np.ndarray, territory: shapely.Geometry) -> np.ndarray:

@@ -34,6 +34,7 @@ from ingest.report import Tally
 from ingest.schema import TargetSchema, apply as apply_schema, load_schema, resolve_schema_path
 from ingest.store import GEOM, LayerStream, open_store
 from ingest.text import field_name, normalise_column
+from ingest.wkb import layer_wkb
 
 log = logging.getLogger(__name__)
 
@@ -204,13 +205,15 @@ class Run:
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         n = batch.num_rows
         self.tally.read += n
-        geoms = shapely.from_wkb(batch.column(WKB).to_numpy(zero_copy_only=False), on_invalid="ignore")
+        read = shapely.from_wkb(batch.column(WKB).to_numpy(zero_copy_only=False), on_invalid="ignore")
         given = batch.column(REASON).to_pylist() if REASON in batch.schema.names else [None] * n
-        geoms = geo.reproject(geoms, self.crs.crs, self.plan.storage_crs, swap_xy=self.crs.swap_xy,
+        geoms = geo.reproject(read, self.crs.crs, self.plan.storage_crs, swap_xy=self.crs.swap_xy,
                               keep_z=self.plan.keep_z)
+        moved = geoms is not read  # reprojected or axes swapped: no WKB as read can be kept
         original = geoms
         self.tally.geometry_types.update(geo.base_types(geoms))
-        geoms, reasons, repaired = geo.clean(geoms, self.ltype, keep_z=self.plan.keep_z)
+        cleaned = geo.clean(geoms, self.ltype, keep_z=self.plan.keep_z)
+        geoms, reasons, repaired = cleaned.geoms, cleaned.reasons, cleaned.repaired
         for i, r in enumerate(given):
             if r is not None:
                 reasons[i] = r
@@ -255,7 +258,9 @@ class Run:
         if len(keep):
             self.tally.add_bounds(shapely.total_bounds(keep))
         mask = pa.array(good)
-        cols = [c.filter(mask) for c in out_cols] + [pa.array(shapely.to_wkb(keep), pa.binary())]
+        stored = layer_wkb(batch.column(WKB).filter(mask), keep, (cleaned.rewritten | moved)[good],
+                           cleaned.single[good], self.ltype)
+        cols = [c.filter(mask) for c in out_cols] + [stored]
         return pa.record_batch(cols, schema=self.out_schema)
 
     def stream(self, first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
