@@ -34,6 +34,14 @@ def _digest(entry: dict[str, Any]) -> str:
     ).hexdigest()
 
 
+#: the head's fixed width: ``{"seq": …, "hash": …}`` padded with spaces, rewritten in place
+HEAD_SIZE = 160
+
+
+def _head_record(seq: int, digest: str) -> bytes:
+    return json.dumps({"seq": seq, "hash": digest}).encode().ljust(HEAD_SIZE - 1) + b"\n"
+
+
 def parse_since(text: str) -> datetime:
     """``2026-11-24`` or ``2026-11-24T10:00`` (UTC when no offset is given)."""
     try:
@@ -52,6 +60,7 @@ class AuditLog:
         self.path = Path(path)
         self.head = self.path.with_suffix(".head")
         self.lock = self.path.with_suffix(".lock")
+        self._lock: tuple[int, int] | None = None  # (pid, descriptor) of the lock file
 
     def append(
         self,
@@ -75,39 +84,40 @@ class AuditLog:
                 f"audit entry '{action}': refusing to log {', '.join(sorted(secret))}; "
                 "log what happened, never the secret"
             )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o600)
+        lock_fd = self._lock_fd()
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            seq, prev = self._last()
-            entry: dict[str, Any] = {
-                "seq": seq + 1,
-                "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                "actor": actor,
-                "action": action,
-                "user": user,
-                "dataset": dataset,
-                "address": address,
-                "outcome": outcome,
-                "detail": detail or {},
-                "prev": prev,
-            }
-            entry["hash"] = _digest(entry)
-            line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+            head_fd = os.open(self.head, os.O_CREAT | os.O_RDWR, 0o600)
             try:
-                os.write(fd, line.encode("utf-8"))
+                seq, prev = self._last(head_fd)
+                entry: dict[str, Any] = {
+                    "seq": seq + 1,
+                    "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                    "actor": actor,
+                    "action": action,
+                    "user": user,
+                    "dataset": dataset,
+                    "address": address,
+                    "outcome": outcome,
+                    "detail": detail or {},
+                    "prev": prev,
+                }
+                entry["hash"] = _digest(entry)
+                line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+                try:
+                    os.write(fd, line.encode("utf-8"))
+                    if durable:
+                        os.fsync(fd)
+                finally:
+                    os.close(fd)
+                # the head is rewritten in place, one record of fixed width within one block: no temporary
+                # file and rename per entry (a rename per read of restricted data cost more than the read)
+                os.pwrite(head_fd, _head_record(entry["seq"], entry["hash"]), 0)
                 if durable:
-                    os.fsync(fd)
+                    os.fsync(head_fd)
             finally:
-                os.close(fd)
-            tmp = self.head.with_suffix(".head.tmp")
-            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, json.dumps({"seq": entry["seq"], "hash": entry["hash"]}).encode())
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.head)
+                os.close(head_fd)
             return entry
         except OSError as e:
             raise AuditError(
@@ -116,7 +126,34 @@ class AuditLog:
             ) from e
         finally:
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
-            os.close(lock_fd)
+
+    def _lock_fd(self) -> int:
+        """The lock file's descriptor, opened once per process: ``flock`` locks belong to an open file, so
+        a descriptor inherited across ``fork`` (gunicorn's workers) would share its parent's lock — a
+        process opens its own."""
+        pid = os.getpid()
+        if self._lock is not None and self._lock[0] == pid and os.fstat(self._lock[1]).st_nlink == 0:
+            os.close(self._lock[1])  # the workspace was removed and made again: lock the new file
+            self._lock = None
+        if self._lock is None or self._lock[0] != pid:
+            try:
+                fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o600)
+            except FileNotFoundError:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o600)
+            except OSError as e:
+                raise AuditError(f"{self.path}: cannot append to the audit log ({e.strerror}); check the "
+                                 "workspace's permissions and free space") from e
+            self._lock = (pid, fd)
+        return self._lock[1]
+
+    def __del__(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None and lock[0] == os.getpid():
+            try:
+                os.close(lock[1])
+            except OSError:
+                pass
 
     def check_writable(self) -> "AuditLog":
         """Fail before a change, not after it: a change that cannot be recorded is not made."""
@@ -131,9 +168,12 @@ class AuditLog:
             ) from None
         return self
 
-    def _last(self) -> tuple[int, str]:
-        if self.head.exists():
-            h = json.loads(self.head.read_text(encoding="utf-8"))
+    def _last(self, head_fd: int) -> tuple[int, str]:
+        """Sequence number and hash of the last entry: from the head, else (a new log, or one written before
+        the head existed) from the log's last line."""
+        text = os.pread(head_fd, HEAD_SIZE, 0).decode("utf-8", "replace").strip()
+        if text:
+            h = json.loads(text)
             return int(h["seq"]), str(h["hash"])
         lines = [line for _, line in self._lines()]
         if not lines:
@@ -195,8 +235,9 @@ class AuditLog:
             if entry.get("hash") != _digest(entry):
                 raise AuditError(f"{where}: its content does not match its hash — the entry was edited")
             prev, seq = entry["hash"], entry["seq"]
-        if self.head.exists():
-            h = json.loads(self.head.read_text(encoding="utf-8"))
+        head = self.head.read_text(encoding="utf-8").strip() if self.head.exists() else ""
+        if head:
+            h = json.loads(head)
             if int(h["seq"]) != seq or h["hash"] != prev:
                 raise AuditError(
                     f"{self.path}: the log ends at entry {seq} but {h['seq']} were written — "

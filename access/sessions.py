@@ -154,9 +154,17 @@ class RequestCsrf:
     browser's next POST."""
 
     secret: bytes
-    binding: str
+    bound: str | None  # "s:<session>" / "p:<pre-session cookie>"; None: a new binding, made when first used
     new_binding: bool = False
     issued: bool = False  # the token went into a page: a new binding must then reach the browser
+
+    @property
+    def binding(self) -> str:
+        """What the token is bound to; a new pre-session binding is drawn only when a page needs a token
+        (most requests — every tool's request with credentials — never do)."""
+        if self.bound is None:
+            self.bound = "p:" + secrets.token_urlsafe(24)
+        return self.bound
 
     @property
     def token(self) -> str:

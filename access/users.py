@@ -220,11 +220,16 @@ class SQLiteUsers(UserRepository):
 
     def _change_counter(self) -> tuple[int, bytes] | None:
         try:
-            with open(self.path, "rb") as f:
-                header = f.read(28)
-                return (os.fstat(f.fileno()).st_ino, header[24:28]) if len(header) == 28 else None
+            fd = os.open(self.path, os.O_RDONLY)
         except OSError:
             return None
+        try:  # plain descriptors: a buffered file object costs more than the read itself
+            header = os.pread(fd, 28, 0)
+            return (os.fstat(fd).st_ino, header[24:28]) if len(header) == 28 else None
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     def list(self) -> list[User]:
         return [_row_to_user(r) for r in self._run(f"SELECT {_COLUMNS} FROM users ORDER BY name")]

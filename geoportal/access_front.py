@@ -249,7 +249,7 @@ class AccessFront:
         pre = parse_cookies(environ.get("HTTP_COOKIE", "")).get(self.pre_cookie, "")
         if 20 <= len(pre) <= 64 and pre.replace("-", "").replace("_", "").isalnum():
             return RequestCsrf(self.secret, "p:" + pre)
-        return RequestCsrf(self.secret, "p:" + secrets.token_urlsafe(24), new_binding=True)
+        return RequestCsrf(self.secret, None, new_binding=True)
 
     # -- WSGI ----------------------------------------------------------------------------------------
 
@@ -299,22 +299,31 @@ class AccessFront:
     def _start(self, environ: Environ, start_response: StartResponse, ident: Identity,
                csrf: RequestCsrf) -> StartResponse:
         def start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
-            headers = list(headers)
-            names = {k.lower() for k, _ in headers}
             personal = ident.credentialed or not ident.principal.is_anonymous or bool(environ.get(PERSONAL))
-            cc = next((v for k, v in headers if k.lower() == "cache-control"), None)
-            vary = next((v for k, v in headers if k.lower() == "vary"), None)
-            headers = [(k, v) for k, v in headers if k.lower() not in ("vary",) + (("cache-control",) if personal else ())]
-            headers.append(("Vary", add_vary(vary)))
+            cc = vary = None
+            challenged = False
+            kept = []
+            for k, v in headers:  # one pass: this runs for every answer of the node
+                low = k.lower()
+                if low == "vary":
+                    vary = v if vary is None else vary
+                elif low == "cache-control":
+                    cc = v if cc is None else cc
+                    if not personal:
+                        kept.append((k, v))
+                else:
+                    challenged = challenged or low == "www-authenticate"
+                    kept.append((k, v))
+            kept.append(("Vary", add_vary(vary)))
             if personal:
-                headers.append(("Cache-Control", private_cache_control(cc)))
-            if status.startswith("401") and "www-authenticate" not in names and not environ.get(NO_CHALLENGE):
-                headers.extend(self.challenge())
+                kept.append(("Cache-Control", private_cache_control(cc)))
+            if status.startswith("401") and not challenged and not environ.get(NO_CHALLENGE):
+                kept.extend(self.challenge())
             if ident.clear_cookie:
-                headers.append(("Set-Cookie", cookie_header(environ, self.cookie, "", 0)))
+                kept.append(("Set-Cookie", cookie_header(environ, self.cookie, "", 0)))
             if csrf.new_binding and csrf.issued:
-                headers.append(("Set-Cookie", cookie_header(environ, self.pre_cookie, csrf.binding[2:], 86400)))
-            return start_response(status, headers, *exc)
+                kept.append(("Set-Cookie", cookie_header(environ, self.pre_cookie, csrf.binding[2:], 86400)))
+            return start_response(status, kept, *exc)
 
         return start
 

@@ -286,7 +286,9 @@ class NodeApp:
                 start_response = private(start_response)
                 apps = self.viewed.apps(principal)
                 if apps is not None:  # the caller's access view differs from the anonymous one
-                    routes = {**self.routes, "ogcapi": self._ogcapi_front(apps.ogcapi), "ows": apps.ows, "tiles": apps.tiles,
+                    ogcapi = (self.routes["ogcapi"] if head == "ogcapi" and self.viewed.as_anonymous(apps.view, rest)
+                              else self._ogcapi_front(apps.ogcapi))
+                    routes = {**self.routes, "ogcapi": ogcapi, "ows": apps.ows, "tiles": apps.tiles,
                               "downloads": apps.downloads, "datasets": apps.datasets}
                     index = apps.index
         if head == "dcat.jsonld":

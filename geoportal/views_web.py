@@ -33,6 +33,9 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 App = Callable[[Environ, StartResponse], Iterable[bytes]]
 
+#: ``/collections/<id>`` and anything below it, as ``rest`` of an ``/ogcapi/…`` path
+_COLLECTION = re.compile(r"collections/([^/?]+)(?:/|$)")
+
 #: request parameters of WMS/WFS that name layers or feature types
 OWS_NAMES = ("layers", "query_layers", "layer", "typename", "typenames")
 
@@ -91,6 +94,7 @@ class ViewedServices:
         self._apps: OrderedDict[str, ViewApps] = OrderedDict()
         self.max_apps, self.max_views = max_apps, max_views
         self._lock = threading.RLock()
+        self._same: dict[tuple[str, str], bool] = {}  # (view key, collection) → read as anonymous
 
     # -- views ------------------------------------------------------------------------------------
     def view_of(self, principal: Principal) -> Any:
@@ -141,6 +145,27 @@ class ViewedServices:
             while len(self._apps) > self.max_apps:
                 self._apps.popitem(last=False)
         return apps
+
+    def as_anonymous(self, view: Any, rest: str) -> bool:
+        """True when an OGC API request (``rest``: its path below ``/ogcapi``) reads one collection of a
+        dataset that ``view`` gives exactly as the anonymous view does (same operations, rows and
+        attributes): the node's own pygeoapi then answers — the same bytes, without the view's own API
+        stack, so that an official reading public data costs what anybody's request costs. Anything else
+        (the collections list, a dataset the views give differently, the decision register) is the view's."""
+        m = _COLLECTION.match(rest)
+        if m is None:
+            return False
+        key = (view.key, m.group(1))
+        hit = self._same.get(key)
+        if hit is None:
+            mine, theirs = view.dataset(m.group(1)), self.anonymous.dataset(m.group(1))
+            hit = (mine is not None and theirs is not None and theirs.grant("ogcapi") is not None
+                   and mine.grant("ogcapi") == theirs.grant("ogcapi"))
+            with self._lock:
+                if len(self._same) > 4096:
+                    self._same.clear()
+                self._same[key] = hit
+        return hit
 
     # -- pages ------------------------------------------------------------------------------------
     def landing(self, view: Any) -> bytes:

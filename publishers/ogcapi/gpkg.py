@@ -47,7 +47,7 @@ _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 _LOCAL = threading.local()
 _SCHEMAS: dict[tuple[str, str, tuple[int, int]], dict[str, Any]] = {}
 # (file, table, file version, row filter) → (row filter, JSON array of the keys inside its area)
-_INSIDE: dict[tuple[str, str, tuple[int, int], int], tuple[Any, str]] = {}
+_INSIDE: dict[tuple[str, str, tuple[int, int], int], tuple[Any, str | None]] = {}
 
 
 def _sql_text(text: str) -> str:
@@ -164,7 +164,7 @@ class GeoPackageProvider(BaseProvider):
                 continue
             sql, p, spatial = to_sql(node, set(columns), quote_ident)
             if node is self.rows and spatial:  # an access rule's area: tested once per file version
-                sql, p, spatial = self._rows_inside(sql, p, spatial), [], []
+                (sql, p), spatial = self._rows_inside(sql, p, spatial), []
             if sql:
                 clauses.append(f"({sql})")
                 params.extend(p)
@@ -177,10 +177,11 @@ class GeoPackageProvider(BaseProvider):
                 params.extend([b[0], b[2], b[1], b[3]])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params, tests
 
-    def _rows_inside(self, sql: str, params: list[Any], tests: list[SpatialTest]) -> str:
+    def _rows_inside(self, sql: str, params: list[Any], tests: list[SpatialTest]) -> tuple[str, list[Any]]:
         """The row filter of an access rule with an area as plain SQL: the keys of the rows inside, found
         with the exact test once per (file version, filter) and kept (``_INSIDE``). Counting and paging then
-        stay in SQLite, so a reader limited to an area pays about what an unlimited one does."""
+        stay in SQLite, so a reader limited to an area pays about what an unlimited one does — and when every
+        row passes the area (an oblast official reading the oblast's data) the area adds nothing at all."""
         key = (self.data, self.table, self._stamp, id(self.rows))
         hit = _INSIDE.get(key)
         if hit is None or hit[0] is not self.rows:
@@ -188,7 +189,9 @@ class GeoPackageProvider(BaseProvider):
             cur = self._db.execute(f"SELECT t.{quote_ident(self.pk)}, t.{quote_ident(self.geom_col)} "
                                    f"FROM {quote_ident(self.table)} t{where}", params)
             keys: list[Any] = []
+            seen = 0
             while batch := cur.fetchmany(2000):
+                seen += len(batch)
                 g = self._geoms(batch)
                 ok = np.ones(len(batch), dtype=bool)
                 for t in tests:
@@ -196,8 +199,10 @@ class GeoPackageProvider(BaseProvider):
                 keys.extend(batch[i][0] for i in np.flatnonzero(ok))
             if len(_INSIDE) > 64:
                 _INSIDE.clear()
-            hit = _INSIDE[key] = (self.rows, json.dumps(keys))
-        return f"t.{quote_ident(self.pk)} IN (SELECT value FROM json_each({_sql_text(hit[1])}))"
+            hit = _INSIDE[key] = (self.rows, None if len(keys) == seen else json.dumps(keys))
+        if hit[1] is None:  # the area holds every row the rest of the filter keeps
+            return sql, list(params)
+        return f"t.{quote_ident(self.pk)} IN (SELECT value FROM json_each({_sql_text(hit[1])}))", []
 
     def _order(self, sortby: list[dict[str, str]]) -> str:
         return order_by(sortby, self.columns, self.id_field, quote_ident)
