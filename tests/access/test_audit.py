@@ -106,3 +106,37 @@ def test_query_by_user_dataset_and_time(tmp_path: Path) -> None:
     assert len(log.query(since=parse_since("2000-01-01T00:00"))) == 4
     with pytest.raises(AuditError, match="--since 'yesterday'"):
         parse_since("yesterday")
+
+
+def _append_many(path: str, who: str, n: int) -> None:
+    log = AuditLog(Path(path))
+    for i in range(n):
+        log.append("access.read", actor=who, dataset="d", durable=i % 7 == 0, n=i)
+
+
+def test_appends_from_several_processes_keep_one_chain(tmp_path: Path) -> None:
+    """gunicorn's workers append to one log: each process locks its own descriptor (a lock inherited across
+    fork would be shared with the parent), so the chain stays whole and the head names its last entry."""
+    import multiprocessing
+
+    path = tmp_path / "audit.log"
+    AuditLog(path).append("login", actor="before-fork")  # the parent holds its lock descriptor open
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_append_many, args=(str(path), f"worker{i}", 150)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    assert AuditLog(path).verify() == 1 + 4 * 150
+    head = json.loads((tmp_path / "audit.head").read_text(encoding="utf-8"))
+    assert head["seq"] == 601
+
+
+def test_a_head_written_before_the_fixed_width_one_is_read(tmp_path: Path) -> None:
+    """A log whose head was written whole by an older version (no padding) goes on from it."""
+    log = AuditLog(tmp_path / "audit.log")
+    first = log.append("login", actor="a")
+    (tmp_path / "audit.head").write_text(json.dumps({"seq": first["seq"], "hash": first["hash"]}), encoding="utf-8")
+    log.append("login", actor="b")
+    assert AuditLog(tmp_path / "audit.log").verify() == 2

@@ -308,6 +308,26 @@ def test_answers_to_a_logged_in_caller_are_private(gpkg_node: ServedNode) -> Non
     assert "private" in r.headers["Cache-Control"] and "Authorization" in r.headers["Vary"]
 
 
+
+def test_a_collection_given_as_to_anybody_is_the_same_answer(gpkg_node: ServedNode) -> None:
+    """An official reading a public collection their view gives exactly as the anonymous view does gets
+    the very answer anybody gets (the node's own pygeoapi answers it); a collection their view cuts
+    differently is not answered that way (the citizen's cut of nature-protection, the officials' register)."""
+    items = "/ogcapi/collections/hromadas/items"
+    anybody = Caller(gpkg_node, "anonymous").get(items, f="json", limit=50).json()
+    official = Caller(gpkg_node, "ovruch").get(items, f="json", limit=50).json()
+    for answer in (anybody, official):
+        answer.pop("timeStamp", None)
+    assert official == anybody and official["features"]
+    one = f"{items}/{anybody['features'][0]['id']}"
+    assert Caller(gpkg_node, "boss").get(one, f="json").json() == Caller(gpkg_node, "anonymous").get(one, f="json").json()
+    cut = "/ogcapi/collections/nature-protection/items"
+    assert (Caller(gpkg_node, "citizen").get(cut, f="json", limit=1000).json()["numberMatched"]
+            < Caller(gpkg_node, "anonymous").get(cut, f="json", limit=1000).json()["numberMatched"])
+    assert Caller(gpkg_node, "anonymous").get("/ogcapi/collections/nature-protection-register/items",
+                                              f="json").status_code == 404
+
+
 @pytest.fixture(scope="module")
 def pg_node(tmp_path_factory: pytest.TempPathFactory, postgis_dsn: str) -> Iterator[ServedNode]:
     node = make_node(tmp_path_factory.mktemp("views-pg"),
