@@ -21,6 +21,8 @@ It wraps pycsw 2.6's server for three reasons, each a hole of the stock ``pycsw.
   counts, GetRecordById, GetDomain, transactions): a hidden record is not in the answer because pycsw
   never read it. A request without a valid view gets the public records only. After a transaction the
   rows pycsw wrote get their access columns from their markers (until then they are hidden).
+* **A record updated in full stays a record.** pycsw 2.6's full update writes the XML as bytes, which
+  PostgreSQL stored as hex text; it is decoded first, as pycsw's insert does.
 * **No internals to clients.** pycsw puts exception texts of SQLAlchemy, lxml and Python into its
   ExceptionReports (e.g. a failed insert shows the SQL statement). Every ExceptionText is replaced by a
   short message for its exception code and locator; the original goes to the log.
@@ -175,6 +177,24 @@ def _as_full_variant(original):  # type: ignore[no-untyped-def]
 
 
 repository.Repository.insert = _as_full_variant(repository.Repository.insert)
+
+
+def _xml_as_text(original):  # type: ignore[no-untyped-def]
+    """Wrap pycsw's ``Repository.update``: a full update (CSW-T Update with a record, a Harvest of a changed
+    record) wrote the XML as pycsw's parser left it, bytes, which PostgreSQL stored as the hex text of a
+    bytea (``\\x3c676d…``): no reader could parse the record any more, and its unreadable marker hid it as
+    restricted. Decoded first, as pycsw's own insert does."""
+
+    def update(self, record=None, recprops=None, constraint=None):  # type: ignore[no-untyped-def]
+        column = self.context.md_core_model["mappings"]["pycsw:XML"]
+        if record is not None and isinstance(getattr(record, column, None), bytes):
+            setattr(record, column, getattr(record, column).decode("utf-8"))
+        return original(self, record, recprops, constraint)
+
+    return update
+
+
+repository.Repository.update = _xml_as_text(repository.Repository.update)
 
 
 def _error_report(status: str) -> tuple[str, bytes]:
