@@ -11,8 +11,9 @@ and ``access.rules[*].dataset: ovrutska-hromada/cadastre`` (or ``*``) applies to
 
 Inputs are read from the workspace, so every process of the node (the front's workers, a build) decides
 alike: ``access-policy.json`` (written by the build from the node config: dataset levels and the
-``access:`` section) and the markers stored in ``catalog.db``. A node built before either exists shows
-public records only.
+``access:`` section) and the markers stored in pycsw's repository — the build's ``catalog.db``, or the
+PostgreSQL catalog in production (:mod:`catalog.repository`), read again whenever its records change. A
+node built before either exists shows public records only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from access.rules import Policy
 from access.web import principal_of
 from catalog.access_marker import LEVELS, Marker
 from catalog.catalog_view import EVERYTHING, PRIVATE_HEADERS, PUBLIC_ONLY, CatalogView
+from catalog.repository import CatalogRepository, SqliteRepository
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +84,12 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 class CatalogViews:
-    """The views of one node's catalog: ``for_environ(environ)`` → :class:`CatalogView`."""
+    """The views of one node's catalog: ``for_environ(environ)`` → :class:`CatalogView`. The markers come
+    from ``repository`` — the repository pycsw serves (default: the build's ``catalog.db`` under ``root``)."""
 
-    def __init__(self, root: Path, tokens: set[str] | None = None):
+    def __init__(self, root: Path, tokens: set[str] | None = None, repository: CatalogRepository | None = None):
         self.root = Path(root)
+        self.repository = repository or SqliteRepository(self.root / "catalog.db")
         self.tokens = harvest_tokens() if tokens is None else tokens
         self._lock = threading.Lock()
         self._policy, self._markers, self._combined = _Stamped(), _Stamped(), _Stamped()
@@ -107,13 +110,12 @@ class CatalogViews:
 
     def markers(self) -> dict[str, Marker]:
         """Every dataset key of the catalog with its marker (one per key: the first by identifier)."""
-        db = self.root / "catalog.db"
-        stamp = _stamp(db)
+        stamp = self.repository.stamp()
         if stamp is None:
             return {}
         with self._lock:
             if self._markers.stamp != stamp:
-                self._markers.value = _read_markers(db)
+                self._markers.value = _read_markers(self.repository)
                 self._markers.stamp = stamp
             return self._markers.value  # type: ignore[no-any-return]
 
@@ -189,21 +191,17 @@ def _dataset_access(m: Marker) -> DatasetAccess:
             return DatasetAccess()
 
 
-def _read_markers(db: Path) -> dict[str, Marker]:
+def _read_markers(repository: CatalogRepository) -> dict[str, Marker]:
+    """Every key's marker; a SQLite catalog made before the access columns has none (public records only),
+    a PostgreSQL one that cannot be read is an error (the request fails; nothing is shown by guess)."""
+    import sqlite3
+
     out: dict[str, Marker] = {}
     try:
-        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return out
-    try:
-        rows = conn.execute("SELECT geoportal_key, geoportal_level, geoportal_marker FROM records "
-                            "WHERE geoportal_variant = 'full' AND geoportal_key != '' "
-                            "AND geoportal_level IS NOT NULL ORDER BY identifier").fetchall()
+        rows = repository.markers()
     except sqlite3.Error as e:  # a catalog built before the access columns: public records only
-        log.warning("catalog %s has no access columns (%s): rebuild the node", db, e)
+        log.warning("catalog %s has no access columns (%s): rebuild the node", repository, e)
         return out
-    finally:
-        conn.close()
     for key, level, raw in rows:
         if key in out:
             continue

@@ -1,7 +1,9 @@
-"""The node's pycsw application (catalog/pycsw_process/geoportal_pycsw_app.py) behind its own OAI-PMH responder (:mod:`metadata.oaipmh`): what the
-production compose file serves in the pycsw container, so ``/csw?mode=oaipmh`` answers the same there as
-behind the embedded front. Runs in the PYCSW VENV: it imports only pycsw, lxml and the standard library
-(all :mod:`metadata.oaipmh` needs); ``PYCSW_CONFIG`` names the node's pycsw.cfg.
+"""The node's pycsw application (catalog/pycsw_process/geoportal_pycsw_app.py) behind its own OAI-PMH
+responder (:mod:`metadata.oaipmh`), for serving a built node's catalog by itself, so ``/csw?mode=oaipmh``
+answers the same there as behind the embedded front. Runs in the PYCSW VENV: it imports only pycsw, lxml
+and the standard library (all :mod:`metadata.oaipmh` needs for a SQLite repository); ``PYCSW_CONFIG`` names
+the node's pycsw.cfg. The production topology does not use it: there the node's own front answers OAI-PMH
+from the PostgreSQL repository (psycopg is in the node's venv, not in pycsw's).
 """
 
 import os

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hmac
 import io
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
@@ -193,10 +193,14 @@ class CatalogGate:
     Publishers present ``Authorization: Bearer <token>``; the node's tokens come from the environment
     variable GEOPORTAL_CSW_TOKENS (comma-separated), so no secret is written in a config file.
     ``secret`` is the catalog process's per-start secret, added to the transactions that pass.
+    ``on_write`` is called once the catalog has answered a transaction that passed (whatever it answered: a
+    report of a partly applied one is still a change), so what is derived from the catalog can follow.
     """
 
-    def __init__(self, app: WSGIApp, tokens: set[str], secret: str = "", views: Any = None):
+    def __init__(self, app: WSGIApp, tokens: set[str], secret: str = "", views: Any = None,
+                 on_write: Callable[[], None] | None = None):
         self.app, self.tokens, self.secret, self.views = app, tokens, secret, views
+        self.on_write = on_write
 
     def _authorised(self, environ: Environ) -> bool:
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -229,7 +233,21 @@ class CatalogGate:
                         UPSTREAM_HEADERS: extra})
         if not request.body:
             environ.pop("CONTENT_TYPE", None)
-        return self.app(environ, private(start_response))
+        body = self.app(environ, private(start_response))
+        if request.writes and self.on_write is not None:
+            return _after(body, self.on_write)
+        return body
+
+
+def _after(body: Iterable[bytes], then: Callable[[], None]) -> Iterator[bytes]:
+    """``body``, then ``then()`` once it has been sent (or the client went away): the write is done by then."""
+    try:
+        yield from body
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        then()
 
 
 def private(start_response: StartResponse) -> StartResponse:

@@ -197,9 +197,14 @@ class Proxy:
 class NodeApp:
     """The one WSGI application of a node: dispatches on the first path segment."""
 
-    def __init__(self, ws: Workspace, csw_port: int, csw_secret: str = "", csw_host: str = "127.0.0.1"):
+    def __init__(self, ws: Workspace, csw_port: int, csw_secret: str = "", csw_host: str = "127.0.0.1",
+                 catalog_config: Path | None = None, cfg: Any = None):
+        """``catalog_config``: the pycsw configuration the catalog process runs with, when it is not the
+        build's (production: PostgreSQL); every reader of the catalog here reads the repository it names.
+        ``cfg``: the node config, with which the search index is rebuilt after each CSW-T transaction."""
         from catalog.access_view import CatalogViews
         from catalog.pycsw import config_path as pycsw_config
+        from catalog.repository import SqliteRepository, repository_of
         from decisions.comments_web import DecisionPages
         from decisions.web import DecisionsWeb
         from geoportal.map_viewer import MapViewer
@@ -208,6 +213,7 @@ class NodeApp:
         from publishers import mapserver, pygeoapi
         from publishers.ogcapi.cql2_front import Cql2Front
         from search.index import index_path
+        from search.refresh import SearchRefresh
         from search.web import SearchApp
 
         os.environ["PYGEOAPI_CONFIG"] = str(pygeoapi.config_path(ws))
@@ -218,8 +224,12 @@ class NodeApp:
         self.ws = ws
         self._csw_host, self._csw_port, self._csw_secret = csw_host, csw_port, csw_secret
         self._fronts: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        # the repository pycsw serves and CSW-T writes: every catalog read of the node reads it
+        self.catalog_config = catalog_config or pycsw_config(ws)
+        self.catalog = repository_of(catalog_config) if catalog_config else SqliteRepository(ws.catalog_db)
         # who sees which catalog records: one object for CSW, OAI-PMH, Records, DCAT and search
-        self.views = CatalogViews(ws.root)
+        self.views = CatalogViews(ws.root, repository=self.catalog)
+        self.search_refresh = SearchRefresh(cfg, ws, self.catalog) if cfg is not None else None
         self.routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
             # OGC API Part 4 writes on the decision register's collections go through its lifecycle; OGC API
             # Records reads the catalog process with the caller's view (publishers.ogcapi.records)
@@ -228,7 +238,8 @@ class NodeApp:
             "tiles": Tiles(MapServerCGI(mapserver.config_file_path(ws))),
             # OAI-PMH (mode=oaipmh) is answered by the node over the same repository, see metadata.oaipmh
             "csw": OaiPmhFront(CatalogGate(Proxy(csw_host, csw_port, "/"), publisher_tokens(), csw_secret,
-                                           self.views), pycsw_config(ws), self.views),
+                                           self.views, on_write=self._catalog_written), self.catalog_config,
+                               self.views, repository=self.catalog),
             "downloads": StaticFiles(ws.downloads, "Downloads"),
             "passport": PassportFiles(ws.root, StaticFiles(ws.root / "passport", "Hromada passports"),
                                       StaticFiles(ws.root / FULL_DIR, "Hromada passports"), self.views),
@@ -243,6 +254,11 @@ class NodeApp:
         }
         self.index = (ws.root / "index.html").read_bytes()
         self.viewed = _viewed(ws, self.routes)
+
+    def _catalog_written(self) -> None:
+        """A publisher's transaction was answered: the search index follows the repository."""
+        if self.search_refresh is not None:
+            self.search_refresh.request()
 
     def _ogcapi_front(self, api: Any) -> Any:
         """What stands before a pygeoapi (the node's, or a caller's view's): the decision register's Part 4
@@ -502,7 +518,7 @@ def run(ws: Workspace, host: str, port: int, workers: int = 2, threads: int = 8,
                 self.cfg.set("accesslog", "-")
 
         def load(self) -> Any:
-            app = NodeApp(ws, csw_port, csw_secret)
+            app = NodeApp(ws, csw_port, csw_secret, cfg=cfg)
             if cfg is None:
                 return app  # nobody is resolved: every service sees anonymous (fail closed)
             from geoportal.access_front import wrap

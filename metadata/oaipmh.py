@@ -5,10 +5,12 @@ OAI request into a CSW GetRecords, and its faults sit in that translation — Li
 first identifier, a complete list ends with resumptionToken "0" that leads nowhere, the header says
 ``datestamp`` instead of ``dateStamp``, and every fault comes back as ``badArgument`` (bad verb, unknown
 prefix, unknown identifier, empty date range). Correcting its output would mean re-querying the catalog
-anyway, so this module reads the same repository directly: pycsw's ``records`` table in the node's SQLite
-catalog (``var/<node>/catalog.db``, opened read-only), where the loader stored each record's ISO XML and
-the columns pycsw parsed from it. The protocol is small (six verbs) and fully specified, so the whole of it
-is here, with the error codes the specification gives for each case.
+anyway, so this module reads the same repository directly: pycsw's ``records`` table, where the loader
+and CSW-T stored each record's ISO XML and the columns pycsw parsed from it — the repository the node's
+pycsw configuration names (:func:`catalog.repository.repository_of`): the build's SQLite ``catalog.db`` for
+a built node, the PostgreSQL catalog in production, so a record a publisher inserts, changes or deletes
+with CSW-T is listed, changed or gone here at once. The protocol is small (six verbs) and fully specified,
+so the whole of it is here, with the error codes the specification gives for each case.
 
 Choices a harvester can rely on:
 
@@ -18,7 +20,8 @@ Choices a harvester can rely on:
   sent (so a record added or removed between pages never makes another repeat or vanish); the last page
   carries an empty token (the specification's end of list), a list that fits one page carries none;
 - prefixes: ``oai_dc`` for every record (made from pycsw's parsed columns) and ``iso19139`` (pycsw's own
-  name for it) for the records stored as ISO 19139; deleted records are not tracked (``deletedRecord=no``);
+  name for it) for the records stored as ISO 19139; deleted records are not tracked (``deletedRecord=no``):
+  a record deleted with CSW-T is absent from every list and unknown to GetRecord (``idDoesNotExist``);
 - no sets: a ``set`` argument gets ``noSetHierarchy``;
 - each caller sees the records the node's policy allows (:mod:`catalog.access_view`): hidden ones are
   absent from every list and unknown to GetRecord, records of the ``metadata`` mode come without data
@@ -35,16 +38,18 @@ import base64
 import configparser
 import datetime as dt
 import json
+import logging
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl
 
 from lxml import etree
 
 from catalog.catalog_view import PUBLIC_ONLY, CatalogView
+from catalog.repository import CatalogRepository, SqliteRepository, repository_of
+from geoportal.errors import CatalogError
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -64,6 +69,7 @@ VERBS = {  # verb → (required, optional, exclusive) arguments
     "GetRecord": ({"identifier", "metadataPrefix"}, set(), None),
 }
 GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
+log = logging.getLogger(__name__)
 DEFAULT_PAGE_SIZE = 100
 
 
@@ -112,46 +118,32 @@ def _bound(value: str, name: str, upper: bool) -> tuple[dt.datetime, str]:
 
 
 class Repository:
-    """A read-only view on pycsw's ``records`` table (the node's catalog.db)."""
+    """The records one caller may see, read from pycsw's repository (:mod:`catalog.repository`); a path is
+    taken as the SQLite file of a built node."""
 
-    def __init__(self, database: Path, table: str = "records", view: CatalogView = PUBLIC_ONLY):
-        self.database, self.table, self.view = Path(database), table, view
+    def __init__(self, database: Path | CatalogRepository, table: str = "records",
+                 view: CatalogView = PUBLIC_ONLY):
+        self.store: CatalogRepository = (SqliteRepository(Path(database), table)
+                                         if isinstance(database, (str, Path)) else database)
+        self.view = view
 
-    def _where(self) -> tuple[str, list[str]]:
-        """The caller's view as an SQL condition with its bound values."""
-        return self.view.where()
-
-    def _connect(self) -> sqlite3.Connection:
-        if not self.database.exists():
-            raise OaiError("noRecordsMatch", "the catalog is empty (not built yet)")
-        conn = sqlite3.connect(f"{self.database.as_uri()}?mode=ro", uri=True)
-        conn.row_factory = sqlite3.Row
-        return conn
+    def exists(self) -> bool:
+        return self.store.exists()
 
     def headers(self, identifier: str | None = None) -> list[Header]:
         """Every record's header (or the one of ``identifier``), ordered by identifier (the stable order of
         every list)."""
-        view, args = self._where()
-        sql = f'SELECT identifier, date_modified, insert_date, schema FROM "{self.table}" WHERE {view}'
-        with self._connect() as conn:
-            rows = (conn.execute(sql + " AND identifier = ?", (*args, identifier)) if identifier is not None
-                    else conn.execute(sql + " ORDER BY identifier", args)).fetchall()
+        if not self.store.exists():
+            raise OaiError("noRecordsMatch", "the catalog is empty (not built yet)")
         out = []
-        for r in rows:
+        for r in self.store.headers(self.view, identifier):
             stamp = _utc(r["date_modified"]) or _utc(r["insert_date"]) or dt.datetime(1970, 1, 1,
                                                                                     tzinfo=dt.timezone.utc)
             out.append(Header(r["identifier"], stamp, r["schema"] or ""))
         return out
 
-    def rows(self, identifiers: list[str]) -> dict[str, sqlite3.Row]:
-        if not identifiers:
-            return {}
-        view, args = self._where()
-        with self._connect() as conn:
-            marks = ",".join("?" * len(identifiers))
-            rows = conn.execute(f'SELECT * FROM "{self.table}" WHERE {view} AND identifier IN ({marks})',
-                                [*args, *identifiers]).fetchall()
-        return {r["identifier"]: r for r in rows}
+    def rows(self, identifiers: list[str]) -> dict[str, Mapping[str, Any]]:
+        return {r["identifier"]: r for r in self.store.rows(self.view, identifiers)}
 
 
 def _can_disseminate(h: Header, prefix: str) -> bool:
@@ -241,7 +233,7 @@ class OaiPmh:
 
     def _Identify(self, args: dict[str, str]) -> etree._Element:
         el = etree.Element(f"{{{OAI}}}Identify")
-        headers = self.repo.headers() if self.repo.database.exists() else []
+        headers = self.repo.headers() if self.repo.exists() else []
         earliest = min((h.datestamp for h in headers), default=dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))
         for name, value in (("repositoryName", self.settings.repository_name),
                             ("baseURL", self.settings.base_url), ("protocolVersion", "2.0"),
@@ -354,7 +346,7 @@ class OaiPmh:
         etree.SubElement(el, f"{{{OAI}}}datestamp").text = _stamp(h.datestamp)
         return el
 
-    def _record(self, h: Header, row: sqlite3.Row, prefix: str) -> etree._Element:
+    def _record(self, h: Header, row: Mapping[str, Any], prefix: str) -> etree._Element:
         rec = etree.Element(f"{{{OAI}}}record")
         rec.append(self._header_element(h))
         md = etree.SubElement(rec, f"{{{OAI}}}metadata")
@@ -362,7 +354,7 @@ class OaiPmh:
         return rec
 
 
-def _iso(row: sqlite3.Row) -> etree._Element:
+def _iso(row: Mapping[str, Any]) -> etree._Element:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True)
     xml = row["xml"]
     return etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml, parser)
@@ -376,7 +368,7 @@ DC_COLUMNS = (  # dc element ← pycsw column(s); several values split on pycsw'
 )
 
 
-def _oai_dc(row: sqlite3.Row) -> etree._Element:
+def _oai_dc(row: Mapping[str, Any]) -> etree._Element:
     """Simple Dublin Core from the columns pycsw parsed (the same values its own csw:Record has)."""
     dc = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
     dc.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} http://www.openarchives.org/OAI/2.0/oai_dc.xsd")
@@ -405,23 +397,25 @@ def settings_from_pycsw(config: Path, page_size: int | None = None) -> Settings:
                     page_size=max(1, size))
 
 
-def database_from_pycsw(config: Path) -> Path:
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.read(config, encoding="utf-8")
-    url = cp.get("repository", "database", fallback="")
-    if not url.startswith("sqlite:///"):
-        raise ValueError(f"{config}: OAI-PMH reads a SQLite repository, not '{url}'")
-    return Path(url[len("sqlite:///"):])
-
-
 App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class OaiPmhFront:
-    """WSGI: requests with ``mode=oaipmh`` are answered here; every other request goes to ``app`` (pycsw)."""
+    """WSGI: requests with ``mode=oaipmh`` are answered here; every other request goes to ``app`` (pycsw).
 
-    def __init__(self, app: App, pycsw_config: Path, views: Any = None):
+    The records are read from the repository ``pycsw_config`` names (or from ``repository``, when the
+    caller already holds its reader): the one pycsw serves and writes, in every topology."""
+
+    def __init__(self, app: App, pycsw_config: Path, views: Any = None,
+                 repository: CatalogRepository | None = None):
         self.app, self.config, self.views = app, pycsw_config, views
+        self._repository = repository
+
+    @property
+    def repository(self) -> CatalogRepository:
+        if self._repository is None:
+            self._repository = repository_of(self.config)
+        return self._repository
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -438,9 +432,16 @@ class OaiPmhFront:
             start_response("405 Method Not Allowed", [("Allow", "GET, POST"), ("Content-Type", "text/plain"),
                                                       ("Content-Length", str(len(body)))])
             return [body]
-        view = self.views.for_environ(environ) if self.views is not None else PUBLIC_ONLY
-        oai = OaiPmh(Repository(database_from_pycsw(self.config), view=view), settings_from_pycsw(self.config))
-        body = oai.respond(pairs)
+        try:
+            view = self.views.for_environ(environ) if self.views is not None else PUBLIC_ONLY
+            oai = OaiPmh(Repository(self.repository, view=view), settings_from_pycsw(self.config))
+            body = oai.respond(pairs)
+        except CatalogError as e:  # the repository cannot be read (its database is down): say so, guess nothing
+            log.error("OAI-PMH: %s", e)  # the details for the operator, not for the client
+            body = b"the catalog cannot be read now; try again in a few seconds"
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
+                                                       ("Content-Length", str(len(body))), ("Retry-After", "5")])
+            return [body]
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body))),
                                   ("Cache-Control", "private, no-cache"), ("Vary", "Authorization, Cookie")])
         return [body]

@@ -1,7 +1,8 @@
 """What the search indexes: a registry of document types, each a function ``(cfg, ws) -> Iterable[Doc]``.
 
-* ``record`` — every record of the node's pycsw catalog (``catalog.db``, table ``records``, the full variant
-  of each): the node's own datasets, whatever their level, and services and, at a parent, everything
+* ``record`` — every record of the node's pycsw catalog (table ``records``, the full variant of each, read
+  from the repository pycsw serves: ``catalog.db``, or the PostgreSQL catalog in production — see
+  :mod:`catalog.repository`): the node's own datasets, whatever their level, and services and, at a parent, everything
   harvested from below, its origin node kept (the ``source`` column, see ``catalog.federation``); each
   with its level and dataset key, so that :mod:`search.access` decides per caller, never the index;
 * ``passport`` — the hromada passports the node computed (``passport/<KATOTTH>.json``);
@@ -18,10 +19,10 @@ import html
 import json
 import logging
 import re
-import sqlite3
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from catalog.repository import IDENTIFICATION_XML, CatalogRepository, SqliteRepository
 from geoportal.config import NodeConfig
 from geoportal.model import Workspace
 from metadata.records import LICENCES, record_id
@@ -109,39 +110,38 @@ def _origin_node(cfg: NodeConfig, source: str, key: str | None = None) -> str:
     return source
 
 
-def catalog_records(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:
-    """Every record of the node's catalog, local and harvested."""
-    if not ws.catalog_db.exists():
+RECORD_COLUMNS = ("identifier", "type", "title", "abstract", "keywords", "organization", "topicategory",
+                  "date_modified", "date", "otherconstraints", "accessconstraints", "wkt_geometry", "links",
+                  "source", IDENTIFICATION_XML, "conditionapplyingtoaccessanduse", "geoportal_key",
+                  "geoportal_level")
+
+
+def catalog_records(cfg: NodeConfig, ws: Workspace, catalog: CatalogRepository | None = None) -> Iterator[Doc]:
+    """Every record of the node's catalog, local and harvested, read from ``catalog`` (default: the build's
+    ``catalog.db``)."""
+    catalog = catalog or SqliteRepository(ws.catalog_db)
+    if not catalog.exists():
         return
     local = {record_id(cfg, ds.id): ds for ds in cfg.datasets}
-    db = sqlite3.connect(f"{ws.catalog_db.as_uri()}?mode=ro", uri=True)
-    try:
-        # only the identification part of the XML comes into Python: that is where the English title is
-        rows = db.execute("SELECT identifier, type, title, abstract, keywords, organization, topicategory, "
-                          "date_modified, date, otherconstraints, accessconstraints, wkt_geometry, links, "
-                          "source, substr(xml, instr(xml, '<gmd:identificationInfo'), 20000), "
-                          "conditionapplyingtoaccessanduse, geoportal_key, geoportal_level FROM records "
-                          "WHERE geoportal_variant = 'full' AND geoportal_level IS NOT NULL")
-        for (ident, typ, title, abstract, keywords, org, topic, modified, date, other, _acc, wkt, links,
-             source, xml, conditions, key, level) in rows:
-            part = xml or ""
-            title_en, abstract_en = _localised(part, "gmd:title"), _localised(part, "gmd:abstract")
-            link_list = parse_links(links)
-            ds = local.get(ident) if source in (None, "", "local") else None
-            codes = list(dict.fromkeys(KATOTTH.findall(_words(keywords))))
-            licence = (ds.licence if ds is not None else "") or next(
-                (lic for lic in LICENCES if lic in f"{other or ''} {conditions or ''}"), "")
-            yield Doc(
-                id=ident, type=typ or "dataset", title_uk=title or ident, title_en=title_en,
-                text=" ".join(filter(None, [abstract, abstract_en, _words(keywords), org])),
-                node=_origin_node(cfg, source or "local", key),
-                level=level_of(codes[-1]) if codes else "",
-                theme=topic or (ds.theme if ds is not None else "") or "",
-                organisation=org or "", territory=codes, formats=formats_of(link_list), licence=licence or "",
-                access=level, key=key or "",
-                updated=(modified or date or "")[:10], bbox=bbox_of(wkt), links=link_list)
-    finally:
-        db.close()
+    # only the identification part of the XML comes into Python: that is where the English title is
+    for (ident, typ, title, abstract, keywords, org, topic, modified, date, other, _acc, wkt, links,
+         source, xml, conditions, key, level) in catalog.known_records(RECORD_COLUMNS):
+        part = xml or ""
+        title_en, abstract_en = _localised(part, "gmd:title"), _localised(part, "gmd:abstract")
+        link_list = parse_links(links)
+        ds = local.get(ident) if source in (None, "", "local") else None
+        codes = list(dict.fromkeys(KATOTTH.findall(_words(keywords))))
+        licence = (ds.licence if ds is not None else "") or next(
+            (lic for lic in LICENCES if lic in f"{other or ''} {conditions or ''}"), "")
+        yield Doc(
+            id=ident, type=typ or "dataset", title_uk=title or ident, title_en=title_en,
+            text=" ".join(filter(None, [abstract, abstract_en, _words(keywords), org])),
+            node=_origin_node(cfg, source or "local", key),
+            level=level_of(codes[-1]) if codes else "",
+            theme=topic or (ds.theme if ds is not None else "") or "",
+            organisation=org or "", territory=codes, formats=formats_of(link_list), licence=licence or "",
+            access=level, key=key or "",
+            updated=(modified or date or "")[:10], bbox=bbox_of(wkt), links=link_list)
 
 
 def passports(cfg: NodeConfig, ws: Workspace) -> Iterator[Doc]:

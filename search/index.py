@@ -14,14 +14,16 @@ import os
 import sqlite3
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Iterable
 
+from catalog.repository import CatalogRepository
 from geoportal.config import NodeConfig
 from geoportal.errors import CatalogError
 from geoportal.model import Workspace
 from search.analyse import document_terms
-from search.documents import DOC_SOURCES, Doc
+from search.documents import DOC_SOURCES, Doc, catalog_records
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +129,13 @@ def write_index(path: Path, docs: Iterable[Doc]) -> int:
     return n
 
 
-def all_documents(cfg: NodeConfig, ws: Workspace) -> Iterable[Doc]:
-    for name, source in DOC_SOURCES.items():
+def all_documents(cfg: NodeConfig, ws: Workspace, catalog: CatalogRepository | None = None) -> Iterable[Doc]:
+    """Every source's documents; the records read from ``catalog`` when given (the repository pycsw serves,
+    when it is not the build's ``catalog.db``: production's PostgreSQL catalog)."""
+    sources = dict(DOC_SOURCES)
+    if catalog is not None:
+        sources["record"] = partial(catalog_records, catalog=catalog)
+    for name, source in sources.items():
         count = 0
         for doc in source(cfg, ws):
             count += 1
@@ -136,11 +143,12 @@ def all_documents(cfg: NodeConfig, ws: Workspace) -> Iterable[Doc]:
         log.info("search index of %s: %d %s documents", cfg.node.id, count, name)
 
 
-def build(cfg: NodeConfig, ws: Workspace) -> Path:
-    """(Re)build the node's search index from every document source; returns its path."""
+def build(cfg: NodeConfig, ws: Workspace, catalog: CatalogRepository | None = None) -> Path:
+    """(Re)build the node's search index from every document source (the records from ``catalog``, see
+    :func:`all_documents`); returns its path."""
     path = index_path(ws)
     try:
-        n = write_index(path, all_documents(cfg, ws))
+        n = write_index(path, all_documents(cfg, ws, catalog))
     except (OSError, sqlite3.Error) as e:
         raise CatalogError(f"{path}: the search index could not be rebuilt ({e}); the previous one is kept "
                            "— check the disk and the catalog database, then run 'geoportal build' again") from e

@@ -1,5 +1,8 @@
 """Prepare a node for the production topology: its data in PostGIS (writes to the primary, the servers'
-reads from ``read_dsn``), the usual build, and pycsw's repository in PostgreSQL.
+reads from ``read_dsn``), the usual build, and pycsw's repository in PostgreSQL — the one catalog of the
+running node: pycsw answers CSW from it and writes CSW-T to it, and the node's own readers (OAI-PMH, the
+catalog views, the search index) read it too (:mod:`catalog.repository`); the build's SQLite
+``catalog.db`` is only the step the records pass through.
 
 The same step runs natively (``geoportal serve --production``) and in containers (the compose service
 ``build`` runs ``geoportal deploy prepare``).
@@ -13,10 +16,12 @@ from typing import Callable
 
 import yaml
 
+from catalog.repository import install_change_counter, repository_of
 from geoportal.build import BuildResult, build
 from geoportal.config import NodeConfig, absolutize, load_config
 from geoportal.errors import CatalogError
 from geoportal.model import Endpoints, Workspace, write_atomic
+from search import index as search_index
 
 Progress = Callable[[str], None]
 
@@ -76,6 +81,7 @@ def load_catalog(cfg: NodeConfig, ws: Workspace, ep: Endpoints, catalog_dsn: str
         # the loader writes pycsw's columns; the PostGIS column pycsw queries a BBOX on is derived here
         conn.execute("UPDATE records SET wkb_geometry = ST_GeomFromText(wkt_geometry, 4326) "
                      "WHERE wkb_geometry IS NULL AND wkt_geometry IS NOT NULL AND wkt_geometry <> ''")
+    install_change_counter(catalog_dsn)  # the node's readers see from it when the records changed
     return int(report["loaded"])
 
 
@@ -86,4 +92,7 @@ def prepare(config: Path, ws: Workspace, base_url: str, dsn: str, read_dsn: str 
     res = build(cfg, ws, base_url, progress=progress)
     n = load_catalog(cfg, ws, res.endpoints, catalog_dsn)
     progress(f"catalog: {n} records in PostgreSQL ({catalog_dsn.rsplit('/', 1)[-1]})")
+    # the build indexed its SQLite copy; the served catalog also keeps what publishers wrote with CSW-T
+    search_index.build(cfg, ws, repository_of(production_pycsw_config(ws)))
+    progress("search: index of the PostgreSQL catalog rebuilt")
     return res

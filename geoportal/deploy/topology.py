@@ -115,6 +115,9 @@ class Process:
 
 
 SECRET_VAR = "GEOPORTAL_CSW_GATE_SECRET"
+#: the node reads the catalog (OAI-PMH, the views' markers, search) from the repository pycsw's own
+#: configuration names: one file, so the two cannot read different repositories
+CATALOG_CONFIG_VAR = "GEOPORTAL_CATALOG_CONFIG"
 
 
 def node_process(lay: Layout, size: Sizing, secret: str) -> Process:
@@ -125,7 +128,7 @@ def node_process(lay: Layout, size: Sizing, secret: str) -> Process:
          "gthread", "--threads", str(size.node_threads), "--timeout", "120", "--graceful-timeout", "10",
          "--log-level", "warning", "--access-logfile", "/dev/null", "geoportal.deploy.wsgi:make_app()"),
         {"GEOPORTAL_WORKDIR": lay.node_dir, "GEOPORTAL_CSW_UPSTREAM": lay.csw.connect,
-         "GEOPORTAL_ACCEL": "1", SECRET_VAR: secret},
+         CATALOG_CONFIG_VAR: lay.pycsw_config, "GEOPORTAL_ACCEL": "1", SECRET_VAR: secret},
         "the node's WSGI application (NodeApp: access, OGC API, search, catalog gate)")
 
 

@@ -8,6 +8,9 @@ topology gives it.
     GEOPORTAL_CSW_TOKENS       publisher tokens passed to the catalog gate (comma-separated)
     GEOPORTAL_CSW_UPSTREAM     host:port of the pycsw process
     GEOPORTAL_CSW_GATE_SECRET  the per-start secret the gate adds to authorised transactions
+    GEOPORTAL_CATALOG_CONFIG   the pycsw configuration the catalog process runs with: OAI-PMH, the catalog
+                               views and the search index read the repository it names (PostgreSQL), the
+                               one CSW-T writes to (default: the build's SQLite catalog)
     GEOPORTAL_ACCEL=1          nginx is in front: answer an allowed file or MapServer GET with an
                                X-Accel-Redirect to nginx's internal locations (geoportal.deploy.topology)
 
@@ -22,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from geoportal.deploy.topology import ACCEL_FILES, ACCEL_MAPSERV, FILE_ROUTES, SECRET_VAR
+from geoportal.deploy.topology import ACCEL_FILES, ACCEL_MAPSERV, CATALOG_CONFIG_VAR, FILE_ROUTES, SECRET_VAR
 from geoportal.model import Workspace
 from geoportal.serve import MapServerCGI, NodeApp, Tiles
 from geoportal.static_files import StaticFiles
@@ -35,13 +38,19 @@ def make_app() -> Any:
                          "'geoportal deploy prepare' first")
     host, _, port = os.environ.get("GEOPORTAL_CSW_UPSTREAM", "127.0.0.1:8001").rpartition(":")
     ws = Workspace(Path(workdir))
-    app = NodeApp(ws, int(port), os.environ.get(SECRET_VAR, ""), csw_host=host or "127.0.0.1")
+    cfg = node_config(ws)
+    catalog = os.environ.get(CATALOG_CONFIG_VAR)
+    if catalog and not Path(catalog).exists():
+        raise SystemExit(f"{CATALOG_CONFIG_VAR}={catalog}: no such catalog configuration; run "
+                         "'geoportal deploy prepare' first")
+    app = NodeApp(ws, int(port), os.environ.get(SECRET_VAR, ""), csw_host=host or "127.0.0.1",
+                  catalog_config=Path(catalog) if catalog else None, cfg=cfg)
     if os.environ.get("GEOPORTAL_ACCEL") == "1":
         accelerate(app)
     from geoportal.access_front import wrap
     from geoportal.serve import publisher_tokens
 
-    return wrap(app, node_config(ws), ws.root, publisher_tokens())
+    return wrap(app, cfg, ws.root, publisher_tokens())
 
 
 def node_config(ws: Workspace) -> Any:

@@ -20,6 +20,7 @@ from geoportal.serve import free_port, stop
 from tests.conftest import DEMO_CONFIG, PG_BIN, ROOT, ServedNode
 
 TOKEN = "production-publisher-token"
+OAI_PAGE_SIZE = 4  # OAI-PMH pages of four records: a harvest of the sample node follows resumption tokens
 
 
 HERE = Path(__file__).resolve().parent
@@ -117,6 +118,6 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]
         pytest.skip("PostgreSQL 15 and nginx-light are needed for the production topology (make system)")
     run_dir = tmp_path_factory.mktemp("production") / "run"
     prod = start_production(run_dir, free_port(), "--workers", "2", "--threads", "4", "--mapserv-workers", "2",
-                            env={"GEOPORTAL_CSW_TOKENS": TOKEN})
+                            env={"GEOPORTAL_CSW_TOKENS": TOKEN, "GEOPORTAL_OAI_PAGE_SIZE": str(OAI_PAGE_SIZE)})
     yield prod
     stop_production(prod)
