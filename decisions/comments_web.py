@@ -1,14 +1,18 @@
-"""``/decisions/``: the register's static pages, plus the one part that depends on who is asking — citizens'
-comments on a decision open for consultation.
+"""``/decisions/``: the register's static pages, plus the parts that depend on who is asking — citizens'
+comments on a decision open for consultation, and what an official or a moderator may do with it.
 
 - ``GET /decisions/<id>.html``: the page as built, except that for a caller the access front resolved
-  (``access.web.principal_of``) the page's marked block (which tells everyone else to log in) becomes a
-  comment form carrying the front's CSRF token (``csrf_token``).
+  (``access.web.principal_of``) its marked blocks are filled: the comment block (which tells everyone else
+  to log in) becomes a comment form carrying the front's CSRF token (``csrf_token``); the actions block
+  becomes the forms of what the caller may do now (decisions.actions_web.panel); a moderator gets a hide
+  button under each visible comment. Who is who: :func:`decisions.permissions.actor_of` (heads and
+  moderators are named in the node config), as for every other write.
 - ``POST /decisions/<id>/comments`` (form: ``text``, ``csrf_token``): the comment, through the register's
   own action (its permissions, the consultation's deadline, the history), then the pages are republished
-  and the caller is sent back to the page (303). Refused: anonymous 401; without a valid CSRF token 403 (also
-  when no access front ran: fail closed); a role that may not comment 403; a closed consultation 409; an
-  unknown decision 404; an empty or too long text 400 — each with one line saying what to do.
+  and the caller is sent back to the page (303). Refused: anonymous 401 (with a link to log in); without a
+  valid CSRF token 403 (also when no access front ran: fail closed); a role that may not comment 403; a
+  closed consultation 409; an unknown decision 404; an empty or too long text 400 — each with one line
+  saying what to do.
 
 Everything else is a file of ``<workspace>/decisions``.
 """
@@ -27,13 +31,15 @@ from geoportal.static_files import StaticFiles, plain
 
 StartResponse = Callable[..., Any]
 MARKED = re.compile(rb"<!--comment-form-->.*?<!--/comment-form-->", re.S)
+ACTIONS = re.compile(rb"<!--actions-->.*?<!--/actions-->", re.S)
+HIDE = re.compile(rb"<!--hide:(\d{1,9})-->")
+#: the shared header as a static page has it (a link to log in), replaced by the caller's (name, log out)
+HEADER = re.compile(rb'<a class="skip".*?</header>', re.S)
 ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
 PAGE = re.compile(rf"^/({ID})\.html$")
 POST = re.compile(rf"^/({ID})/comments/?$")
 MAX_BODY = 20_000
 MAX_TEXT = 5000
-#: the register's role for a caller's local roles (decisions/permissions.py), strongest first
-ROLES = (("admin", "admin"), ("official", "official"), ("citizen", "citizen"))
 
 
 def comment_form(decision_id: str, name: str, csrf: str | None) -> str:
@@ -70,16 +76,40 @@ class DecisionPages:
             page = (self.root / f"{m.group(1)}.html").read_bytes()
         except OSError:
             return self.files(environ, start_response)
-        form = comment_form(m.group(1), login.name, login.csrf).encode("utf-8")
-        body = MARKED.sub(lambda _m: form, page, count=1)
+        body = self._for_caller(environ, m.group(1), page, login)
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
                                   ("Cache-Control", "private, no-store")])
         return [body]
 
+    def _for_caller(self, environ: dict[str, Any], decision_id: str, page: bytes, login: Any) -> bytes:
+        """The page with its marked blocks filled for the logged-in caller."""
+        from access.web import principal_of
+        from decisions.actions_web import hide_buttons, panel
+        from decisions.errors import DecisionError
+        from decisions.permissions import actor_of
+        from geoportal.portal import Site, header
+
+        mine = str(header(Site.of_workspace(self.ws_root), "../", "decisions", login)).encode("utf-8")
+        page = HEADER.sub(lambda _m: mine, page, count=1)
+        cfg, _, register = self._register()
+        who = actor_of(principal_of(environ), cfg.decisions.heads, cfg.decisions.moderators)
+        if who is None:
+            return page
+        form = comment_form(decision_id, login.name, login.csrf).encode("utf-8")
+        page = MARKED.sub(lambda _m: form, page, count=1)
+        try:
+            d = register.get(decision_id)
+        except DecisionError:
+            return page  # the index, a project's page: nothing to act on here
+        actions = panel(who, d, login.csrf).encode("utf-8")
+        page = ACTIONS.sub(lambda _m: actions, page, count=1)
+        buttons = {k: v.encode("utf-8") for k, v in hide_buttons(who, d, login.csrf).items()}
+        return HIDE.sub(lambda x: buttons.get(int(x.group(1)), b""), page)
+
     def _comment(self, environ: dict[str, Any], start_response: StartResponse, decision_id: str) -> Iterable[bytes]:
         from access.web import principal_of
         from decisions.errors import DeadlineError, DecisionError, Forbidden, NotFound
-        from decisions.model import Actor
+        from decisions.permissions import actor_of
 
         principal = principal_of(environ)
         if principal.is_anonymous:
@@ -102,12 +132,12 @@ class DecisionPages:
         text = (form.get("text") or [""])[0].strip()
         if not text or len(text) > MAX_TEXT:
             return plain(start_response, "400 Bad Request", f"field 'text': write a comment of 1 to {MAX_TEXT} characters")
-        role = next((r for local, r in ROLES if any(x.value == local for x in principal.roles)), None)
-        if role is None:
-            return plain(start_response, "403 Forbidden", f"{principal.name} has no role that may comment")
         cfg, ws, register = self._register()
+        who = actor_of(principal, cfg.decisions.heads, cfg.decisions.moderators)
+        if who is None:
+            return plain(start_response, "403 Forbidden", f"{principal.name} has no role that may comment")
         try:
-            register.comment(Actor(principal.name, role, principal.organisation), decision_id, text)
+            register.comment(who, decision_id, text)
         except NotFound as e:
             return plain(start_response, "404 Not Found", str(e))
         except Forbidden as e:

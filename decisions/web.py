@@ -4,12 +4,17 @@
     POST /decisions/messages          a message from another node, signed with its key (decisions.messages)
     GET  /decisions/inbox             the agreement requests of this node's body (HTML; JSON with ?f=json or
                                       Accept: application/json) — for its officials and admins only
-    POST /decisions/inbox/{message}   an official answers: agree / object with reasons (JSON or a form)
+    POST /decisions/inbox/{message}   an official answers: agree / object with reasons (JSON, or the page's form
+                                      with the session's CSRF token); a browser not logged in is sent to /login
+    GET  /decisions/overdue           what is overdue on a day here and in every node below (decisions.overdue_web)
+    GET|POST /decisions/new           a new draft from the browser (decisions.actions_web)
+    POST /decisions/{id}/actions/{a}  an official's action on a decision: the forms of its page (actions_web)
     GET  /decisions/{id}/documents/{sha256}
                                       a document of a decision (the adopted text, drafts): its bytes, checked
                                       against the hash on every read, under the name it was given
 
-Everything else is a file of ``<workspace>/decisions`` (geoportal.static_files).
+Everything else is a page or file of ``<workspace>/decisions`` (decisions.comments_web: the decision's page with
+the comment form, the actions panel and the moderator's buttons filled in for a logged-in caller).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
+from decisions.actions_web import ACTION
 from decisions.errors import DecisionError, Forbidden, NotLoggedIn
 
 log = logging.getLogger(__name__)
@@ -36,9 +42,12 @@ STATES_UK = {"open": "очікує відповіді", "answered": "відпо�
 
 class DecisionsWeb:
     def __init__(self, workspace_root: Path, files: Callable[..., Iterable[bytes]]):
+        from decisions.actions_web import DecisionForms
+
         self.root = Path(workspace_root)
         self.files = files
         self._lock = threading.Lock()
+        self.forms = DecisionForms(self.root, self._publish, self._audit)
 
     @cached_property
     def cfg(self) -> Any:
@@ -78,6 +87,15 @@ class DecisionsWeb:
                 return self._message(environ, start_response)
             if path == "/inbox" or path.startswith("/inbox/"):
                 return self._inbox(environ, start_response, method, unquote(path[len("/inbox/"):]) or None)
+            if path == "/new":
+                return self.forms.new(environ, start_response)
+            if path == "/overdue" and method == "GET":
+                from decisions.overdue_web import overdue_page
+
+                return overdue_page(environ, start_response, self.root)
+            act = ACTION.match(path)
+            if act:
+                return self.forms.action(environ, start_response, act.group(1), act.group(2))
             doc = DOCUMENT.match(path)
             if doc:
                 return self._document(start_response, method, doc.group(1), doc.group(2))
@@ -159,32 +177,42 @@ class DecisionsWeb:
 
     def _inbox(self, environ: dict[str, Any], start_response: Callable[..., Any], method: str,
                message: str | None) -> Iterable[bytes]:
-        from decisions.api import BadRequest, _reply
-        from decisions.api import _read_json
+        """The inbox: JSON for programs (errors as JSON), a page and forms for people (a browser not logged in is
+        sent to the login form; a refused form answer is a page with the register's sentence)."""
+        from decisions.api import BadRequest, _read_json, _reply
+        from decisions.web_forms import check_csrf, read_form, refusal, wants_json
 
-        actor = self._official(environ)
-        if method == "GET" and message is None:
-            items = self.register().inbox()
-            if _wants_json(environ):
-                return _reply(start_response, 200, {"node": self.cfg.node.id, "katotth": self.cfg.node.katotth,
-                                                    "requests": items})
-            return self._html(start_response, items, actor)
-        if method != "POST" or message is None:
-            return _reply(start_response, 405, {"code": "MethodNotAllowed", "description":
-                          "GET the inbox; POST an answer to /decisions/inbox/<message id>"})
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
-        form = ctype == "application/x-www-form-urlencoded"
-        if form:
-            same_site(environ)
-            n = int(environ.get("CONTENT_LENGTH") or 0)
-            raw = parse_qs(environ["wsgi.input"].read(min(n, 100_000)).decode("utf-8", "replace"))
-            body = {k: v[0] for k, v in raw.items()}
-        else:
-            body = _read_json(environ)
-        if not isinstance(body, dict) or body.get("answer") not in ("agree", "object"):
-            raise BadRequest("answer: give agree or object (and reasons for an objection)")
-        with self._lock:
-            a = self.register().answer_request(actor, message, body["answer"], reasons=body.get("reasons"))
+        form = method == "POST" and ctype in ("application/x-www-form-urlencoded", "multipart/form-data")
+        browser = form or (method == "GET" and not wants_json(environ))
+        back = environ.get("SCRIPT_NAME", "") + "/inbox"
+        try:
+            actor = self._official(environ)
+            if method == "GET" and message is None:
+                items = self.register().inbox()
+                if not browser:
+                    return _reply(start_response, 200, {"node": self.cfg.node.id, "katotth": self.cfg.node.katotth,
+                                                        "requests": items})
+                return self._html(environ, start_response, items, actor)
+            if method != "POST" or message is None:
+                return _reply(start_response, 405, {"code": "MethodNotAllowed", "description":
+                              "GET the inbox; POST an answer to /decisions/inbox/<message id>"})
+            if form:
+                posted = read_form(environ)
+                check_csrf(environ, posted)
+                body: Any = {k: posted.fields.get(k) for k in ("answer", "reasons") if posted.fields.get(k)}
+            else:
+                body = _read_json(environ)
+            if not isinstance(body, dict) or body.get("answer") not in ("agree", "object"):
+                raise BadRequest("answer: give agree or object (and reasons for an objection)")
+            with self._lock:
+                a = self.register().answer_request(actor, message, body["answer"], reasons=body.get("reasons"))
+        except DecisionError as e:
+            if not browser:
+                raise
+            if message is not None:
+                self._audit("decisions.answer", _who(environ), environ, "refused", message=message, reason=str(e)[:300])
+            return refusal(environ, start_response, e, self.root, back)
         self._audit("decisions.answer", actor.name, environ, "ok", message=message, answer=a.answer)
         if form:
             start_response("303 See Other", [("Location", "../inbox"), ("Content-Length", "0")])
@@ -193,15 +221,13 @@ class DecisionsWeb:
 
         return _reply(start_response, 201, answer_document(a))
 
-    def _html(self, start_response: Callable[..., Any], items: list[dict[str, Any]], actor: Any) -> Iterable[bytes]:
-        from decisions.page import _env
+    def _html(self, environ: dict[str, Any], start_response: Callable[..., Any], items: list[dict[str, Any]],
+              actor: Any) -> Iterable[bytes]:
+        from decisions.web_forms import page
 
-        body = _env().get_template("inbox.html").render(
-            items=items, node_name=self.cfg.node.name.uk, katotth=self.cfg.node.katotth,
-            who=f"{actor.name} ({actor.role})", states_uk=STATES_UK).encode("utf-8")
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
-                                  ("Cache-Control", "private, no-store")])
-        return [body]
+        return page(environ, start_response, 200, "inbox.html", self.root, items=items,
+                    node_name=self.cfg.node.name.uk, katotth=self.cfg.node.katotth, who=f"{actor.name} ({actor.role})",
+                    states_uk=STATES_UK)
 
     def _publish(self) -> None:
         from decisions.publish import publish_register
@@ -234,20 +260,7 @@ def content_disposition(name: str, inline: bool) -> str:
     return f"{'inline' if inline else 'attachment'}; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def same_site(environ: dict[str, Any]) -> None:
-    """A form answer must come from a page of this node: a browser names the page's origin on every POST, so
-    another site cannot make a logged-in official's browser answer for them (JSON bodies need a CORS
-    preflight this node never grants)."""
-    from urllib.parse import urlsplit
+def _who(environ: dict[str, Any]) -> str:
+    from access.web import principal_of
 
-    origin = environ.get("HTTP_ORIGIN") or environ.get("HTTP_REFERER") or ""
-    if not origin or urlsplit(origin).netloc != environ.get("HTTP_HOST", ""):
-        raise Forbidden("a form answer is accepted only from this node's own inbox page (Origin/Referer of "
-                        f"another site or none: '{origin[:100]}'); answer from /decisions/inbox")
-
-
-def _wants_json(environ: dict[str, Any]) -> bool:
-    q = parse_qs(environ.get("QUERY_STRING", ""))
-    if "f" in q:
-        return q["f"][0] == "json"
-    return "application/json" in environ.get("HTTP_ACCEPT", "")
+    return principal_of(environ).describe()

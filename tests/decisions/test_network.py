@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -28,76 +27,27 @@ from owslib.csw import CatalogueServiceWeb
 from owslib.fes import PropertyIsLike
 from owslib.ogcapi.features import Features
 
-from catalog.network import NETWORK, harvest_chain, network_configs
-from geoportal.serve import free_port_block, stop, wait_for
+from catalog.network import harvest_chain
 from tests.conftest import ROOT
+from tests.decisions.network import Net, configure, start_all
 
 pytestmark = pytest.mark.slow
 
 OVRUCH, OLEVSK, RAION = "UA18060170000069581", "UA18060190000071101", "UA18060000000021754"
-PRINCIPAL_FRONT = Path(__file__).with_name("principal_front.py")
 # inside the Ovruch hromada, west of the town
 AREA = {"type": "Polygon", "coordinates": [[[28.70, 51.28], [28.78, 51.28], [28.78, 51.33], [28.70, 51.33],
                                             [28.70, 51.28]]]}
 
 
-class Net:
-    def __init__(self, root: Path, configs: dict[str, tuple[Path, int]]):
-        self.root, self.configs = root, configs
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def url(self, nid: str) -> str:
-        return f"http://127.0.0.1:{self.configs[nid][1]}"
-
-    def start(self, nid: str) -> None:
-        cfg, port = self.configs[nid]
-        with open(self.root / f"{nid}.log", "ab") as fh:
-            self.procs[nid] = subprocess.Popen([sys.executable, str(PRINCIPAL_FRONT), str(cfg), str(self.root / nid),
-                                                str(port)], stdout=fh, stderr=fh, start_new_session=True, cwd=ROOT)
-
-    def wait(self, nid: str) -> None:
-        try:
-            wait_for("127.0.0.1", self.configs[nid][1], "/", timeout=400, proc=self.procs[nid])
-        except Exception:
-            raise RuntimeError((self.root / f"{nid}.log").read_text()[-3000:])
-
-    def stop(self, nid: str) -> None:
-        stop(self.procs.pop(nid), timeout=20)
-
-    def cli(self, nid: str, *args: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "geoportal.cli", "decision", "--config", str(self.configs[nid][0]),
-                              "--workdir", str(self.root / nid), *args], cwd=ROOT, capture_output=True, text=True,
-                             timeout=300)
-        assert out.returncode == 0, out.stderr[-2000:]
-        return out.stdout
-
-
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
-    from access.tokens import jwks
-
     root = tmp_path_factory.mktemp("decnet")
-    configs = network_configs(free_port_block(len(NETWORK)), root / "configs")
-    keys = root / "keys"
-    keys.mkdir()
-    for nid in configs:  # each node's key made now, so the others can be told to trust it
-        (keys / f"{nid}.jwks.json").write_text(json.dumps(jwks(root / nid)), encoding="utf-8")
-    for nid, (path, _) in configs.items():
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        raw["access"] = {"trusted_issuers": [{"id": f"urn:geoportal:{o}", "jwks_file": str(keys / f"{o}.jwks.json")}
-                                             for o in configs if o != nid]}
-        raw["decisions"] = {"heads": ["holova"]}
-        path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    n = Net(root, configs)
+    n = Net(root, configure(root, {"heads": ["holova"]}))
+    start_all(n)
     try:
-        for nid in reversed(list(configs)):
-            n.start(nid)
-        for nid in configs:
-            n.wait(nid)
         yield n
     finally:
-        for p in list(n.procs.values()):
-            stop(p, timeout=20)
+        n.stop_all()
 
 
 def independent_overlay(area: dict) -> str:
@@ -191,10 +141,13 @@ def test_decision_lifecycle_across_the_network(net: Net) -> None:
     form = {"answer": "object", "reasons": "межує з заказником"}
     r = requests.post(f"{olevsk}/decisions/inbox/{msg}", data=form, timeout=60, allow_redirects=False,
                       headers={**who("petrenko", "official", OLEVSK), "Origin": "http://evil.example"})
-    assert r.status_code == 403  # another site's page cannot answer with the official's login
-    r = requests.post(f"{olevsk}/decisions/inbox/{msg}", data=form, timeout=60, allow_redirects=False,
-                      headers={**who("petrenko", "official", OLEVSK), "Origin": olevsk})
-    assert r.status_code == 303
+    assert r.status_code == 403 and "CSRF" in r.text  # another site's page cannot answer with the official's login
+    browser = requests.Session()  # the inbox page's form carries the token of the browser's (pre-)session
+    page = browser.get(f"{olevsk}/decisions/inbox", timeout=60, headers=who("petrenko", "official", OLEVSK)).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = browser.post(f"{olevsk}/decisions/inbox/{msg}", data={**form, "csrf_token": token}, timeout=60,
+                     allow_redirects=False, headers=who("petrenko", "official", OLEVSK))
+    assert r.status_code == 303, r.text
     net.cli("korostenskyi-raion", "sync")
     net.cli("olevska-hromada", "sync")
     props = requests.get(url, params={"f": "json"}, timeout=60).json()["properties"]
