@@ -33,6 +33,7 @@ from ingest.readers.base import REASON, WKB, display_path
 from ingest.report import Tally
 from ingest.schema import TargetSchema, apply as apply_schema, load_schema, resolve_schema_path
 from ingest.store import GEOM, LayerStream, open_store
+from ingest.streaming import streaming_settings
 from ingest.text import field_name, normalise_column
 from ingest.wkb import layer_wkb
 
@@ -325,7 +326,7 @@ def ingest_file(
     version = max(version or 0, store.next_version(tbl))
     opts = ReadOptions(layer=layer, where=where, encoding=encoding)
     holder: dict[str, StoredLayer] = {}
-    with open_source(source, opts) as src:
+    with streaming_settings(), open_source(source, opts) as src:
         batches = iter(src.batches)
         first = next(batches, None)
         if first is None:
