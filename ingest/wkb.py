@@ -56,7 +56,8 @@ def as_multi(col: pa.Array, single: np.ndarray, ltype: str) -> pa.Array:
     rec["parts"] = np.where(little, np.uint32(1), np.uint32(1).byteswap())
     packed = rec[single]
     offsets = np.concatenate([[0], np.cumsum(np.where(single, 9, 0))]).astype(np.int32)
-    prefix = pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(packed.tobytes())])
+    prefix = pa.Array.from_buffers(pa.binary(), n,
+                                   [None, pa.py_buffer(offsets), pa.py_buffer(packed.tobytes())])
     return pc.binary_join_element_wise(prefix, col, b"")
 
 
