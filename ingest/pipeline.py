@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qmd")
 REJECT_REASON = "reject_reason"
+SAMPLE = 5000  # features the decisions before the load are taken on (CRS, layer type)
 
 
 @dataclass
@@ -264,10 +265,25 @@ class Run:
         cols = [c.filter(mask) for c in out_cols] + [stored]
         return pa.record_batch(cols, schema=self.out_schema)
 
-    def stream(self, first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield self.process(first)
+    def stream(self, head: list[pa.RecordBatch], rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in head:
+            yield self.process(b)
+        head.clear()
         for b in rest:
             yield self.process(b)
+
+
+def _head(batches: Iterator[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """The first batches, up to :data:`SAMPLE` features: what the CRS, the layer type and the early
+    mixed-type check are decided on, the same whatever the batch size."""
+    head: list[pa.RecordBatch] = []
+    rows = 0
+    for b in batches:
+        head.append(b)
+        rows += b.num_rows
+        if rows >= SAMPLE:
+            break
+    return head
 
 
 def _bbox_4326(bounds: list[float] | None, crs: str) -> tuple[float, float, float, float]:
@@ -328,10 +344,11 @@ def ingest_file(
     holder: dict[str, StoredLayer] = {}
     with streaming_settings(), open_source(source, opts) as src:
         batches = iter(src.batches)
-        first = next(batches, None)
-        if first is None:
+        head = _head(batches)
+        if not head:
             raise IngestError(f"{source}: no features (filter: {where or 'none'}); nothing written")
-        sample = shapely.from_wkb(first.column(WKB).to_numpy(zero_copy_only=False)[:5000], on_invalid="ignore")
+        read = pa.concat_arrays([b.column(WKB) for b in head])[:SAMPLE].to_numpy(zero_copy_only=False)
+        sample = shapely.from_wkb(read, on_invalid="ignore")
         sample = sample[~shapely.is_missing(sample)]
         crs = decide_crs(src, sample, plan, str(source))
         mixed = geo.mixed_types_message(source, geo.base_types(sample))
@@ -339,7 +356,7 @@ def ingest_file(
             raise IngestError(mixed)
         ltype = geo.layer_type(src.geometry_type, sample)
         if ltype == "Unknown":
-            raise IngestError(f"{source}: no readable geometry in the first {first.num_rows} features; "
+            raise IngestError(f"{source}: no readable geometry in the first {len(read)} features; "
                               "check the coordinate columns or the geometry of the file")
         names, out_schema, rej_schema = _outputs(src, plan)
         run = Run(src, plan, crs, ltype, names, out_schema, rej_schema)
@@ -368,7 +385,7 @@ def ingest_file(
 
         try:
             store.write(LayerStream(
-                table=tbl, schema=out_schema, batches=run.stream(first, batches), geometry_type=ltype,
+                table=tbl, schema=out_schema, batches=run.stream(head, batches), geometry_type=ltype,
                 crs=plan.storage_crs, version=version, rejected=lambda: (rej_schema, run.rejected),
                 provenance=provenance,
             ))

@@ -17,10 +17,11 @@ from ingest.encoding import EncodingDecision
 
 WKB = "__wkb"
 REASON = "__reason"
-# features per Arrow batch: the GEOS working set of one batch is most of an ingest's memory above the
-# imports. 200k polygons, 65,536 → 16,384 a batch: peak RSS 349 → 242 MB (GeoPackage), 410 → 268 MB
-# (PostGIS) for the same CPU seconds (README, benchmarks). GEOPORTAL_INGEST_BATCH overrides it.
-BATCH_SIZE = int(os.environ.get("GEOPORTAL_INGEST_BATCH", "16384"))
+# features per Arrow batch: the GEOS working set of the batches in flight is most of an ingest's memory
+# above the imports and the reader. 1M polygons, 16,384 → 4,096 a batch: peak RSS 233 → 225 MB
+# (GeoPackage), 254 → 215 MB (PostGIS) for the same CPU seconds (README, benchmarks); 65,536 had been
+# 349/410 MB on 200k. GEOPORTAL_INGEST_BATCH overrides it.
+BATCH_SIZE = int(os.environ.get("GEOPORTAL_INGEST_BATCH", "4096"))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def test_rejected_features_are_not_held_in_memory(tmp_path):
         run = Run(src, plan, decide_crs(src, sample, plan, str(path)), "Point", names, out_schema, rej_schema)
         gc.collect()
         before = pa.total_allocated_bytes()
-        written = sum(b.num_rows for b in run.stream(first, batches))
+        written = sum(b.num_rows for b in run.stream([first], batches))
         gc.collect()
         held = pa.total_allocated_bytes() - before
     # ~39,960 rejected names of ~400 bytes each: ~16 MB if kept in memory
