@@ -6,6 +6,8 @@ Cyrillic from the DejaVu fonts of Debian's fonts-dejavu-core). WeasyPrint needs 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from pathlib import Path
 
 from geoportal.errors import PublishError
@@ -49,3 +51,27 @@ def write_pdf(html: str, folder: Path, target: Path) -> Path:
         quiet.setLevel(level)
     tmp.replace(target)
     return target
+
+
+def write_pdfs(pages: list[tuple[str, Path]], folder: Path) -> None:
+    """Each (html, target) of ``folder`` printed as by :func:`write_pdf`, on every core: WeasyPrint's layout
+    is pure Python and a node's 66 hromada pages took most of a build on one core.
+
+    Worker processes are forked only while this process runs no other thread (a fork would copy a lock
+    another thread holds); otherwise, and for a handful of pages, the pages are printed here one by one."""
+    workers = min(os.cpu_count() or 1, len(pages) // 4)
+    if workers < 2 or threading.active_count() > 1:
+        for html, target in pages:
+            write_pdf(html, folder, target)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        # every page is waited for: the first failure is raised (a PublishError naming the page) after the
+        # others have finished, so no worker is left writing when the build reports it
+        futures = [pool.submit(write_pdf, html, folder, target) for html, target in pages]
+        errors = [f.exception() for f in futures]
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first

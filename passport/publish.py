@@ -180,11 +180,13 @@ def publish(res: Result, pcfg: PassportConfig, out: Path, services: dict[str, st
     context = {"site": site or Site("Геопортал", "Geoportal"), "docs": docs, "indicators": pcfg.indicators,
                "services": services or {}, "pdf": no_pdf is None}
     page = env.get_template("passport.html")
+    printed: list[tuple[str, Path]] = []
     for d, h in zip(docs, res.hromadas):
         html = page.render(**context, p=d, svg=_svg(h.geometry))
         write_atomic(out / f"{d['katotth']}.html", html)
-        if no_pdf is None:
-            pdf.write_pdf(html, out, out / f"{d['katotth']}.pdf")
+        printed.append((html, out / f"{d['katotth']}.pdf"))
+    if no_pdf is None:
+        pdf.write_pdfs(printed, out)
     for name, html in write_maps(env, docs, res, pcfg, context).items():
         write_atomic(out / name, html)
     write_atomic(out / "compare.html", env.get_template("compare.html").render(
