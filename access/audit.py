@@ -27,10 +27,14 @@ _SECRET_KEYS = frozenset(
 )
 
 
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _digest(entry: dict[str, Any]) -> str:
     body = {k: v for k, v in entry.items() if k != "hash"}
     return hashlib.sha256(
-        json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        _canonical(body).encode("utf-8")
     ).hexdigest()
 
 
@@ -39,7 +43,7 @@ HEAD_SIZE = 160
 
 
 def _head_record(seq: int, digest: str) -> bytes:
-    return json.dumps({"seq": seq, "hash": digest}).encode().ljust(HEAD_SIZE - 1) + b"\n"
+    return f'{{"seq": {int(seq)}, "hash": "{digest}"}}'.encode().ljust(HEAD_SIZE - 1) + b"\n"
 
 
 def parse_since(text: str) -> datetime:
@@ -102,8 +106,11 @@ class AuditLog:
                     "detail": detail or {},
                     "prev": prev,
                 }
-                entry["hash"] = _digest(entry)
-                line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+                # the line is the canonical JSON the hash is taken of, with the hash added last: one
+                # serialisation per entry instead of two
+                canonical = _canonical(entry)
+                entry["hash"] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+                line = canonical[:-1] + ',"hash":"' + entry["hash"] + '"}\n'
                 fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
                 try:
                     os.write(fd, line.encode("utf-8"))

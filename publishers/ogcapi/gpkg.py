@@ -202,7 +202,33 @@ class GeoPackageProvider(BaseProvider):
             hit = _INSIDE[key] = (self.rows, None if len(keys) == seen else json.dumps(keys))
         if hit[1] is None:  # the area holds every row the rest of the filter keeps
             return sql, list(params)
+        table = self._keys_table(key, hit[1])
+        if table is not None:
+            return f"t.{quote_ident(self.pk)} IN (SELECT id FROM temp.{table})", []
         return f"t.{quote_ident(self.pk)} IN (SELECT value FROM json_each({_sql_text(hit[1])}))", []
+
+    def _keys_table(self, key: tuple[Any, ...], keys_json: str) -> str | None:
+        """The keys inside an access area as a temporary table of this thread's connection (made once per
+        connection and area): SQLite then looks each row up in its key instead of parsing the keys' JSON
+        on every query. None when the keys are not all integers (the JSON is used)."""
+        tables = getattr(_LOCAL, "keys_tables", None)
+        if tables is None:
+            tables = _LOCAL.keys_tables = {}
+        where = (id(self._db), key)
+        name = tables.get(where)
+        if name is None:
+            keys = json.loads(keys_json)
+            if not all(type(k) is int for k in keys):
+                return None
+            if len(tables) > 256:
+                tables.clear()
+            name = f"geoportal_inside_{len(tables)}_{abs(hash(where)) % 10**12}"
+            self._db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
+            self._db.execute(f"DELETE FROM temp.{name}")
+            self._db.executemany(f"INSERT INTO temp.{name} (id) VALUES (?)", ((k,) for k in keys))
+            self._db.commit()
+            tables[where] = name
+        return name
 
     def _order(self, sortby: list[dict[str, str]]) -> str:
         return order_by(sortby, self.columns, self.id_field, quote_ident)
