@@ -30,9 +30,9 @@ from geoportal import plugins
 from access.config import AccessConfig, problems_with
 from decisions.config import DecisionsConfig
 from geoportal.errors import ConfigError
+from geoportal.model import RASTER_SUFFIXES
 
 KATOTTH_RE = re.compile(r"^UA\d{17}$")
-RASTER_SUFFIXES = (".tif", ".tiff")
 VECTOR_SERVICES = ("ogcapi", "wms", "wfs", "downloads")
 RASTER_SERVICES = ("wms", "downloads")
 ID_RE = r"^[a-z0-9][a-z0-9_-]{0,62}$"

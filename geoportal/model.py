@@ -13,10 +13,13 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from geoportal.config import NodeConfig
+if TYPE_CHECKING:  # the model is imported by ingest-file, which needs no node config (pydantic, ~10 MB)
+    from geoportal.config import NodeConfig
 
+#: files a dataset is a raster for (Cloud-Optimised GeoTIFF storage), whatever the node's vector storage
+RASTER_SUFFIXES = (".tif", ".tiff")
 
 #: Ukraine in lon/lat (EPSG:4326): the area of use of the Ukrainian CRSs, and the extent a node reports
 #: before it holds any data

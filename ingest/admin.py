@@ -12,17 +12,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyogrio.raw
 import shapely
 
-from geoportal.config import NodeConfig
 from geoportal.errors import IngestError
 from ingest import reference
 from ingest.crs import crs_key, transform_xy
 from ingest.readers.base import plain_path
+
+if TYPE_CHECKING:
+    from geoportal.config import NodeConfig
 
 KATOTTH = reference.KATOTTH
 COLUMNS = ("katotth_hromada", "katotth_raion", "katotth_oblast", "admin_linked_by")

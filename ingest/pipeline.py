@@ -16,13 +16,12 @@ import logging
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import pyarrow as pa
 import shapely
 
-from geoportal.config import Dataset, NodeConfig
 from geoportal.errors import CRSError, IngestError
 from geoportal.model import FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
 from ingest import admin as admin_mod
@@ -31,11 +30,14 @@ from ingest.crs import (crs_key, datum_note, infer_crs, match_rule, parse_crs, u
 from ingest.readers import RASTER_SUFFIXES, ReadOptions, Source, open_source
 from ingest.readers.base import REASON, WKB, display_path
 from ingest.report import Tally
-from ingest.schema import TargetSchema, apply as apply_schema, load_schema, resolve_schema_path
 from ingest.store import GEOM, LayerStream, open_store
 from ingest.streaming import streaming_settings
 from ingest.text import field_name, normalise_column
 from ingest.wkb import layer_wkb
+
+if TYPE_CHECKING:  # ingest-file needs neither a node config nor a target schema (pydantic, ~10 MB)
+    from geoportal.config import Dataset, NodeConfig
+    from ingest.schema import TargetSchema
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +238,11 @@ class Run:
             attrs.append(col)
         attr_batch = pa.record_batch(attrs, names=self.names)
         reason_list = list(reasons)
-        out_cols = apply_schema(self.plan.schema, attr_batch, self.titles, reason_list) if self.plan.schema \
-            else list(attrs)
+        out_cols = list(attrs)
+        if self.plan.schema:
+            from ingest.schema import apply as apply_schema
+
+            out_cols = apply_schema(self.plan.schema, attr_batch, self.titles, reason_list)
         if self.plan.admin is not None:
             koatuu = batch.column(self.src.fields[self.k_col]).to_pylist() if self.k_col is not None else None
             raions = batch.column(self.src.fields[self.r_col]).to_pylist() if self.r_col is not None else None
@@ -458,6 +463,8 @@ def plan_for(cfg: NodeConfig, ds: Dataset) -> Plan:
     fp = hashlib.sha256(ds.model_dump_json(by_alias=True).encode())
     fp.update(cfg.storage.crs.encode())
     if ds.schema_:
+        from ingest.schema import load_schema, resolve_schema_path
+
         path = resolve_schema_path(cfg.base_dir, ds.schema_)
         schema = load_schema(path)
         fp.update(path.read_bytes())

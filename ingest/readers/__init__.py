@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from geoportal import plugins
-from geoportal.config import RASTER_SUFFIXES
+from geoportal.model import RASTER_SUFFIXES
 from geoportal.errors import IngestError
 from ingest.readers.base import ReadOptions, Source
 
