@@ -14,7 +14,8 @@ exported as OCDS release packages.
                     stores.py picks one for a node
     service.py      the actions on decisions (create, transition, comment, answer, milestones), transactional;
                     projects.py those on projects; history.py the per-field history rows; checks.py input checks
-    ocds.py         OCDS 1.1 release packages of the projects, validated against a local schema subset
+    ocds.py         OCDS 1.1 release packages of the projects, out and in; ocds_schema.py the official OCDS
+                    1.1 schema (vendored in schema/ocds/) as one offline validator
     page.py         the static HTML page of each decision; export.py the register as a GeoPackage layer
     cli.py          ``geoportal decision …``
 """

@@ -417,7 +417,8 @@ def project_list(c: Ctx, as_json: bool) -> None:
 @click.option("--ocid-prefix", default="ocds-gpnw01", show_default=True)
 @click.pass_obj
 def ocds(c: Ctx, out: Path | None, uri: str | None, ocid_prefix: str) -> None:
-    """Every development project as an OCDS 1.1 release package (validated before it is written)."""
+    """Every development project as an OCDS 1.1 release package, validated against the official OCDS 1.1
+    release package schema (shipped with the node, read offline) before anything is written."""
     from decisions.ocds import release_package
     from geoportal.model import write_atomic
 
@@ -443,8 +444,9 @@ def ocds(c: Ctx, out: Path | None, uri: str | None, ocid_prefix: str) -> None:
 def ocds_import(c: Ctx, file: Path, who: str | None, ocid_prefix: str, as_json: bool) -> None:
     """Create or update development projects from FILE, an OCDS release package (or a JSON list of releases),
     matched by ocid: stage, budget planned/actual by source, tender id, decisions. All or nothing: the releases
-    are validated with the export's schema first, and one refused release (schema, permission, a stage behind
-    the register's) imports none — the error names the release, the field and what to do."""
+    are validated against the official OCDS 1.1 schema first (as every export is), and one refused release
+    (schema, permission, a stage behind the register's) imports none — the error names the release, the field
+    and what to do."""
     from decisions.ocds import OcdsImportError, read_releases
 
     actor = _actor(who)
@@ -452,6 +454,9 @@ def ocds_import(c: Ctx, file: Path, who: str | None, ocid_prefix: str, as_json: 
         doc = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise OcdsImportError(f"{file}: not a JSON file ({e}); give an OCDS release package") from None
+    except RecursionError:
+        raise OcdsImportError(f"{file}: nests its values too deeply to be read; give an OCDS release package, as "
+                              "`geoportal decision ocds` writes it") from None
     report = c.reg.import_releases(actor, read_releases(doc), source=file.name, ocid_prefix=ocid_prefix, now=c.now)
     c.page()
     lines = ([f"created {i} ← {o}" for i, o in report.created] + [f"updated {i} ← {o}" for i, o in report.updated]

@@ -186,14 +186,14 @@ class ProjectActions:
         from decisions.ocds import OcdsImportError
 
         if old is not None and old.issuer != r.issuer:
-            raise OcdsImportError(f"{r.where()}: buyer.id: {r.issuer}, but project {old.id} with this ocid is issued "
+            raise OcdsImportError(f"{r.where()}: buyer/id: {r.issuer}, but project {old.id} with this ocid is issued "
                                   f"by {old.issuer}; the issuer of a project does not change — check the ocid "
                                   "(another node's projects need their own --ocid-prefix)")
         permissions.check(actor, "project", owner=r.issuer)
         if old is None:
             if not (r.title or "").strip():
-                raise OcdsImportError(f"{r.where()}: tender.title: a new project needs a title (tender.title or "
-                                      "planning.budget.project)")
+                raise OcdsImportError(f"{r.where()}: tender/title: a new project needs a title (tender/title or "
+                                      "planning/budget/project)")
             p = Project(id=self._import_id(tx, r, by_ocid, now), title=Text(r.title or ""), issuer=r.issuer,
                         decisions=[], created_at=r.date, ocid=r.ocid)
         else:
@@ -203,7 +203,7 @@ class ProjectActions:
                     raise IllegalTransition(f"{r.where()}: project {old.id} is at '{old.stage}', a final stage; "
                                             f"the release says '{r.stage}' — leave the release out")
                 if r.stage != Stage.CANCELLED.value and ROUTE.index(r.stage) < ROUTE.index(old.stage):
-                    raise IllegalTransition(f"{r.where()}: tag/tender.status: stage '{r.stage}' is behind project "
+                    raise IllegalTransition(f"{r.where()}: tag, tender/status: stage '{r.stage}' is behind project "
                                             f"{old.id}'s '{old.stage}'; an import only moves a project forward — "
                                             "leave the older release out")
             if r.title and r.title != old.title.uk:
@@ -212,8 +212,8 @@ class ProjectActions:
         if r.tender_id is not None:
             p.tender_id = None if r.tender_id == f"{p.id}-plan" or r.tender_id == f"{r.suffix}-plan" else r.tender_id
         if p.stage in (Stage.PROCUREMENT.value, Stage.WORKS.value, Stage.COMMISSIONING.value) and not p.tender_id:
-            raise OcdsImportError(f"{r.where()}: tender.id: stage '{p.stage}' needs the tender id of the procurement; "
-                                  "give it in tender.id")
+            raise OcdsImportError(f"{r.where()}: tender/id: stage '{p.stage}' needs the tender id of the procurement; "
+                                  "give it in tender/id")
         if r.budget is not None:
             p.budget = list(r.budget)
         if r.decisions is not None:
