@@ -1,7 +1,8 @@
 """OCDS import through the CLI (`geoportal decision ocds-import`): a round trip export → import into an empty
-node → export gives the same package; releases of one ocid update the project; a release that is wrong
-anywhere — the schema, the permission, a stage behind the register's — imports nothing and the error names
-the release, the field and what to do. Two empty workspaces of the sample node's config: no layers needed."""
+node → export gives the same package, which the official OCDS 1.1 schema accepts; releases of one ocid update
+the project; a release that is wrong anywhere — the official schema, the permission, a stage behind the
+register's — imports nothing and the error names the release, the field and what to do; a hostile file leaves
+the register as it was. Two empty workspaces of the sample node's config: no layers needed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from decisions.ocds import validate
 from geoportal.cli import main
 from tests.decisions.conftest import CONFIG, OLEVSK, OVRUCH
+from tests.decisions.ocds_official import official_errors
 
 OFFICIAL = f"Олена Коваль:official:{OVRUCH}"
 
@@ -76,14 +78,16 @@ def source_node(tmp_path: Path) -> Path:
 def test_round_trip_into_an_empty_node(tmp_path: Path) -> None:
     a, b = source_node(tmp_path), tmp_path / "b"
     first = export(a, tmp_path / "a.json")
-    assert validate(first) == []
+    assert official_errors(first) == [] and validate(first) == []
     assert [r["tag"] for r in first["releases"]] == [["contract", "implementation"], ["planningUpdate"],
                                                      ["tenderCancellation"]]
     out = run(b, "ocds-import", str(tmp_path / "a.json"), "--as", OFFICIAL).output
     assert "created P-2026-001 ← ocds-gpnw01-P-2026-001" in out
     assert "decision D-2026-001 is not in this register" in out  # the links are kept, and said so
 
-    same(first, export(b, tmp_path / "b.json"))
+    second = export(b, tmp_path / "b.json")
+    same(first, second)
+    assert official_errors(second) == []
     mine, theirs = projects(a), projects(b)
     keys = ("id", "stage", "tender_id", "budget", "decisions", "issuer", "updated_at")
     assert [{k: p[k] for k in keys} for p in theirs] == [{k: p[k] for k in keys} for p in mine]
@@ -122,7 +126,8 @@ def test_a_newer_release_moves_a_project_forward(tmp_path: Path) -> None:
     (tmp_path / "older.json").write_text(json.dumps([newer, older], ensure_ascii=False), encoding="utf-8")
     res = run(b, "ocds-import", str(tmp_path / "older.json"), "--as", OFFICIAL, ok=False)
     assert res.exit_code != 0
-    assert "release 1 (ocds-gpnw01-P-2026-001)" in res.output and "behind" in res.output and "'works'" in res.output
+    assert "release 1 (ocds-gpnw01-P-2026-001, id " in res.output and "behind" in res.output
+    assert "'works'" in res.output
     assert [p["stage"] for p in projects(b)] == ["works", "funding", "cancelled"]
 
 
@@ -143,12 +148,31 @@ def test_a_bad_release_anywhere_imports_nothing(tmp_path: Path) -> None:
         return res.output
 
     refused(lambda p: p["releases"][2]["tender"].update(status="done"),
-            "release 2 (ocds-gpnw01-P-2026-003)", "tender/status", "'done' is not one of", "nothing was imported")
+            "release 2 (ocds-gpnw01-P-2026-003, id ocds-gpnw01-P-2026-003-cancelled-", "tender/status",
+            "'done' is not one of", "nothing was imported")
     refused(lambda p: p["releases"][1]["planning"]["budget"]["amount"].update(currency="грн"),
-            "release 1 (ocds-gpnw01-P-2026-002)", "planning/budget/amount/currency")
-    refused(lambda p: p["releases"][2]["buyer"].update(id="Овруч"), "release 2", "buyer.id", "KATOTTH")
+            "release 1 (ocds-gpnw01-P-2026-002, id ", "planning/budget/amount/currency")
+    # what the official schema checks beyond the fields we write: formats, code lists, required keys, uniqueness
+    refused(lambda p: p["releases"][1].update(date="1 травня 2026"), "release 1", ": date: ", "is not a 'date-time'")
+    refused(lambda p: p["releases"][0]["contracts"][0]["implementation"]["transactions"][0].update(source="бюджет"),
+            "release 0", "contracts/0/implementation/transactions/0/source", "is not a 'uri'")
+    refused(lambda p: p["releases"][0]["awards"][0].update(status="won"), "release 0", "awards/0/status")
+    refused(lambda p: p["releases"][2].pop("initiationType"), "release 2", "'initiationType' is a required property")
+    refused(lambda p: p["releases"].append(copy.deepcopy(p["releases"][0])), "the package: releases",
+            "items 0 and 3 are the same")
+    refused(lambda p: p.update(uri="не адреса"), "the package: uri", "is not a 'uri'")
+    refused(lambda p: p["releases"].__setitem__(1, "P-2026-002"), "release 1 (not an object)")
+    refused(lambda p: p["releases"][2]["buyer"].update(id="Овруч"), "release 2", "buyer/id", "KATOTTH")
+    # what the official schema leaves optional or nullable, and a project needs: refused by its path, no traceback
+    refused(lambda p: p["releases"][2]["buyer"].pop("id"), "release 2", "buyer/id: None is not a KATOTTH code")
+    refused(lambda p: p["releases"][0]["parties"][1].update(name=None), "release 0", "parties/1/name",
+            "a funder party needs a name")
+    refused(lambda p: p["releases"][0]["planning"]["budget"]["amount"].update(amount=None), "release 0",
+            "planning/budget/amount: give both amount and currency")
+    refused(lambda p: p["releases"][0]["contracts"][0]["implementation"]["transactions"][0].pop("value"),
+            "release 0", "contracts/0/implementation/transactions/0/value: missing")
     refused(lambda p: p["releases"][1]["planning"]["budget"]["amount"].update(amount=1.0),
-            "release 1", "planning.budget.amount", "make the two agree")
+            "release 1", "planning/budget/amount", "make the two agree")
     # the schema passes and the first releases would be fine: the last one's buyer is another body
     other = refused(lambda p: p["releases"][2]["buyer"].update(id=OLEVSK), OLEVSK)
     assert "may not project" in other
@@ -178,3 +202,47 @@ def test_a_list_of_another_publishers_releases(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text("<xml/>", encoding="utf-8")
     res = run(b, "ocds-import", str(tmp_path / "x.json"), "--as", OFFICIAL, ok=False)
     assert res.exit_code == 10 and "not a JSON file" in res.output
+
+
+def test_a_hostile_file_leaves_the_register_as_it_was(tmp_path: Path) -> None:
+    """A register with projects and history; files built to hurt — a deep nest, an endless string, a bad release
+    after many good ones — are refused by the CLI with a non-zero exit, and the projects and their history are
+    what they were."""
+    a, b = source_node(tmp_path), tmp_path / "b"
+    pkg = export(a, tmp_path / "a.json")
+    run(b, "ocds-import", str(tmp_path / "a.json"), "--as", OFFICIAL)
+    before = projects(b)
+    history = [len(register(b).history(p["id"], "project")) for p in before]
+
+    def refused(text: str, *expected: str) -> None:
+        f = tmp_path / "hostile.json"
+        f.write_text(text, encoding="utf-8")
+        res = run(b, "ocds-import", str(f), "--as", OFFICIAL, ok=False)
+        assert res.exit_code == 10, res.output
+        for e in expected:
+            assert e in res.output, res.output
+        assert len(res.output) < 2000  # one line, not the file echoed back
+        assert projects(b) == before
+        assert [len(register(b).history(p["id"], "project")) for p in before] == history
+
+    refused("[" * 100_000 + "]" * 100_000, "nests its values too deeply")
+    deep = copy.deepcopy(pkg)
+    deep["releases"][0]["tender"]["title"] = json.loads("[" * 900 + "]" * 900)
+    refused(json.dumps(deep), "release 0", ": tender/title/0/0/", "nested more than 64 levels",
+            "nothing was imported")
+    long = copy.deepcopy(pkg)
+    long["releases"][1]["date"] = "2026-" + "9" * 1_000_000
+    refused(json.dumps(long), "release 1", ": date: ", "…")
+    # 300 good new releases, then one bad: none is imported
+    many = []
+    for i in range(300):
+        r = copy.deepcopy(pkg["releases"][1])
+        r.update(ocid=f"ocds-abc123-X-{i}", id=f"x-{i}")
+        many.append(r)
+    bad = copy.deepcopy(pkg["releases"][2])
+    bad["tender"]["value"]["amount"] = "сто"
+    refused(json.dumps(many + [bad], ensure_ascii=False), "release 300", "tender/value/amount",
+            "is not of type 'number'")
+    # the file the register came from is still welcome: nothing was half-applied by the refusals
+    again = run(b, "ocds-import", str(tmp_path / "a.json"), "--as", OFFICIAL, "--json").output
+    assert json.loads(again)["unchanged"] == [p["id"] for p in before]
