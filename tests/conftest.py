@@ -2,6 +2,10 @@
 
 - ``demo_node``: the sample node built into a temporary workspace and served by ``geoportal serve`` as a
   subprocess on a free loopback port (pygeoapi, MapServer, pycsw all real); yields its base URL.
+- ``token_node``: the same node served with a publisher token (CSW-T on) and OAI-PMH pages of two records.
+- Session nodes are started ahead: as soon as the collection shows that a test needs one, its build runs in
+  the background (a node's build is a subprocess, so it takes the core the tests leave idle) and the fixture
+  waits for it when first asked. A node is never shared by more tests than before, only started sooner.
 - ``postgis_dsn``: ``GEOPORTAL_TEST_DSN`` if set, else a throwaway PostgreSQL cluster started with the
   Debian binaries (as the ``postgres`` user when the tests run as root), with PostGIS created.
 """
@@ -13,9 +17,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -24,7 +29,10 @@ from geoportal.serve import free_port, start_node, stop, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "config" / "nodes" / "zhytomyr-oblast.yaml"
+OVRUCH_CONFIG = ROOT / "config" / "nodes" / "ovrutska-hromada.yaml"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+TOKEN = "publisher-token-for-tests"  # the token_node's publisher token (GEOPORTAL_CSW_TOKENS)
+OAI_PAGE = 2  # the token_node's OAI-PMH page size: a harvest of the sample node follows resumption tokens
 
 
 @dataclass
@@ -54,7 +62,8 @@ def serve_node(config: Path, workdir: Path, port: int | None = None, env: dict[s
     log = workdir.parent / f"{workdir.name}-serve.log"
     proc = start_node(config, workdir, port, log, env)
     try:
-        wait_for("127.0.0.1", port, "/", timeout=180, proc=proc)
+        # generous: nodes started ahead build side by side, on a machine other work may share
+        wait_for("127.0.0.1", port, "/", timeout=300, proc=proc)
     except ServeError:
         stop_node(proc)
         raise RuntimeError(log.read_text()[-3000:])
@@ -65,12 +74,82 @@ def stop_node(proc: subprocess.Popen) -> None:
     stop(proc, timeout=20)
 
 
-@pytest.fixture(scope="session")
-def demo_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
-    workdir = tmp_path_factory.mktemp("demo") / "zhytomyr-oblast"
-    node = serve_node(DEMO_CONFIG, workdir)
+# -- session nodes, started ahead ----------------------------------------------------------------------
+
+def _access_node(base: Path) -> Any:
+    from tests.geoportal.access_client import start_access_node
+
+    return start_access_node(base)
+
+
+#: fixture name → (temporary folder name, start(folder) → node, the node's `geoportal serve` process)
+AHEAD: dict[str, tuple[str, Callable[[Path], Any], Callable[[Any], subprocess.Popen]]] = {
+    "demo_node": ("demo", lambda base: serve_node(DEMO_CONFIG, base / "zhytomyr-oblast"), lambda n: n.process),
+    "token_node": ("gate", lambda base: serve_node(DEMO_CONFIG, base / "zhytomyr-oblast", env={
+        "GEOPORTAL_CSW_TOKENS": TOKEN, "GEOPORTAL_OAI_PAGE_SIZE": str(OAI_PAGE)}), lambda n: n.process),
+    "access_node": ("authweb", _access_node, lambda n: n.served.process),
+    "ovruch_node": ("ovruch", lambda base: serve_node(OVRUCH_CONFIG, base / "ovrutska-hromada"),
+                    lambda n: n.process),
+}
+_started: dict[str, Future] = {}
+_taken: set[str] = set()
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="node-ahead")  # two builds at a time: 2 cores
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start, in the order the tests first need them, the session nodes the selected tests use."""
+    if session.config.option.collectonly:
+        return
+    first: dict[str, int] = {}
+    for i, item in enumerate(session.items):
+        for name in getattr(item, "fixturenames", ()):
+            if name in AHEAD:
+                first.setdefault(name, i)
+    for name in sorted(first, key=first.get):  # type: ignore[arg-type]
+        _start(session.config, name)
+
+
+def _start(config: pytest.Config, name: str) -> Future:
+    if name not in _started:
+        folder, start, _ = AHEAD[name]
+        base = config._tmp_path_factory.mktemp(folder)  # type: ignore[attr-defined]
+        _started[name] = _pool.submit(start, base)
+    return _started[name]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the nodes started ahead that no test took (an interrupted or failed-early run)."""
+    for name, fut in _started.items():
+        if name in _taken or fut.cancel():
+            continue
+        try:
+            node = fut.result()
+        except Exception:  # noqa: BLE001 - it failed to start: nothing left to stop
+            continue
+        stop_node(AHEAD[name][2](node))
+    _pool.shutdown(wait=False)
+
+
+def node_ahead(request: pytest.FixtureRequest, name: str) -> Iterator[Any]:
+    """The body of a session fixture in AHEAD: the node started ahead (started now if it was not), stopped
+    at the end of the session."""
+    node = _start(request.config, name).result()
+    _taken.add(name)
     yield node
-    stop_node(node.process)
+    stop_node(AHEAD[name][2](node))
+
+
+@pytest.fixture(scope="session")
+def demo_node(request: pytest.FixtureRequest) -> Iterator[ServedNode]:
+    yield from node_ahead(request, "demo_node")
+
+
+@pytest.fixture(scope="session")
+def token_node(request: pytest.FixtureRequest) -> Iterator[ServedNode]:
+    """The sample node served by ``geoportal serve`` with GEOPORTAL_CSW_TOKENS set (transactions on) and
+    OAI-PMH pages of OAI_PAGE records; the catalog gate's and the OAI-PMH tests share it (a publisher's
+    test inserts a record and deletes it again)."""
+    yield from node_ahead(request, "token_node")
 
 
 # -- PostGIS -----------------------------------------------------------------------------------------

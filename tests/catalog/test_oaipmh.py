@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections import Counter
-from typing import Iterator
 
 import pytest
 import requests
@@ -15,20 +14,18 @@ from sickle import Sickle
 from sickle import oaiexceptions as oe
 from sickle.iterator import OAIResponseIterator
 
-from tests.conftest import DEMO_CONFIG, ServedNode, serve_node, stop_node
+from tests.conftest import OAI_PAGE as PAGE, ServedNode
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 GMD = "{http://www.isotc211.org/2005/gmd}"
 GCO = "{http://www.isotc211.org/2005/gco}"
-PAGE = 2
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
-    served = serve_node(DEMO_CONFIG, tmp_path_factory.mktemp("oai") / "zhytomyr-oblast",
-                        env={"GEOPORTAL_OAI_PAGE_SIZE": str(PAGE)})
-    yield served
-    stop_node(served.process)
+def node(token_node: ServedNode) -> ServedNode:
+    """The sample node served with OAI-PMH pages of PAGE records (tests/conftest.py token_node: the catalog
+    gate's tests share it; none of them leaves a record behind)."""
+    return token_node
 
 
 def endpoint(node: ServedNode) -> str:

@@ -1,4 +1,5 @@
-"""A node served with a publisher token (CSW-T on), for the tests of the catalog gate and the front."""
+"""The node behind its access front (``access_node``) and what the tests of the gate and the front read of a
+served node: its log, its processes and their ports. The token node itself is in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -8,21 +9,10 @@ from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
-from tests.conftest import DEMO_CONFIG, ServedNode, serve_node, stop_node
+from tests.conftest import TOKEN, ServedNode, node_ahead  # noqa: F401 - TOKEN: the gate tests import it here
 
 if TYPE_CHECKING:
     from tests.geoportal.access_client import Node
-
-TOKEN = "publisher-token-for-tests"
-
-
-@pytest.fixture(scope="session")
-def token_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
-    """The sample node served by ``geoportal serve`` with GEOPORTAL_CSW_TOKENS set (transactions on)."""
-    workdir = tmp_path_factory.mktemp("gate") / "zhytomyr-oblast"
-    node = serve_node(DEMO_CONFIG, workdir, env={"GEOPORTAL_CSW_TOKENS": TOKEN})
-    yield node
-    stop_node(node.process)
 
 
 def serve_log(node: ServedNode) -> Path:
@@ -69,10 +59,7 @@ def listening_ports(pids: set[int]) -> set[int]:
 
 
 @pytest.fixture(scope="session")
-def access_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    """The sample node with an ``access:`` section and users, behind its access front (see access_client)."""
-    from tests.geoportal.access_client import start_access_node
-
-    node = start_access_node(tmp_path_factory.mktemp("authweb"))
-    yield node
-    stop_node(node.served.process)
+def access_node(request: pytest.FixtureRequest) -> Iterator[Node]:
+    """The sample node with an ``access:`` section and users, behind its access front (see access_client);
+    started ahead (tests/conftest.py AHEAD)."""
+    yield from node_ahead(request, "access_node")

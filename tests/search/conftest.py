@@ -7,14 +7,12 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import ServedNode, serve_node, stop_node
+from tests.conftest import ServedNode, node_ahead
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def ovruch_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
-    workdir = tmp_path_factory.mktemp("ovruch") / "ovrutska-hromada"
-    node = serve_node(ROOT / "config" / "nodes" / "ovrutska-hromada.yaml", workdir)
-    yield node
-    stop_node(node.process)
+def ovruch_node(request: pytest.FixtureRequest) -> Iterator[ServedNode]:
+    """Started ahead (tests/conftest.py AHEAD)."""
+    yield from node_ahead(request, "ovruch_node")
