@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -80,10 +81,35 @@ def make_node(base: Path, **top: object) -> ServedNode:
 
 
 @pytest.fixture(scope="module")
-def gpkg_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
-    node = make_node(tmp_path_factory.mktemp("views"))
-    yield node
-    stop_node(node.process)
+def starting(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[dict[str, Future[ServedNode]]]:
+    """The module's nodes (GeoPackage and PostGIS) that its selected tests use, built side by side: a
+    build is a subprocess, and one alone leaves a core idle. Each fixture below waits for its own."""
+    wanted = {name for item in request.session.items if getattr(item, "module", None) is request.module
+              for name in item.fixturenames} & {"gpkg_node", "pg_node"}
+    futures: dict[str, Future[ServedNode]] = {}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="views-node") as pool:
+        if "gpkg_node" in wanted:
+            futures["gpkg_node"] = pool.submit(make_node, tmp_path_factory.mktemp("views"))
+        if "pg_node" in wanted:
+            try:
+                dsn = request.getfixturevalue("postgis_dsn")
+            except pytest.skip.Exception:
+                pass  # no PostGIS: pg_node's own request of postgis_dsn skips its tests
+            else:
+                futures["pg_node"] = pool.submit(make_node, tmp_path_factory.mktemp("views-pg"),
+                                                 storage={"backend": "postgis", "dsn": dsn, "schema": "views_node"})
+        try:
+            yield futures
+        finally:
+            for fut in futures.values():
+                if fut.exception() is None:
+                    stop_node(fut.result().process)
+
+
+@pytest.fixture(scope="module")
+def gpkg_node(starting: dict[str, Future[ServedNode]]) -> ServedNode:
+    return starting["gpkg_node"].result()
 
 
 # -- what each role should see, computed without the node ---------------------------------------------
@@ -329,11 +355,8 @@ def test_a_collection_given_as_to_anybody_is_the_same_answer(gpkg_node: ServedNo
 
 
 @pytest.fixture(scope="module")
-def pg_node(tmp_path_factory: pytest.TempPathFactory, postgis_dsn: str) -> Iterator[ServedNode]:
-    node = make_node(tmp_path_factory.mktemp("views-pg"),
-                     storage={"backend": "postgis", "dsn": postgis_dsn, "schema": "views_node"})
-    yield node
-    stop_node(node.process)
+def pg_node(postgis_dsn: str, starting: dict[str, Future[ServedNode]]) -> ServedNode:
+    return starting["pg_node"].result()
 
 
 @pytest.mark.parametrize("role", ["anonymous", "citizen", "ovruch", "olevsk"])
