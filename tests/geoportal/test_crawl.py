@@ -195,9 +195,15 @@ def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
 
 @pytest.mark.slow
 def test_every_link_of_the_sample_network_answers(network) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def crawl_node(base: str) -> Crawl:
+        return crawl(base, start_paths(base), skip=pending_routes(base))
+
+    with ThreadPoolExecutor(max_workers=len(network)) as pool:  # four servers: crawled side by side
+        crawls = dict(zip(network, pool.map(crawl_node, network.values())))
     failures, pages = [], 0
-    for nid, base in network.items():
-        c = crawl(base, start_paths(base), skip=pending_routes(base))
+    for nid, c in crawls.items():
         pages += c.pages
         assert c.pages >= 4, f"{nid}: {_report(c)}"  # landing, OGC API pages at least
         failures += [f"{nid}: {f}" for f in c.failures]
