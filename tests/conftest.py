@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -92,7 +93,6 @@ AHEAD: dict[str, tuple[str, Callable[[Path], Any], Callable[[Any], subprocess.Po
                     lambda n: n.process),
 }
 _started: dict[str, Future] = {}
-_taken: set[str] = set()
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="node-ahead")  # two builds at a time: 2 cores
 
 
@@ -118,25 +118,31 @@ def _start(config: pytest.Config, name: str) -> Future:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the nodes started ahead that no test took (an interrupted or failed-early run)."""
+    """Stop the nodes started ahead, together: each winds down for a few seconds, and one after the other
+    those seconds added up. A node no test took (an interrupted run) is stopped here too."""
+    procs = []
     for name, fut in _started.items():
-        if name in _taken or fut.cancel():
+        if fut.cancel():
             continue
         try:
-            node = fut.result()
+            procs.append(AHEAD[name][2](fut.result()))
         except Exception:  # noqa: BLE001 - it failed to start: nothing left to stop
             continue
-        stop_node(AHEAD[name][2](node))
+    stop(*procs, timeout=20)
     _pool.shutdown(wait=False)
 
 
 def node_ahead(request: pytest.FixtureRequest, name: str) -> Iterator[Any]:
-    """The body of a session fixture in AHEAD: the node started ahead (started now if it was not), stopped
-    at the end of the session."""
+    """The body of a session fixture in AHEAD: the node started ahead (started now if it was not). Its
+    teardown only asks it to stop; pytest_sessionfinish waits for it."""
     node = _start(request.config, name).result()
-    _taken.add(name)
     yield node
-    stop_node(AHEAD[name][2](node))
+    proc = AHEAD[name][2](node)
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture(scope="session")
