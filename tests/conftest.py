@@ -7,7 +7,8 @@
   the background (a node's build is a subprocess, so it takes the core the tests leave idle) and the fixture
   waits for it when first asked. A node is never shared by more tests than before, only started sooner.
 - ``postgis_dsn``: ``GEOPORTAL_TEST_DSN`` if set, else a throwaway PostgreSQL cluster started with the
-  Debian binaries (as the ``postgres`` user when the tests run as root), with PostGIS created.
+  Debian binaries (as the ``postgres`` user when the tests run as root), with PostGIS created; it is
+  stopped at the end of the session, after the nodes that read it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +93,7 @@ AHEAD: dict[str, tuple[str, Callable[[Path], Any], Callable[[Any], subprocess.Po
     "access_node": ("authweb", _access_node, lambda n: n.served.process),
     "ovruch_node": ("ovruch", lambda base: serve_node(OVRUCH_CONFIG, base / "ovrutska-hromada"),
                     lambda n: n.process),
+    "postgis_node": ("pgnode", lambda base: _postgis_node(base), lambda n: n.process),
 }
 _started: dict[str, Future] = {}
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="node-ahead")  # two builds at a time: 2 cores
@@ -126,10 +129,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             continue
         try:
             procs.append(AHEAD[name][2](fut.result()))
-        except Exception:  # noqa: BLE001 - it failed to start: nothing left to stop
+        except (Exception, pytest.skip.Exception):  # noqa: BLE001 - it never started: nothing to stop
             continue
     stop(*procs, timeout=20)
     _pool.shutdown(wait=False)
+    _stop_cluster()  # after the nodes that read it
 
 
 def node_ahead(request: pytest.FixtureRequest, name: str) -> Iterator[Any]:
@@ -164,13 +168,27 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-@pytest.fixture(scope="session")
-def postgis_dsn() -> Iterator[str]:
-    """A PostGIS database for the tests; skipped with the reason when none can be had."""
+_cluster: dict[str, Any] = {}
+_cluster_lock = threading.Lock()
+
+
+def cluster_dsn() -> str:
+    """``GEOPORTAL_TEST_DSN`` if set, else the session's throwaway cluster, started by the first caller (the
+    postgis_dsn fixture, or the postgis_node started ahead); skips with the reason when none can be had."""
     dsn = os.environ.get("GEOPORTAL_TEST_DSN")
     if dsn:
-        yield dsn
-        return
+        return dsn
+    with _cluster_lock:
+        if "dsn" not in _cluster:
+            try:
+                _start_cluster()
+            except BaseException:
+                _stop_cluster()  # half started: nothing left behind, the next caller tries afresh
+                raise
+        return _cluster["dsn"]
+
+
+def _start_cluster() -> None:
     if not (PG_BIN / "initdb").exists():
         pytest.skip("no PostgreSQL binaries in /usr/lib/postgresql/15/bin and no GEOPORTAL_TEST_DSN")
     base = Path(tempfile.mkdtemp(prefix="geoportal-pg-", dir="/tmp"))
@@ -181,6 +199,7 @@ def postgis_dsn() -> Iterator[str]:
     sock.mkdir()
     os.chmod(sock, 0o777)
     port = free_port()
+    _cluster.update(base=base, data=data)  # from here on, pytest_sessionfinish stops and removes it
     subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "--no-sync", "-A", "trust",
                                  "-U", "postgres", "-E", "UTF8", "--locale", "C.UTF-8"]),
                    check=True, capture_output=True)
@@ -188,20 +207,29 @@ def postgis_dsn() -> Iterator[str]:
                                  "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
                                        "-c synchronous_commit=off -c full_page_writes=off", "start"]),
                    check=True, capture_output=True)
-    try:
-        import psycopg
+    import psycopg
 
-        admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE geoportal_test")
-        dsn = f"postgresql://postgres@127.0.0.1:{port}/geoportal_test"
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION postgis")
-        yield dsn
-    finally:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE geoportal_test")
+    dsn = f"postgresql://postgres@127.0.0.1:{port}/geoportal_test"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION postgis")
+    _cluster["dsn"] = dsn
+
+
+def _stop_cluster() -> None:
+    if "base" in _cluster:
+        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(_cluster["data"]), "-m", "immediate",
+                                     "stop"]), capture_output=True)
+        shutil.rmtree(_cluster["base"], ignore_errors=True)
+        _cluster.clear()
+
+
+@pytest.fixture(scope="session")
+def postgis_dsn() -> str:
+    """A PostGIS database for the tests; skipped with the reason when none can be had."""
+    return cluster_dsn()
 
 
 def derived_config(path: Path, base: Path = DEMO_CONFIG, **top: object) -> Path:
@@ -224,13 +252,14 @@ def derived_config(path: Path, base: Path = DEMO_CONFIG, **top: object) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgis_node(tmp_path_factory: pytest.TempPathFactory, postgis_dsn: str) -> Iterator[ServedNode]:
-    """The sample node stored in PostGIS instead of GeoPackage, served for real."""
-    base = tmp_path_factory.mktemp("pgnode")
+def _postgis_node(base: Path) -> ServedNode:
     cfg = derived_config(base / "zhytomyr-oblast-postgis.yaml",
-                         storage={"backend": "postgis", "dsn": postgis_dsn, "schema": "served_node"})
+                         storage={"backend": "postgis", "dsn": cluster_dsn(), "schema": "served_node"})
     # its own schema: other tests load layers into the same database (public schema) while it serves
-    node = serve_node(cfg, base / "zhytomyr-oblast-postgis")
-    yield node
-    stop_node(node.process)
+    return serve_node(cfg, base / "zhytomyr-oblast-postgis")
+
+
+@pytest.fixture(scope="session")
+def postgis_node(request: pytest.FixtureRequest, postgis_dsn: str) -> Iterator[ServedNode]:
+    """The sample node stored in PostGIS instead of GeoPackage, served for real; started ahead (AHEAD)."""
+    yield from node_ahead(request, "postgis_node")
