@@ -25,6 +25,7 @@ import shapely
 from geoportal.errors import CRSError, IngestError
 from geoportal.model import FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
 from ingest import admin as admin_mod
+from ingest.ahead import Ahead
 from ingest import geometry as geo
 from ingest.crs import (crs_key, datum_note, infer_crs, match_rule, parse_crs, ukrainian_rules)
 from ingest.readers import RASTER_SUFFIXES, ReadOptions, Source, open_source
@@ -389,11 +390,14 @@ def ingest_file(
                     "fingerprint": plan.fingerprint, "layer": stored.to_dict()}
 
         try:
-            store.write(LayerStream(
-                table=tbl, schema=out_schema, batches=run.stream(head, batches), geometry_type=ltype,
-                crs=plan.storage_crs, version=version, rejected=lambda: (rej_schema, run.rejected),
-                provenance=provenance,
-            ))
+            # GDAL reads the next batches in a thread of their own while this batch is cleaned and stored;
+            # the reader is stopped before the source is closed
+            with Ahead(batches, name="source-reader") as rest:
+                store.write(LayerStream(
+                    table=tbl, schema=out_schema, batches=run.stream(head, iter(rest)), geometry_type=ltype,
+                    crs=plan.storage_crs, version=version, rejected=lambda: (rej_schema, run.rejected),
+                    provenance=provenance,
+                ))
         finally:
             run.rejected.close()
     return holder["layer"]

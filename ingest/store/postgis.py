@@ -12,10 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import queue
-import threading
 from dataclasses import dataclass, replace
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import psycopg
 import pyarrow as pa
@@ -24,6 +22,7 @@ from pyproj import CRS
 
 from geoportal.errors import StoreError
 from geoportal.model import RowFilter
+from ingest.ahead import Ahead
 from ingest.store import GEOM, KEEP_VERSIONS, LayerStream, pgbinary
 from ingest.store.rows import ident
 
@@ -64,49 +63,6 @@ def table_name(dataset_id: str) -> str:
     digest = hashlib.sha1(dataset_id.encode()).hexdigest()[:8]
     head = name.encode()[: NAME_BYTES - 9].decode("utf-8", "ignore")
     return f"{head}_{digest}"
-
-
-_DONE = object()
-
-
-def _pipelined(batches: Any, encode: Callable[[pa.RecordBatch], Any]) -> Iterator[tuple[Any, int]]:
-    """Binary COPY chunks made in a second thread while this one streams the previous chunk to the server.
-
-    Reading, cleaning and encoding (GDAL, shapely, pyarrow) and the COPY socket writes all release the
-    GIL, so on two cores the two halves overlap. An error in the producer is raised here; if the consumer
-    stops early, the producer is told to stop and nothing is left running.
-    """
-    q: queue.Queue[Any] = queue.Queue(maxsize=1)  # one chunk ready while one is sent: enough to overlap
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for b in batches:
-                if stop.is_set():
-                    return
-                if b.num_rows:
-                    q.put((encode(b), b.num_rows))
-            q.put(_DONE)
-        except BaseException as e:  # handed to the consumer, which re-raises it
-            q.put(e)
-
-    worker = threading.Thread(target=produce, name="copy-producer", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.05)
 
 
 class PostgisStore:
@@ -178,12 +134,17 @@ class PostgisStore:
                    if f.name == GEOM or not (pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type))]
         stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
             self._q(name), sql.SQL(", ").join(sql.Identifier(c) for c, _ in columns))
+        def encode(b: pa.RecordBatch) -> tuple[memoryview, int]:
+            return pgbinary.chunk(b, columns, GEOM, srid), b.num_rows
+
         n = 0
-        with cur.copy(stmt) as cp:
+        # the batches are made and encoded in a second thread while this one sends the previous chunk
+        with cur.copy(stmt) as cp, Ahead(batches, encode, name="copy-encoder") as chunks:
             cp.write(pgbinary.SIGNATURE)
-            for chunk, rows in _pipelined(batches, lambda b: pgbinary.chunk(b, columns, GEOM, srid)):
-                cp.write(chunk)
-                n += rows
+            for chunk, rows in chunks:
+                if rows:
+                    cp.write(chunk)
+                    n += rows
             cp.write(pgbinary.TRAILER)
         return n
 
