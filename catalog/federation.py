@@ -226,7 +226,9 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
 
 def _load(ws: Workspace, pending: list[_Pending]) -> None:
     """The catalog half: the successful children's new, changed and deleted records in as few loader
-    runs as memory allows (one process start and one transaction each, instead of one per child). A
+    runs as memory allows (one process start and one transaction each, instead of one per child), into
+    the repository the running node serves — a production node's PostgreSQL one, which its CSW, OAI-PMH
+    and search read at once (:func:`catalog.pycsw.served_config_path`). A
     record the catalog cannot read fails its own child only; a loader run failing as a whole fails
     every child in it (their earlier records stay, retried next run)."""
     ok = [p for p in pending if p.res.ok and (p.fetched or p.gone)]
@@ -256,7 +258,7 @@ def _load(ws: Workspace, pending: list[_Pending]) -> None:
                 by_ident[ident] = (path, p.origin(ident))
         gone = [i for p in group for i in p.gone]
         try:
-            report = pycsw.run_loader(pycsw.config_path(ws), list(by_ident.values()), delete_ids=gone)
+            report = pycsw.run_loader(pycsw.served_config_path(ws), list(by_ident.values()), delete_ids=gone)
         except (GeoportalError, OSError) as e:
             for p in group:
                 p.fail(e)
@@ -326,7 +328,8 @@ def harvest(cfg: NodeConfig, ws: Workspace, *, only: list[str] | None = None, ti
     # the children's decisions and projects are fetched on every harvest, whatever the records did
     network_changed = refresh_search_network(cfg, ws, timeout=timeout)
     if network_changed or any(r.added or r.changed or r.deleted for r in results):
+        from catalog.repository import repository_of
         from search import index as search_index  # the parent's search shows what was harvested
 
-        search_index.build(cfg, ws)
+        search_index.build(cfg, ws, repository_of(pycsw.served_config_path(ws)))
     return results

@@ -48,6 +48,20 @@ def config_path(ws: Workspace) -> Path:
     return ws.services / "pycsw.cfg"
 
 
+def production_config_path(ws: Workspace) -> Path:
+    """The pycsw configuration of a production node's repository (PostgreSQL), written by ``geoportal
+    deploy prepare`` (:mod:`geoportal.deploy.prepare`)."""
+    return ws.services / "pycsw-production.cfg"
+
+
+def served_config_path(ws: Workspace) -> Path:
+    """The pycsw configuration of the repository the running node serves and reads: production's when
+    the workspace was prepared for production (its readers no longer read the build's SQLite file), else
+    the build's. Whatever changes the live catalog (a harvest) writes there."""
+    production = production_config_path(ws)
+    return production if production.exists() else config_path(ws)
+
+
 def build_config(cfg: NodeConfig, ws: Workspace, ep: Endpoints, database: Path | str | None = None,
                  transactions: bool = False) -> str:
     """The pycsw.cfg text. Transactions (CSW-T) stay off on the public endpoint. ``database``: a SQLite

@@ -185,6 +185,22 @@ def _parse(item: dict) -> tuple[str, list[dict] | None, str | None]:
     return item["path"], recs, None
 
 
+def _derive_pg_geometry(session, model, table: str) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL with PostGIS pycsw's table has a geometry column (``wkb_geometry``) that its BBOX
+    queries read and pycsw's parser does not fill: derived from the WKT in the load's own transaction, so
+    a loaded record is never visible without it (a harvest into a running production node)."""
+    if session.bind.dialect.name != "postgresql" or "wkb_geometry" not in model.__table__.columns:
+        return
+    import re
+
+    from sqlalchemy import text
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", table):  # DDL-like statements take no bound names
+        raise SystemExit(f"repository table '{table}': use a plain lower-case name")
+    session.execute(text(f'UPDATE "{table}" SET wkb_geometry = ST_GeomFromText(wkt_geometry, 4326) '
+                         "WHERE wkb_geometry IS NULL AND wkt_geometry IS NOT NULL AND wkt_geometry <> ''"))
+
+
 def main() -> int:
     job = json.load(sys.stdin)
     cp = configparser.ConfigParser(interpolation=None)
@@ -242,6 +258,7 @@ def main() -> int:
             # one executemany: every row gets every column any row has (NULL where pycsw sets none)
             keys = sorted({k for r in rows for k in r})
             session.execute(model.__table__.insert(), [{k: r.get(k) for k in keys} for r in rows])
+            _derive_pg_geometry(session, model, table)
         session.commit()
     except Exception:
         session.rollback()

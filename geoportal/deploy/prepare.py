@@ -46,8 +46,11 @@ def production_config(config: Path, out: Path, dsn: str, read_dsn: str | None) -
 
 
 def production_pycsw_config(ws: Workspace) -> Path:
-    """The pycsw configuration of the production catalog (repository in PostgreSQL)."""
-    return ws.services / "pycsw-production.cfg"
+    """The pycsw configuration of the production catalog (repository in PostgreSQL); ``geoportal harvest``
+    loads into the repository it names (:func:`catalog.pycsw.served_config_path`)."""
+    from catalog.pycsw import production_config_path
+
+    return production_config_path(ws)
 
 
 def load_catalog(cfg: NodeConfig, ws: Workspace, ep: Endpoints, catalog_dsn: str) -> int:
@@ -77,10 +80,7 @@ def load_catalog(cfg: NodeConfig, ws: Workspace, ep: Endpoints, catalog_dsn: str
     if local_errors:
         raise CatalogError("pycsw cannot read these records of the node: " + "; ".join(
             f"{e['path']}: {e['error']}" for e in local_errors))
-    with psycopg.connect(catalog_dsn, autocommit=True) as conn:
-        # the loader writes pycsw's columns; the PostGIS column pycsw queries a BBOX on is derived here
-        conn.execute("UPDATE records SET wkb_geometry = ST_GeomFromText(wkt_geometry, 4326) "
-                     "WHERE wkb_geometry IS NULL AND wkt_geometry IS NOT NULL AND wkt_geometry <> ''")
+    # the loader derives the PostGIS column pycsw queries a BBOX on (wkb_geometry) in its own transaction
     install_change_counter(catalog_dsn)  # the node's readers see from it when the records changed
     return int(report["loaded"])
 
