@@ -40,6 +40,9 @@ from urllib.parse import quote
 
 from geoportal.catalog_gate import UPSTREAM_HEADERS, CatalogGate
 from geoportal.errors import ServeError
+from geoportal.fastcgi import FastCGIError, FastCGIUpstreams
+from geoportal.mapserver_answer import (RETRY_AFTER_SECONDS, Answer, Unanswered, database_failure,
+                                        is_error_document, read_answer, without_image_exceptions)
 from geoportal.model import Workspace
 from geoportal.portal import ASSETS, Site
 from geoportal.static_files import StaticFiles, plain
@@ -47,6 +50,9 @@ from geoportal.static_files import StaticFiles, plain
 __all__ = ["CatalogGate", "MapServerCGI", "NodeApp", "Proxy", "StaticFiles", "ensure_port_free", "run"]
 
 log = logging.getLogger(__name__)
+#: MapServer asked again after a database failure: a failover under a map request, worth a line in the
+#: node's log even where a library set the root logger to errors only (pygeoapi does)
+mapserver_log = logging.getLogger("geoportal.mapserver")
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -67,17 +73,22 @@ def with_charset(ctype: str) -> str:
 
 
 class MapServerCGI:
-    """Runs ``mapserv`` as a CGI program for each request and streams its output.
+    """Runs MapServer for each request and passes its answer on — unless the answer reports that MapServer
+    could not read its database (:mod:`geoportal.mapserver_answer`): then it asks once more (a fresh
+    connection finds the primary when the replica died under the first), and if that fails too answers
+    503 with Retry-After, never an exception report a client would take for the map.
 
-    With ``accel`` set (the production topology, geoportal.deploy), a GET is answered by nginx instead:
-    the response is an ``X-Accel-Redirect`` to ``accel?<query>``, an internal nginx location that passes
-    the query to MapServer's FastCGI processes; a POST (its body is not carried over) still runs here."""
+    ``mapserv`` runs as a CGI program; with ``fastcgi`` set (the production topology, geoportal.deploy) a
+    GET goes to MapServer's FastCGI processes instead (:mod:`geoportal.fastcgi`), a POST (its body is not
+    carried over) still runs here."""
 
-    accel: str = ""
+    fastcgi: FastCGIUpstreams | None = None
 
     def __init__(self, config_file: Path, mapserv: str = "mapserv"):
         self.config_file = config_file
         self.mapserv = mapserv
+        if mapserver_log.level == logging.NOTSET:
+            mapserver_log.setLevel(logging.WARNING)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         env = {
@@ -94,40 +105,64 @@ class MapServerCGI:
             "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
             "HTTP_HOST": environ.get("HTTP_HOST", ""),
         }
-        if self.accel and env["REQUEST_METHOD"] in ("GET", "HEAD"):
-            start_response("200 OK", [("X-Accel-Redirect", f"{self.accel}?{env['QUERY_STRING']}"),
-                                      ("Content-Length", "0")])
-            return []
         body = b""
         if env["REQUEST_METHOD"] == "POST":
             length = int(env["CONTENT_LENGTH"] or 0)
             body = environ["wsgi.input"].read(length) if length else b""
+        # errors drawn into the image (EXCEPTIONS=INIMAGE/BLANK) would be a 200 image the node cannot read:
+        # MapServer is asked for an exception document first, and the client's own error again as it asked
+        readable = without_image_exceptions(env["QUERY_STRING"])
+        answer = self._answer(dict(env, QUERY_STRING=readable) if readable is not None else env, body)
+        if readable is not None and isinstance(answer, Answer) and is_error_document(answer):
+            answer.close()
+            answer = self._answer(env, body)
+        if isinstance(answer, Unanswered):
+            return _plain(start_response, answer.status, answer.text, answer.headers)
+        start_response(answer.status, answer.headers)
+        return answer.body()
+
+    def _answer(self, env: dict[str, str], body: bytes) -> "Answer | Unanswered":
+        """MapServer's answer, asked twice at most when it reports a database failure."""
+        failure = ""
+        for attempt in (1, 2):
+            try:
+                answer = read_answer(self._run(env, body))
+            except FastCGIError as e:  # nothing was answered yet: a client may simply ask again
+                mapserver_log.warning("MapServer (%s): %s", self.config_file, e)
+                return Unanswered("502 Bad Gateway", f"MapServer did not answer ({e}); try again")
+            if not database_failure(answer):
+                return answer
+            answer.close()
+            failure = answer.head.decode("utf-8", "replace")
+            mapserver_log.warning("MapServer (%s) could not read its database (attempt %d of 2) for %s: %s",
+                        self.config_file, attempt, env["QUERY_STRING"][:200],
+                        " ".join(re.findall(r"msPostGIS\w*\(\)[^<\n]*", failure))[:300])
+        return Unanswered("503 Service Unavailable",
+                          "the map database cannot be read at the moment (a failover under way?); "
+                          f"try again in {RETRY_AFTER_SECONDS} s. MapServer said: "
+                          + " ".join(re.findall(r"ms\w+\(\)[^<\n]*", failure))[:500],
+                          [("Retry-After", str(RETRY_AFTER_SECONDS))])
+
+    def _run(self, env: dict[str, str], body: bytes) -> Iterator[bytes]:
+        """MapServer's CGI output: from a FastCGI process for a GET in production, else from ``mapserv``."""
+        if self.fastcgi is not None and env["REQUEST_METHOD"] in ("GET", "HEAD"):
+            params = {k: v for k, v in env.items() if k != "PATH"}
+            return self.fastcgi.request(params)
+        return self._cgi(env, body)
+
+    def _cgi(self, env: dict[str, str], body: bytes) -> Iterator[bytes]:
         proc = subprocess.Popen([self.mapserv], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL)
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(body)
-        proc.stdin.close()
-        status, headers = "200 OK", []
-        while True:
-            line = proc.stdout.readline()
-            if not line or line in (b"\r\n", b"\n"):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "status":
-                status = value.strip()
-            else:
-                headers.append((name.strip(), value.strip()))
-        start_response(status, headers)
-        return self._stream(proc)
-
-    @staticmethod
-    def _stream(proc: subprocess.Popen[bytes]) -> Iterator[bytes]:
-        assert proc.stdout is not None
         try:
-            while chunk := proc.stdout.read(65536):
+            proc.stdin.write(body)
+            proc.stdin.close()
+            while chunk := proc.stdout.read1(65536):
                 yield chunk
         finally:
             proc.stdout.close()
+            if proc.poll() is None:
+                proc.kill()  # an answer not read to its end (replaced by a second try, a client gone)
             proc.wait()
 
 

@@ -100,12 +100,13 @@ def compose(size: Sizing = SIZING) -> str:
         "pycsw": _service(procs["pycsw"], {}, [node_ro], ["build"]),
         **{n: _service(procs[n], {}, [node_ro], ["build"]) for n in mapservs},
         "node": _service(procs["node"], {"GEOPORTAL_CSW_TOKENS": "${GEOPORTAL_CSW_TOKENS:-}",
-                                         "GEOPORTAL_PYCSW_VENV": "/opt/pycsw"}, [f"node:{NODE_DIR}"], ["build", "pycsw"]),
+                                         "GEOPORTAL_PYCSW_VENV": "/opt/pycsw"}, [f"node:{NODE_DIR}"],
+                         ["build", "pycsw", *mapservs]),
         "nginx": {
             "image": "nginx:1.27", "restart": "unless-stopped",
             "ports": ["${GEOPORTAL_HTTP_PORT:-80}:80"],
             "volumes": ["./nginx.conf:/etc/nginx/conf.d/default.conf:ro", node_ro],
-            "depends_on": ["node", *mapservs],
+            "depends_on": ["node"],
         },
     }
     body = yaml.safe_dump({"services": services, "volumes": {"pgdata": None, "pgreplica": None, "node": None}},

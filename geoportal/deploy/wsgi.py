@@ -11,11 +11,13 @@ topology gives it.
     GEOPORTAL_CATALOG_CONFIG   the pycsw configuration the catalog process runs with: OAI-PMH, the catalog
                                views and the search index read the repository it names (PostgreSQL), the
                                one CSW-T writes to (default: the build's SQLite catalog)
-    GEOPORTAL_ACCEL=1          nginx is in front: answer an allowed file or MapServer GET with an
-                               X-Accel-Redirect to nginx's internal locations (geoportal.deploy.topology)
+    GEOPORTAL_ACCEL=1          nginx is in front: answer an allowed file with an X-Accel-Redirect to
+                               nginx's internal locations (geoportal.deploy.topology)
+    GEOPORTAL_MAPSERV_FASTCGI  MapServer's FastCGI processes (comma-separated sockets or host:port): the
+                               node's WMS/WFS GETs and tiles go there instead of a CGI process per request
 
-Only the routes NodeApp built itself are switched to X-Accel-Redirect: a route another layer wraps (an
-access guard, a view) keeps answering the bytes itself, so nothing gets past a check that runs here.
+Only the routes NodeApp built itself are switched to X-Accel-Redirect and FastCGI: a route another layer
+wraps (an access guard, a view) keeps answering itself, so nothing gets past a check that runs here.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from geoportal.deploy.topology import ACCEL_FILES, ACCEL_MAPSERV, CATALOG_CONFIG_VAR, FILE_ROUTES, SECRET_VAR
+from geoportal.deploy.topology import ACCEL_FILES, CATALOG_CONFIG_VAR, FILE_ROUTES, MAPSERV_VAR, SECRET_VAR
+from geoportal.fastcgi import FastCGIUpstreams
 from geoportal.model import Workspace
 from geoportal.serve import MapServerCGI, NodeApp, Tiles
 from geoportal.static_files import StaticFiles
@@ -47,6 +50,9 @@ def make_app() -> Any:
                   catalog_config=Path(catalog) if catalog else None, cfg=cfg)
     if os.environ.get("GEOPORTAL_ACCEL") == "1":
         accelerate(app)
+    endpoints = [e.strip() for e in os.environ.get(MAPSERV_VAR, "").split(",") if e.strip()]
+    if endpoints:
+        use_fastcgi(app, FastCGIUpstreams(endpoints))
     from geoportal.access_front import wrap
     from geoportal.serve import publisher_tokens
 
@@ -74,15 +80,19 @@ def node_config(ws: Workspace) -> Any:
 
 
 def accelerate(app: NodeApp) -> None:
-    """Let nginx ship the bytes of the routes NodeApp answers with its own file and MapServer apps."""
+    """Let nginx ship the bytes of the routes NodeApp answers with its own file apps."""
     for route in FILE_ROUTES:
         files = app.routes.get(route)
         if type(files) is StaticFiles:
             files.accel = f"{ACCEL_FILES}{route}/"
+
+
+def use_fastcgi(app: NodeApp, upstreams: FastCGIUpstreams) -> None:
+    """Send the GETs of NodeApp's own MapServer routes (WMS/WFS, tiles) to the FastCGI processes."""
     ows = app.routes.get("ows")
     if type(ows) is MapServerCGI:
-        ows.accel = ACCEL_MAPSERV
+        ows.fastcgi = upstreams
     tiles = app.routes.get("tiles")
     if type(tiles) is Tiles and type(tiles.mapserver) is MapServerCGI:
-        tiles.mapserver.accel = ACCEL_MAPSERV
+        tiles.mapserver.fastcgi = upstreams
 

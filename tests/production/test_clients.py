@@ -125,8 +125,8 @@ def _cpu_ticks(pid: int) -> int:
 
 
 def test_maps_are_drawn_by_the_fastcgi_processes(production) -> None:  # type: ignore[no-untyped-def]
-    """WMS answers come from the long-running MapServer processes (their CPU time grows), not from a
-    mapserv started per request; the node's redirect header never reaches the client."""
+    """WMS answers come from the long-running MapServer processes (their CPU time grows), which the node
+    asks over FastCGI, not from a mapserv started per request; no internal header reaches the client."""
     pids = [p for n, p in production.state["pids"].items() if n.startswith("mapserv-")]
     before = sum(_cpu_ticks(p) for p in pids)
     for i in range(12):

@@ -1,11 +1,14 @@
 """Faults under load: a few client threads loop over requests whose answers are known, while a gunicorn
 worker, the MapServer FastCGI processes and the PostGIS replica are killed with SIGKILL. Every request
-must be answered (a client may retry, as real clients do) and no answer may be wrong; a CSW-T insert and
+must be answered (a client may retry, as real clients do, when it got no answer, a 502/504 or a 503 with
+Retry-After) and no answer may be wrong (a 200 unlike the answer before the fault, any other status —
+MapServer's exception report with HTTP 200 included); a CSW-T insert and
 a decision written during the fault are there afterwards. The topology heals: gunicorn replaces its
 worker, the launcher restarts FastCGI and the replica, which streams again."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -19,7 +22,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -38,14 +41,26 @@ pytestmark = [pytest.mark.production, pytest.mark.slow, pytest.mark.timeout(900)
 
 def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
           timeout: float = 30) -> tuple[int, bytes]:
+    status, _, body = fetch_with_headers(url, data, headers, timeout)
+    return status, body
+
+
+def fetch_with_headers(url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
+                       timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(url, data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
+            return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
-        return e.code, e.read()
+        return e.code, dict(e.headers), e.read()
     except (OSError, http.client.HTTPException):  # refused, reset, timed out, cut short: the client tries again
-        return 0, b""
+        return 0, {}, b""
+
+
+#: what a client may repeat: no answer at all (refused, reset, cut short), a gateway's 502/504, and a 503
+#: that says when (Retry-After). Anything else that is not a right 200 is a wrong answer: a 200 exception
+#: report passes for the map, a 4xx tells the client its request was wrong and not to repeat it.
+RETRYABLE = {0, 502, 503, 504}
 
 
 @dataclass
@@ -57,8 +72,9 @@ class Check:
 
 @dataclass
 class Load:
-    """Client threads looping over the checks; a failed request is tried again (up to ``tries`` times),
-    a 200 with a wrong body is a wrong answer."""
+    """Client threads looping over the checks; a retryable failure (:data:`RETRYABLE`) is tried again (up to
+    ``tries`` times); a 200 with a wrong body, a 503 without Retry-After or any other status is a wrong
+    answer."""
 
     base: str
     checks: list[Check]
@@ -66,6 +82,7 @@ class Load:
     tries: int = 40
     ok: int = 0
     retried: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)  # the retryable failures seen, by status
     wrong: list[str] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -77,16 +94,21 @@ class Load:
             c = self.checks[i % len(self.checks)]
             i += 1
             for attempt in range(self.tries):
-                status, body = fetch(self.base + c.path)
+                status, headers, body = fetch_with_headers(self.base + c.path)
                 if status == 200:
                     with self._lock:
                         if c.right(body):
                             self.ok += 1
                         else:
-                            self.wrong.append(f"{c.name}: {body[:200]!r}")
+                            self.wrong.append(f"{c.name}: 200 {body[:300]!r}")
+                    break
+                if status not in RETRYABLE or (status == 503 and not headers.get("Retry-After")):
+                    with self._lock:
+                        self.wrong.append(f"{c.name}: {status} {headers.get('Retry-After')} {body[:300]!r}")
                     break
                 with self._lock:
                     self.retried += 1
+                    self.statuses[status] = self.statuses.get(status, 0) + 1
                 time.sleep(0.25)
             else:
                 with self._lock:
@@ -220,27 +242,100 @@ def test_the_mapserver_fastcgi_processes_killed(production, known) -> None:  # t
 
 
 def test_the_replica_killed(production, known) -> None:  # type: ignore[no-untyped-def]
+    """Killed twice, under load and with four clients asking for maps only: MapServer runs several queries
+    per request on one connection, and a replica dying between two of them is what MapServer reports as an
+    exception with HTTP 200. The node asks MapServer again, or answers 503 with Retry-After; a client never
+    gets the report."""
     state = production.state
-    replica = state["replica_pid"]
+    killed = [state["replica_pid"]]
     title = f"Рішення під час збою {uuid.uuid4().hex[:8]}"
-    with Load(production.base_url, known) as load:
-        time.sleep(1)
-        os.kill(replica, signal.SIGKILL)
-        decision_create(production, title)  # a write while the reads fail over to the primary
-        inserted = csw_insert(production.base_url, production.node.workdir)
-        time.sleep(2)
-    load.assert_sound()
-    assert title in decision_titles(production)
-    assert csw_has(production.base_url, inserted)
+    maps = [c for c in known if c.name in ("wms getmap", "wfs hits")]
+    failovers_before = mapserver_failovers(production)
 
     def streaming() -> bool:
         rows = replication_status(state["primary"]["dsn"])
         return [r["state"] for r in rows] == ["streaming"] and rows[0]["lag_bytes"] == 0
 
+    # four clients asking only for maps keep MapServer requests in flight when the replica dies
+    with Load(production.base_url, known, threads=2) as load, Load(production.base_url, maps) as map_load:
+        time.sleep(1)
+        with map_requests_held_on_the_replica(state) as sessions:
+            kill_replica(killed[0], sessions)
+            time.sleep(0.5)
+        decision_create(production, title)  # a write while the reads fail over to the primary
+        inserted = csw_insert(production.base_url, production.node.workdir)
+        wait("the replica started again", lambda: production.state["replica_pid"] not in (None, *killed), 90)
+        wait("the replica streaming again", streaming, timeout=90)
+        time.sleep(1)
+        killed.append(production.state["replica_pid"])
+        with map_requests_held_on_the_replica(state) as sessions:
+            kill_replica(killed[1], sessions)
+            time.sleep(0.5)
+        time.sleep(3)
+    load.assert_sound()
+    map_load.assert_sound()
+    # how often the node asked MapServer again (its log), and what the clients were answered
+    lost = mapserver_failovers(production) - failovers_before
+    print(f"replica killed twice: {load.ok + map_load.ok} right answers, retried {load.statuses} and "
+          f"{map_load.statuses}; MapServer lost its database under {lost} requests")
+    assert lost >= 2, "no map request was under way when the replica died: the test did not test the failover"
+    assert title in decision_titles(production)
+    assert csw_has(production.base_url, inserted)
+
     wait("the replica streaming and caught up again", streaming, timeout=90)
-    assert production.state["replica_pid"] not in (None, replica)
+    assert production.state["replica_pid"] not in (None, *killed)
     import psycopg
 
     with psycopg.connect(state["replica"]["dsn"]) as conn:  # the write made during the fault is on the replica
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
     assert title in decision_titles(production)
+
+
+@contextlib.contextmanager
+def map_requests_held_on_the_replica(state: dict, table: str = "hromadas") -> Iterator[list[int]]:
+    """Until the block ends, MapServer's requests on the replica wait in the middle of their work, and the
+    block is given the pids of their sessions: the primary holds an ACCESS EXCLUSIVE lock on ``table``,
+    which the replica replays (a standby applies the primary's exclusive locks), so MapServer's query of
+    the layer's features waits on it. Entered once at least one MapServer session (no application name)
+    waits there; the lock is let go on leaving.
+
+    Killing the replica — its postmaster and these sessions — inside the block is a replica dying under
+    a map request every time, otherwise a rare moment (MapServer's connection is new for each request and
+    most of a request is drawing). The sessions are killed too because a backend orphaned while it waits
+    for a lock takes the lock when the replica's startup process dies and finishes its query."""
+    import psycopg
+    from psycopg import sql
+
+    waiting = ("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = '' "
+               "AND wait_event_type = 'Lock'")
+    with psycopg.connect(state["primary"]["dsn"], application_name="geoportal-fault-test") as lock:
+        lock.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+        with psycopg.connect(state["primary"]["dsn"], autocommit=True) as other:
+            # the lock's WAL record is sent to the replica once flushed, which the commit of a transaction
+            # with an id does at once (a read-only load commits nothing that would)
+            other.execute("SELECT pg_current_xact_id()")
+        with psycopg.connect(state["replica"]["dsn"], autocommit=True, application_name="geoportal-fault-test") \
+                as replica:
+            pids: list[int] = []
+            wait("a MapServer request waiting on the replica",
+                 lambda: bool(pids.extend(r[0] for r in replica.execute(waiting)) or pids), timeout=30)
+        try:
+            yield pids
+        finally:
+            lock.rollback()
+
+
+def kill_replica(postmaster: int, sessions: list[int]) -> None:
+    """SIGKILL to the replica's postmaster, then to the sessions named (see map_requests_held_on_the_replica)."""
+    for pid in (postmaster, *sessions):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def mapserver_failovers(production) -> int:  # type: ignore[no-untyped-def]
+    """How many times the node found MapServer without its database and asked again (its log says so;
+    MapServer's own error file is written in 4 kB blocks, and not at all by a process killed)."""
+    log = production.run_dir / "logs" / "node.log"
+    return log.read_text(errors="replace").count("could not read its database") if log.exists() else 0

@@ -41,9 +41,10 @@ def test_compose_runs_the_topology_commands() -> None:
     assert "pg_basebackup" in services["postgis-replica"]["entrypoint"][-1]
     build = services["build"]["command"]
     assert build[:3] == ["geoportal", "deploy", "prepare"] and "--read-dsn" in build
-    conf = (compose.DOCKER / "nginx.conf").read_text()
-    for i in range(1, compose.SIZING.mapserv_workers + 1):
-        assert f"server mapserv-{i}:9000" in conf
+    # the node asks MapServer's FastCGI processes itself (it reads their answers: geoportal.fastcgi)
+    assert services["node"]["environment"]["GEOPORTAL_MAPSERV_FASTCGI"] == ",".join(
+        f"mapserv-{i}:9000" for i in range(1, compose.SIZING.mapserv_workers + 1))
+    assert "mapserv" not in (compose.DOCKER / "nginx.conf").read_text()
 
 
 def _native(tmp_path: Path, size: Sizing) -> Layout:
@@ -66,8 +67,9 @@ def test_nginx_accepts_the_native_configuration(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stderr.count("[warn]") == 0, out.stderr
     text = conf.read_text()
-    assert text.count("internal;") == 5  # four file folders and MapServer: reachable only by X-Accel-Redirect
-    assert text.count(f"server unix:{tmp_path}/m") == 3
+    assert text.count("internal;") == 4  # the four file folders: reachable only by X-Accel-Redirect
+    node = next(p for p in processes(_native(tmp_path, size), size, "x") if p.name == "node")
+    assert node.env["GEOPORTAL_MAPSERV_FASTCGI"] == ",".join(f"{tmp_path}/m{i}.sock" for i in range(3))
 
 
 def test_systemd_units_run_the_same_commands(tmp_path: Path) -> None:
