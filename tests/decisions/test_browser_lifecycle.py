@@ -220,6 +220,11 @@ class Person:
         self.submit(self.find("button[type=submit]", password.find_element("xpath", "./ancestor::form")))
         assert "/login" not in self.d.current_url, self.find("main").text
 
+    def log_in_to(self, node: str, path: str, name: str) -> None:
+        """Open the node's login with ``path`` to come back to, as a bookmarked link does, and log in."""
+        self.d.get(f"{node}/login?next={path}")
+        self.log_in(name)
+
     def type_date(self, field: Any, day: date) -> None:
         """Type a day as a person does: the digits in the order the browser's locale shows the field."""
         order = self.d.execute_script(
@@ -343,8 +348,7 @@ def test_the_lifecycle_in_chromium_across_the_network(web_net: Net, tmp_path: Pa
                 citizen.fits_the_phone()
                 keep(citizen.d, tmp_path, "decision-commented-phone.png")
     with person(tmp_path) as moderator:
-        moderator.d.get(f"{hromada}/login?next=/decisions/{did}.html")
-        moderator.log_in("moderator")
+        moderator.log_in_to(hromada, f"/decisions/{did}.html", "moderator")
         spam = moderator.find("form.hide[data-comment='2']")
         moderator.find("input[name=reason]", spam).send_keys("реклама")
         moderator.submit(moderator.find("button", spam))
@@ -355,8 +359,7 @@ def test_the_lifecycle_in_chromium_across_the_network(web_net: Net, tmp_path: Pa
     # 4. after the consultation: for agreement with the raion and the oblast
     time.sleep(max(0.0, (until - datetime.now(timezone.utc)).total_seconds()) + 1)
     with person(tmp_path) as koval:
-        koval.d.get(f"{hromada}/login?next=/decisions/{did}.html")
-        koval.log_in("koval")
+        koval.log_in_to(hromada, f"/decisions/{did}.html", "koval")
         form = koval.action("agreement")
         koval.type_date(koval.find("#deadline", form), today + timedelta(days=14))
         koval.find("#agreement-reason", form).send_keys("обговорення завершено")
@@ -399,8 +402,7 @@ def test_the_lifecycle_in_chromium_across_the_network(web_net: Net, tmp_path: Pa
     text = tmp_path / "rishennia-sesii.pdf"
     text.write_bytes(b"%PDF-1.4\n% the adopted text of the council's decision\n")
     with person(tmp_path) as holova:
-        holova.d.get(f"{hromada}/login?next=/decisions/{did}.html")
-        holova.log_in("holova")
+        holova.log_in_to(hromada, f"/decisions/{did}.html", "holova")
         parts = [r.text for r in holova.all("#agreement tr")][1:]
         assert len(parts) == 2 and all("погоджено" in r for r in parts), parts
         form = holova.action("adopted")
@@ -416,8 +418,7 @@ def test_the_lifecycle_in_chromium_across_the_network(web_net: Net, tmp_path: Pa
     # 7. implementation with a milestone whose day has passed
     due = today - timedelta(days=20)
     with person(tmp_path) as koval:
-        koval.d.get(f"{hromada}/login?next=/decisions/{did}.html")
-        koval.log_in("koval")
+        koval.log_in_to(hromada, f"/decisions/{did}.html", "koval")
         form = koval.action("implementation")
         koval.find("#implementation-reason", form).send_keys("розпочато виконання")
         koval.submit(koval.find("button", form))
@@ -444,8 +445,7 @@ def test_the_lifecycle_in_chromium_across_the_network(web_net: Net, tmp_path: Pa
 
     # 9. the milestone is reported done: off the oblast's list, and the decision may be completed
     with person(tmp_path) as koval:
-        koval.d.get(f"{hromada}/login?next=/decisions/{did}.html")
-        koval.log_in("koval")
+        koval.log_in_to(hromada, f"/decisions/{did}.html", "koval")
         form = koval.action("report")
         koval.find("#rp-progress", form).send_keys("100")
         koval.find("#rp-text", form).send_keys("ділянку відведено")

@@ -18,6 +18,7 @@ from qgis.core import (  # noqa: E402
     QgsMapRendererParallelJob,
     QgsMapSettings,
     QgsRasterLayer,
+    QgsSettings,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QSize  # noqa: E402
@@ -25,6 +26,9 @@ from qgis.PyQt.QtGui import QColor  # noqa: E402
 
 app = QgsApplication([], False)
 app.initQgis()
+# the default network timeout (60 s) is shorter than what a test machine under load can take for WFS's
+# capabilities + DescribeFeatureType + GetFeature while other nodes are being built
+QgsSettings().setValue("qgis/networkAndProxy/networkTimeout", 240000)
 
 
 def render(layer, path):
@@ -70,8 +74,13 @@ def authcfg(user, password):
     return _AUTH[user]
 
 
+# the messages of QGIS's log panel (QgsError.summary() crashes QGIS 3.22 on an invalid WFS layer)
+LOG = []
+QgsApplication.messageLog().messageReceived.connect(lambda msg, tag, level: LOG.append("%s: %s" % (tag, msg)))
+
 out = []
 for spec in json.load(open(sys.argv[1])):
+    seen = len(LOG)
     if spec.get("basic"):
         cid = authcfg(*spec["basic"])
         spec["uri"] += ("&authcfg=" + cid) if spec["provider"] == "wms" else (" authcfg='%s'" % cid)
@@ -80,6 +89,8 @@ for spec in json.load(open(sys.argv[1])):
     else:
         layer = QgsVectorLayer(spec["uri"], spec["name"], spec["provider"])
     res = {"name": spec["name"], "provider": spec["provider"], "valid": layer.isValid()}
+    if not layer.isValid():  # what QGIS's log panel tells its user, so that a failing test says why
+        res["log"] = LOG[seen:]
     if layer.isValid() and isinstance(layer, QgsVectorLayer):
         res["count"] = layer.featureCount()
         res["renderer"] = layer.renderer().type() if layer.renderer() else None

@@ -84,7 +84,7 @@ def test_every_layer_loads_in_qgis(served, tmp_path: Path) -> None:  # type: ign
         for provider in ("wms", "WFS", "OAPIF", "ogr"):
             r = results[(ds, provider)]
             if not r["valid"]:
-                problems.append(f"{ds} via {provider}: not valid")
+                problems.append(f"{ds} via {provider}: not valid ({r.get('log')})")
                 continue
             if provider != "wms" and r["count"] != layer["feature_count"]:
                 problems.append(f"{ds} via {provider}: {r['count']} features, expected {layer['feature_count']}")
