@@ -4,7 +4,8 @@ Every entry carries ``prev`` (the hash of the entry before it) and ``hash`` (SHA
 JSON without ``hash``), so editing or removing a line breaks the chain at that line. A small head file
 (``audit.head``) remembers the last sequence number and hash, so removing the *last* lines is caught too.
 :meth:`AuditLog.verify` names the first broken entry. Both files are mode 0600; appends from several
-processes are serialised with ``flock``. Entries never hold a password or a token: callers pass what
+processes are serialised with ``flock``, and from several threads of one process by a lock of the process
+(``flock`` does not exclude threads that share the process's descriptor from each other). Entries never hold a password or a token: callers pass what
 happened (who, when, what, from where), and :meth:`AuditLog.append` refuses secret-looking detail keys.
 """
 
@@ -14,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,6 +67,9 @@ class AuditLog:
         self.head = self.path.with_suffix(".head")
         self.lock = self.path.with_suffix(".lock")
         self._lock: tuple[int, int] | None = None  # (pid, descriptor) of the lock file
+        # the threads of one process (gunicorn's gthread workers) share that descriptor, and a flock held
+        # through it does not keep another of them out: they take turns here first
+        self._threads = threading.Lock()
 
     def append(
         self,
@@ -88,6 +93,12 @@ class AuditLog:
                 f"audit entry '{action}': refusing to log {', '.join(sorted(secret))}; "
                 "log what happened, never the secret"
             )
+        with self._threads:
+            return self._append_locked(action, actor, address, user, dataset, outcome, durable, detail)
+
+    def _append_locked(self, action: str, actor: str, address: str | None, user: str | None,
+                       dataset: str | None, outcome: str | None, durable: bool,
+                       detail: dict[str, Any]) -> dict[str, Any]:
         lock_fd = self._lock_fd()
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)

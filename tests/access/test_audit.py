@@ -140,3 +140,24 @@ def test_a_head_written_before_the_fixed_width_one_is_read(tmp_path: Path) -> No
     (tmp_path / "audit.head").write_text(json.dumps({"seq": first["seq"], "hash": first["hash"]}), encoding="utf-8")
     log.append("login", actor="b")
     assert AuditLog(tmp_path / "audit.log").verify() == 2
+
+
+def test_appends_from_several_threads_keep_one_chain(tmp_path: Path) -> None:
+    """gunicorn's gthread workers append from several threads of one process, which share the process's lock
+    descriptor — and ``flock`` does not exclude the holders of one descriptor from each other — so the
+    threads of a process take turns on a lock of their own as well."""
+    import threading
+
+    log = AuditLog(tmp_path / "audit.log")
+    log.append("login", actor="first")  # the lock descriptor is open before the threads start
+
+    def many(who: str) -> None:
+        for i in range(150):
+            log.append("access.read", actor=who, dataset="d", durable=False, n=i)
+
+    threads = [threading.Thread(target=many, args=(f"thread{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert AuditLog(tmp_path / "audit.log").verify() == 1 + 6 * 150
