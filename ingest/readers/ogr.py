@@ -20,6 +20,7 @@ from pyproj import CRS
 from geoportal.errors import IngestError
 from ingest.encoding import decide_dbf
 from ingest.readers.base import WKB, ReadOptions, Source, plain_path
+from ingest.readers.identify import SINGLE_LAYER, identify_driver
 
 
 def _sidecar(shp: Path, ext: str) -> Path | None:
@@ -76,16 +77,18 @@ def _open_ogr(path: Path, opts: ReadOptions, stack: ExitStack) -> Iterator[Sourc
         encoding = decide_dbf(path) if not opts.encoding else None
     layer = opts.layer
     gpath = stack.enter_context(plain_path(path))
-    try:
-        layers = pyogrio.list_layers(gpath)
-    except Exception as e:
-        raise IngestError(f"{path}: cannot be read as a vector file ({e}); check that it is complete") from e
-    if layer is None and len(layers) > 1:
-        names = ", ".join(str(n) for n in layers[:, 0])
-        raise IngestError(f"{path}: has {len(layers)} layers ({names}); choose one with 'layer' in the "
-                          "dataset config or --source-layer")
-    if len(layers) == 0:
-        raise IngestError(f"{path}: contains no layers; the file is empty")
+    identified = identify_driver(gpath)
+    if identified not in SINGLE_LAYER:  # every open of a GeoJSON file parses all of it: only when needed
+        try:
+            layers = pyogrio.list_layers(gpath)
+        except Exception as e:
+            raise IngestError(f"{path}: cannot be read as a vector file ({e}); check that it is complete") from e
+        if layer is None and len(layers) > 1:
+            names = ", ".join(str(n) for n in layers[:, 0])
+            raise IngestError(f"{path}: has {len(layers)} layers ({names}); choose one with 'layer' in the "
+                              "dataset config or --source-layer")
+        if len(layers) == 0:
+            raise IngestError(f"{path}: contains no layers; the file is empty")
     enc = opts.encoding or (encoding.encoding if encoding else None)
     try:
         cm = pyogrio.raw.open_arrow(
@@ -93,6 +96,8 @@ def _open_ogr(path: Path, opts: ReadOptions, stack: ExitStack) -> Iterator[Sourc
         )
         meta, reader = cm.__enter__()
     except Exception as e:
+        if not opts.where:
+            raise IngestError(f"{path}: cannot be read as a vector file ({e}); check that it is complete") from e
         raise IngestError(f"{path}: cannot be read ({e}); check the file and the 'where' filter") from e
     try:
         geom_col = meta.get("geometry_name") or "wkb_geometry"
@@ -111,7 +116,7 @@ def _open_ogr(path: Path, opts: ReadOptions, stack: ExitStack) -> Iterator[Sourc
                 raise IngestError(f"{path}: reading stopped ({e}); the file is damaged — export it again") from e
 
         crs = CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
-        driver = meta.get("driver") or pyogrio.read_info(gpath, layer=layer)["driver"]
+        driver = meta.get("driver") or identified or pyogrio.read_info(gpath, layer=layer)["driver"]
         enc_decision = encoding
         if enc_decision is None:
             from ingest.encoding import EncodingDecision

@@ -54,6 +54,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         cases[name] = (d / "p.shp", expect)
     (tmp_path / "empty.geojson").write_bytes(b"")
     cases["empty_file"] = (tmp_path / "empty.geojson", "empty")
+    cut = tmp_path / "cut.geojson"  # a GeoJSON copy stopped half way: its layer is not listed before the read
+    cut.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"n":"а"},'
+                   '"geometry":{"type":"Point","coordinates":[28.6,50.2]}},{"type":"Feature","prop', encoding="utf-8")
+    cases["cut_geojson"] = (cut, "complete")
     far = tmp_path / "far" / "p.shp"
     far.parent.mkdir()
     write_points(far, sample_points(), "EPSG:3857", NAMES)  # metres of Web Mercator, no .prj
@@ -74,7 +78,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return cases
 
 
-CASES = ["truncated_shp", "truncated_dbf", "missing_dbf", "missing_shx", "corrupt_shp", "empty_file",
+CASES = ["truncated_shp", "truncated_dbf", "missing_dbf", "missing_shx", "corrupt_shp", "empty_file", "cut_geojson",
          "unknown_crs", "zip_slip", "zip_bomb", "csv_broken_quoting"]
 
 
