@@ -9,8 +9,10 @@ For every request the front reads, in this order,
   through untouched for the CatalogGate, as anonymous;
 * ``Authorization: Basic`` — name and password checked by the same rate-limited, audited
   :func:`access.passwords.login` as the web form (what QGIS's authentication configuration, OWSLib and
-  GDAL send); a good pair is remembered for a minute in this process only as an HMAC under a key made at
-  start, so a WMS client drawing tiles does not pay argon2 per tile nor write a login per tile to the audit;
+  GDAL send); a good pair is remembered in this process only as an HMAC under a key made at start, while it
+  is used (forgotten after a minute unused, checked again after an hour at most), so a WMS client drawing
+  tiles does not pay argon2 per tile nor write a login per tile to the audit; the threads that bring one
+  pair at once wait for one check of it instead of each paying argon2;
 * the session cookie set by ``/login`` (:mod:`access.sessions`);
 
 and puts the :class:`~access.principal.Principal` under ``access.web.PRINCIPAL``, the
@@ -43,7 +45,8 @@ import html
 import secrets
 import threading
 import time
-from typing import Any, Callable, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
 from access.errors import AccessError, AuthenticationError, BadCredentials, LoginLocked, TokenError, TokenMalformed
@@ -70,6 +73,7 @@ MAX_AUTHORIZATION = 8192
 MAX_NAME = 128
 MAX_PASSWORD = 1024
 BASIC_CACHE_SECONDS = 60.0
+BASIC_CACHE_MAX_AGE = 3600.0
 BASIC_CACHE_SIZE = 1024
 
 
@@ -101,17 +105,22 @@ def _quoted(s: str) -> str:
 
 
 class BasicCache:
-    """Name/password pairs that logged in within the last ``seconds``, as HMACs under a per-process key.
+    """Name/password pairs that logged in lately, as HMACs under a per-process key.
 
-    The password itself is never kept; the user is re-read on every hit, so a disabled user is refused at
-    once, and a pair is good only while the stored password hash is the one it logged in against (after
-    ``geoportal users passwd`` the old password stops working at once). Bounded, thread-safe (gunicorn's
-    gthread workers)."""
+    A pair is kept while it is used: forgotten ``seconds`` after its last use, and after ``max_age`` seconds
+    in any case (then the password is checked, and the login audited, again). A client that keeps asking
+    (a WMS client drawing tiles, a harvester paging) would otherwise pay argon2 — and every thread of a
+    worker that brought the pair in that moment would — once a minute. The password itself is never kept;
+    the user is re-read on every hit, so a disabled user is refused at once, and a pair is good only while
+    the stored password hash is the one it logged in against (after ``geoportal users passwd`` the old
+    password stops working at once). Bounded, thread-safe (gunicorn's gthread workers)."""
 
-    def __init__(self, seconds: float = BASIC_CACHE_SECONDS, size: int = BASIC_CACHE_SIZE):
-        self.seconds, self.size = seconds, size
+    def __init__(self, seconds: float = BASIC_CACHE_SECONDS, size: int = BASIC_CACHE_SIZE,
+                 max_age: float = BASIC_CACHE_MAX_AGE, clock: Callable[[], float] = time.monotonic):
+        self.seconds, self.size, self.max_age, self.clock = seconds, size, max_age, clock
         self._key = secrets.token_bytes(32)
-        self._entries: dict[str, tuple[float, str, str]] = {}
+        self._entries: dict[str, tuple[float, str, str, float]] = {}  # mac → (until, name, stamp, logged in)
+        self._checking: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def _mac(self, name: str, password: str) -> str:
@@ -119,29 +128,52 @@ class BasicCache:
         return hmac.new(self._key, msg, hashlib.sha256).hexdigest()
 
     def get(self, name: str, password: str) -> str | None:
-        """The stamp (the stored password hash at the time) of a pair seen lately, else None."""
-        mac, now = self._mac(name, password), time.monotonic()
+        """The stamp (the stored password hash at the time) of a pair seen lately, else None; a hit keeps
+        the pair another ``seconds`` (within ``max_age`` of its login)."""
+        mac, now = self._mac(name, password), self.clock()
         with self._lock:
             hit = self._entries.get(mac)
             if hit is None:
                 return None
-            if hit[0] < now:
+            until, who, stamp, since = hit
+            if until < now:
                 del self._entries[mac]
                 return None
-            return hit[2]
+            self._entries[mac] = (min(now + self.seconds, since + self.max_age), who, stamp, since)
+            return stamp
 
     def put(self, name: str, password: str, stamp: str) -> None:
-        mac, now = self._mac(name, password), time.monotonic()
+        mac, now = self._mac(name, password), self.clock()
         with self._lock:
             if len(self._entries) >= self.size:
                 for k in [k for k, e in self._entries.items() if e[0] < now] or list(self._entries)[:1]:
                     del self._entries[k]
-            self._entries[mac] = (now + self.seconds, name, stamp)
+            self._entries[mac] = (now + min(self.seconds, self.max_age), name, stamp, now)
 
     def forget(self, name: str) -> None:
         with self._lock:
             for k in [k for k, e in self._entries.items() if e[1] == name]:
                 del self._entries[k]
+
+    @contextmanager
+    def checking(self, name: str, password: str) -> Iterator[bool]:
+        """One check of a pair at a time: True for the thread that is to check it (the others wait until it
+        is done, then get False and look in the cache again)."""
+        mac = self._mac(name, password)
+        with self._lock:
+            running = self._checking.get(mac)
+            if running is None:
+                done = self._checking[mac] = threading.Event()
+        if running is not None:
+            running.wait()
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._lock:
+                del self._checking[mac]
+            done.set()
 
 
 def decode_basic(value: str) -> tuple[str, str]:
@@ -218,17 +250,29 @@ class AccessFront:
 
     def _basic(self, value: str, address: str) -> Principal:
         name, password = decode_basic(value)
+        while True:
+            principal = self._remembered(name, password)
+            if principal is not None:
+                return principal
+            with self.basic.checking(name, password) as mine:
+                if not mine:  # another thread checked this pair meanwhile: look again
+                    continue
+                principal = self.login(name, password, address, via="basic")
+                user = self.access.users.get(name)
+                if user is not None:
+                    self.basic.put(name, password, user.password_hash)
+                return principal
+
+    def _remembered(self, name: str, password: str) -> Principal | None:
+        """The principal of a pair that logged in lately, while its user may still log in with it."""
         stamp = self.basic.get(name, password)
-        if stamp is not None:
-            user = self.access.users.get(name)
-            if user is not None and not user.disabled and hmac.compare_digest(user.password_hash, stamp):
-                return user.principal()
-            self.basic.forget(name)
-        principal = self.login(name, password, address, via="basic")
+        if stamp is None:
+            return None
         user = self.access.users.get(name)
-        if user is not None:
-            self.basic.put(name, password, user.password_hash)
-        return principal
+        if user is not None and not user.disabled and hmac.compare_digest(user.password_hash, stamp):
+            return user.principal()
+        self.basic.forget(name)
+        return None
 
     def login(self, name: str, password: str, address: str, via: str) -> Principal:
         """The one password check of the web (``via`` form or basic): rate-limited and audited."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -12,6 +14,7 @@ from access.config import Role
 from access.web import PRINCIPAL
 from geoportal.access_front import (
     NO_CHALLENGE,
+    BasicCache,
     add_vary,
     decode_basic,
     deny,
@@ -75,3 +78,72 @@ def test_deny_asks_anonymous_to_log_in_and_refuses_the_known() -> None:
     assert b'href="/login?next=%2Fdownloads%2Fcadastre.gpkg%3Fa%3D1%26b%3D2"' in body
     status, _, _, _ = call(Principal("alice", frozenset({Role.citizen})))
     assert status.startswith("403")
+
+
+PASSWORD_OF_TEST = "a password of the test 1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_basic_pair_is_kept_while_it_is_used_and_checked_again_after_max_age() -> None:
+    clock = Clock()
+    cache = BasicCache(seconds=60, max_age=3600, clock=clock)
+    cache.put("qgis", "pw", "stamp-1")
+    assert cache.get("qgis", "other password") is None
+    for _ in range(10):  # a client drawing tiles for ten minutes, a request every 50 s
+        clock.now += 50
+        assert cache.get("qgis", "pw") == "stamp-1"
+    clock.now += 61  # a minute unused: forgotten
+    assert cache.get("qgis", "pw") is None
+    cache.put("qgis", "pw", "stamp-1")
+    logged_in = clock.now
+    while cache.get("qgis", "pw") is not None:  # in use for an hour: checked (and audited) again
+        clock.now += 50
+    assert 3600 < clock.now - logged_in <= 3650
+
+
+def test_threads_bringing_one_new_basic_pair_share_one_password_check(tmp_path: Path) -> None:
+    """A WMS client opening several connections at once sends the same credentials on each: one argon2 check
+    and one audited login, not one per thread (each costs ~0.15 s of CPU)."""
+    import threading
+
+    from access.audit import AuditLog
+    from access.node import NodeAccess
+    from access.passwords import hash_password
+    from access.users import User
+    from access.web import principal_of
+    from geoportal.access_front import AccessFront
+    from geoportal.config import load_config
+    from tests.conftest import DEMO_CONFIG
+
+    access = NodeAccess(load_config(DEMO_CONFIG), tmp_path)
+    access.users.add(User("qgis", Role.citizen, hash_password(PASSWORD_OF_TEST)))
+
+    def app(environ: dict, start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [principal_of(environ).name.encode()]
+
+    front = AccessFront(app, access, "test-node")
+    auth = "Basic " + base64.b64encode(f"qgis:{PASSWORD_OF_TEST}".encode()).decode()
+    start = threading.Barrier(6)
+    answers: list[bytes] = []
+
+    def client() -> None:
+        start.wait()
+        env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "HTTP_AUTHORIZATION": auth, "REMOTE_ADDR": "127.0.0.1"}
+        answers.append(b"".join(front(env, lambda *a: None)))
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [b"qgis"] * 6
+    logins = [e for e in AuditLog(tmp_path / "audit.log").entries() if e["action"] == "login"]
+    assert [(e["user"], e["outcome"]) for e in logins] == [("qgis", "ok")]
