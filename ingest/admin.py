@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyogrio.raw
 import shapely
 
 from geoportal.errors import IngestError
 from ingest import reference
 from ingest.crs import crs_key, transform_xy
+from ingest.ogrio import pyogrio
 from ingest.readers.base import plain_path
 
 if TYPE_CHECKING:

@@ -17,19 +17,22 @@ sample inside the node's territory is it used. Otherwise :class:`CRSError` lists
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
-from pyproj.aoi import AreaOfInterest
 
 from geoportal.errors import CRSError
 from geoportal.model import UKRAINE_BBOX
 
-UKRAINE_AOI = AreaOfInterest(*UKRAINE_BBOX)
+if TYPE_CHECKING:  # pyproj (PROJ, its database, curl: ~20 MB) is imported when a CRS must be worked on
+    from pyproj import CRS, Transformer
+
 UKRAINE_BOX = shapely.box(*UKRAINE_BBOX)
+_EPSG = re.compile(r"EPSG:(\d+)")
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,16 @@ def ukrainian_rules(extra: dict[str, str] | None = None) -> list[CRSRule]:
 
 @lru_cache(maxsize=256)
 def _crs(definition: str) -> CRS:
+    from pyproj import CRS
+
     return CRS.from_user_input(definition)
+
+
+def epsg_code(definition: str) -> int | None:
+    """N of a definition written ``EPSG:N`` (how GDAL names a CRS it recognises, and the storage CRS of a
+    node), without pyproj; None for anything else."""
+    m = _EPSG.fullmatch(definition.strip())
+    return int(m.group(1)) if m else None
 
 
 def parse_crs(definition: str, where: str) -> CRS:
@@ -72,7 +84,11 @@ def parse_crs(definition: str, where: str) -> CRS:
 @lru_cache(maxsize=256)
 def transformer(src: str, dst: str) -> Transformer:
     """An always-xy transformer valid over Ukraine (cached: building one costs milliseconds)."""
-    return Transformer.from_crs(_crs(src), _crs(dst), always_xy=True, area_of_interest=UKRAINE_AOI)
+    from pyproj import Transformer
+    from pyproj.aoi import AreaOfInterest
+
+    return Transformer.from_crs(_crs(src), _crs(dst), always_xy=True,
+                                area_of_interest=AreaOfInterest(*UKRAINE_BBOX))
 
 
 def crs_key(crs: CRS) -> str:
@@ -81,8 +97,17 @@ def crs_key(crs: CRS) -> str:
     return f"EPSG:{code}" if code else crs.to_wkt()
 
 
-def match_rule(crs: CRS, rules: list[CRSRule]) -> CRSRule | None:
-    """The registry rule a declared CRS is (a .prj written by ArcGIS or QGIS names them differently)."""
+def match_rule(declared: str, rules: list[CRSRule]) -> CRSRule | None:
+    """The registry rule a declared CRS (a definition: ``EPSG:N``, WKT, PROJ) is (a .prj written by ArcGIS
+    or QGIS names them differently). An ``EPSG:N`` of the registry is matched without pyproj."""
+    code = epsg_code(declared)
+    for r in rules:
+        if code and r.definition == f"EPSG:{code}":
+            return r
+    try:
+        crs = _crs(declared)
+    except Exception:  # pyproj's own CRSError: parse_crs says it in our words
+        return None
     code = crs.to_epsg(min_confidence=70)
     for r in rules:
         if code and r.definition == f"EPSG:{code}":

@@ -114,7 +114,8 @@ def decide_crs(src: Source, sample: np.ndarray, plan: Plan, where: str) -> CRSDe
         if rule:
             return CRSDecision(rule.definition, f"{src.crs_decided_by}; recognised as {rule.label}",
                                name=rule.label)
-        return CRSDecision(crs_key(src.crs), src.crs_decided_by, name=src.crs.name)
+        declared = parse_crs(src.crs, where)
+        return CRSDecision(crs_key(declared), src.crs_decided_by, name=declared.name)
     if plan.assume_crs:
         crs = parse_crs(plan.assume_crs, where)
         key = crs_key(crs) if crs.to_epsg(min_confidence=90) else plan.assume_crs

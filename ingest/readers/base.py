@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pyarrow as pa
-from pyproj import CRS
 
 from ingest.encoding import EncodingDecision
 
@@ -37,7 +36,7 @@ class Source:
     path: Path  # what the user named
     opened: Path  # the file actually read (inside an archive, the member)
     driver: str
-    crs: CRS | None
+    crs: str | None  # as declared: EPSG:N, WKT or PROJ (parsed by pyproj only when needed, ingest/crs.py)
     crs_decided_by: str
     encoding: EncodingDecision | None
     geometry_type: str  # as declared by the file: "Polygon", "Point", "Unknown", …

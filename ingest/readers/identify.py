@@ -26,7 +26,7 @@ SINGLE_LAYER = frozenset({"ESRI Shapefile", "GeoJSON", "GeoJSONSeq", "ESRIJSON",
 @lru_cache(maxsize=1)
 def _gdal() -> Any:
     """pyogrio's GDAL library (the one mapped into this process), or None."""
-    import pyogrio  # noqa: F401  (loads the library and registers its drivers)
+    from ingest.ogrio import pyogrio  # noqa: F401  (loads the library and registers its drivers)
 
     try:
         with open("/proc/self/maps") as fh:

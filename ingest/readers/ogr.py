@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
-import pyogrio
-import pyogrio.raw
-from pyproj import CRS
 
 from geoportal.errors import IngestError
 from ingest.encoding import decide_dbf
+from ingest.ogrio import pyogrio
 from ingest.readers.base import WKB, ReadOptions, Source, plain_path
 from ingest.readers.identify import SINGLE_LAYER, identify_driver
 
@@ -115,7 +113,7 @@ def _open_ogr(path: Path, opts: ReadOptions, stack: ExitStack) -> Iterator[Sourc
             except (OSError, pyogrio.errors.DataLayerError, pyogrio.errors.FeatureError) as e:
                 raise IngestError(f"{path}: reading stopped ({e}); the file is damaged — export it again") from e
 
-        crs = CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
+        crs = str(meta["crs"]) if meta.get("crs") else None
         driver = meta.get("driver") or identified or pyogrio.read_info(gpath, layer=layer)["driver"]
         enc_decision = encoding
         if enc_decision is None:

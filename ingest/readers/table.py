@@ -16,7 +16,6 @@ from typing import Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 import shapely
-from pyproj import CRS
 
 from geoportal.errors import IngestError
 from ingest.encoding import EncodingDecision, decide_text_file
@@ -188,7 +187,7 @@ def open_table(path: Path, opts: ReadOptions) -> Iterator[Source]:
         return b.drop_columns([header[ia]]) if kind == "wkt" else b
 
     if kind == "lonlat":
-        crs, how = CRS.from_epsg(4326), f"lon/lat columns «{header[ia]}»/«{header[ib]}»: WGS 84 by convention"
+        crs, how = "EPSG:4326", f"lon/lat columns «{header[ia]}»/«{header[ib]}»: WGS 84 by convention"
     else:
         crs, how = None, "not declared (a table)"
     yield Source(path=path, opened=path, driver=driver, crs=crs, crs_decided_by=how, encoding=enc,

@@ -28,11 +28,11 @@ from typing import Any, ClassVar, Iterator
 from urllib.parse import quote
 
 import pyarrow as pa
-import pyogrio
 
 from geoportal.errors import IngestError, StoreError
 from geoportal.model import write_atomic
 from geoportal.model import RowFilter
+from ingest.ogrio import pyogrio
 from ingest.readers.base import needs_plain, plain_dir
 from ingest.store import GEOM, KEEP_VERSIONS, CapturingIterator, LayerStream, aside
 from ingest.store.rows import ident

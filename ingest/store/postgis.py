@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 import psycopg
 import pyarrow as pa
 from psycopg import sql
-from pyproj import CRS
 
 from geoportal.errors import StoreError
 from geoportal.model import RowFilter
@@ -44,7 +43,13 @@ def pg_type(t: pa.DataType) -> str:
 
 
 def srid_of(crs: str) -> int:
-    code = CRS.from_user_input(crs).to_epsg(min_confidence=70)
+    from ingest.crs import epsg_code
+
+    code = epsg_code(crs)
+    if code is None:
+        from pyproj import CRS
+
+        code = CRS.from_user_input(crs).to_epsg(min_confidence=70)
     if not code:
         raise StoreError(f"storage CRS {crs[:60]} has no EPSG code; PostGIS storage needs one (storage.crs)")
     return int(code)
