@@ -34,7 +34,7 @@ from ingest.report import Tally
 from ingest.store import GEOM, LayerStream, open_store
 from ingest.streaming import streaming_settings
 from ingest.text import field_name, normalise_column
-from ingest.wkb import layer_wkb
+from ingest.wkb import layer_wkb, plain_points
 
 if TYPE_CHECKING:  # ingest-file needs neither a node config nor a target schema (pydantic, ~10 MB)
     from geoportal.config import Dataset, NodeConfig
@@ -208,9 +208,44 @@ class Run:
             shapely.prepare(t)
             self.territory = t
 
+    def _attributes(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        """The attribute columns of a batch, plain types, text normalised."""
+        attrs: list[pa.Array] = []
+        for name, header in zip(self.names, self.src.fields):
+            col = batch.column(header)
+            if pa.types.is_dictionary(col.type):
+                col = col.dictionary_decode()
+            col = col.cast(_plain(col.type))
+            if pa.types.is_string(col.type):
+                col, changed = normalise_column(col)
+                self.tally.text_values_repaired += changed
+            attrs.append(col)
+        return attrs
+
+    def _plain_points(self, batch: pa.RecordBatch) -> pa.RecordBatch | None:
+        """A batch of a point layer that needs no geometry work, stored without GEOS (see
+        :func:`ingest.wkb.plain_points`); None when the batch needs the full path: another CRS or axis
+        order, a reason from the reader, a territory, a target schema or KATOTTH linking to apply."""
+        if (self.ltype != "Point" or self.crs.swap_xy or self.crs.crs != self.plan.storage_crs
+                or REASON in batch.schema.names or self.territory is not None or self.plan.schema
+                or self.plan.admin is not None):
+            return None
+        xy = plain_points(batch.column(WKB))
+        if xy is None:
+            return None
+        n = batch.num_rows
+        self.tally.geometry_types["Point"] += n
+        self.tally.written += n
+        self.tally.add_bounds(np.concatenate([xy.min(axis=0), xy.max(axis=0)]))
+        return pa.record_batch(self._attributes(batch) + [batch.column(WKB).cast(pa.binary())],
+                               schema=self.out_schema)
+
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         n = batch.num_rows
         self.tally.read += n
+        points = self._plain_points(batch)
+        if points is not None:
+            return points
         read = shapely.from_wkb(batch.column(WKB).to_numpy(zero_copy_only=False), on_invalid="ignore")
         given = batch.column(REASON).to_pylist() if REASON in batch.schema.names else [None] * n
         geoms = geo.reproject(read, self.crs.crs, self.plan.storage_crs, swap_xy=self.crs.swap_xy,
@@ -228,16 +263,7 @@ class Run:
             out = ok.copy()
             out[ok] = ~geo.inside(geoms[ok], self.territory)
             reasons[out] = f"outside the territory: {self.plan.territory_name}"
-        attrs: list[pa.Array] = []
-        for name, header in zip(self.names, self.src.fields):
-            col = batch.column(header)
-            if pa.types.is_dictionary(col.type):
-                col = col.dictionary_decode()
-            col = col.cast(_plain(col.type))
-            if pa.types.is_string(col.type):
-                col, changed = normalise_column(col)
-                self.tally.text_values_repaired += changed
-            attrs.append(col)
+        attrs = self._attributes(batch)
         attr_batch = pa.record_batch(attrs, names=self.names)
         reason_list = list(reasons)
         out_cols = list(attrs)

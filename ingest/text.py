@@ -88,15 +88,11 @@ def normalise_column(arr: "pa.Array") -> tuple["pa.Array", int]:
     if len(arr) == 0 or arr.null_count == len(arr):
         return arr, 0
     nfc = pc.utf8_normalize(arr, form="NFC")
-    suspect = pc.match_substring_regex(nfc, _MIXED)
+    suspect = pc.fill_null(pc.match_substring_regex(nfc, _MIXED), False)
+    if pc.any(suspect).as_py():  # only the suspect values become Python strings, not the whole column
+        fixed = [normalise_text(v)[0] for v in nfc.filter(suspect).to_pylist()]
+        nfc = pc.replace_with_mask(nfc, suspect, pa.array(fixed, nfc.type))
     changed = pc.fill_null(pc.not_equal(nfc, arr), False)
-    idx = pc.indices_nonzero(pc.fill_null(suspect, False)).to_numpy()
-    if len(idx):
-        values = nfc.to_pylist()
-        for i in idx:
-            values[i] = normalise_text(values[i])[0]
-        nfc = pa.array(values, arr.type)
-        changed = pc.fill_null(pc.not_equal(nfc, arr), False)
     return nfc, int(pc.sum(changed).as_py() or 0)
 
 

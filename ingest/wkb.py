@@ -75,3 +75,24 @@ def layer_wkb(read: pa.Array, geoms: np.ndarray, rewritten: np.ndarray, single: 
     else:
         col = read
     return as_multi(col, single, ltype)
+
+
+def plain_points(col: pa.Array) -> np.ndarray | None:
+    """The (n, 2) coordinates of a WKB column whose every value is a two-dimensional little-endian Point
+    with finite coordinates — what a point layer read by GDAL is — or None when any value is anything
+    else (missing, empty, Z/M, big-endian, another type, NaN or infinite).
+
+    Why: such a point needs none of GEOS's work — it is valid, single, of the layer's type, and GEOS writes
+    it back to the bytes read — so a point layer's batch is checked here with numpy instead of making and
+    freeing a GEOS object per row (a fifth of a point load's client CPU, README benchmarks)."""
+    n = len(col)
+    if n == 0 or col.null_count:
+        return None
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset: col.offset + n + 1]
+    if not (np.diff(offsets) == 21).all():
+        return None
+    rows = np.frombuffer(col.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, 21)
+    if not (rows[:, 0] == 1).all() or not (np.ascontiguousarray(rows[:, 1:5]).view("<u4") == 1).all():
+        return None
+    xy = np.ascontiguousarray(rows[:, 5:]).view("<f8")
+    return xy if np.isfinite(xy).all() else None

@@ -13,7 +13,7 @@ import shapely
 
 from ingest import geometry as geo
 from ingest import ingest_file
-from ingest.wkb import layer_wkb
+from ingest.wkb import layer_wkb, plain_points
 
 SQUARE = shapely.Polygon([(28.0, 50.0), (28.1, 50.0), (28.1, 50.1), (28.0, 50.1)])
 BOWTIE = shapely.from_wkt("POLYGON ((28 50, 28.1 50.1, 28.1 50, 28 50.1, 28 50))")
@@ -80,3 +80,43 @@ def test_loaded_layer_reads_back_as_the_source(tmp_path) -> None:
     assert shapely.is_valid(back[order][300]) and shapely.area(back[order][300]) > 0  # repaired, not dropped
     with sqlite3.connect(tmp_path / "out.gpkg") as db:
         assert db.execute("SELECT count(*) FROM parts").fetchone()[0] == 301
+
+
+def test_plain_points_only_when_geos_would_change_nothing() -> None:
+    pts = shapely.points([28.0, 28.5], [50.0, 50.5])
+    plain = pa.array(shapely.to_wkb(pts), pa.binary())
+    assert plain_points(plain).tolist() == [[28.0, 50.0], [28.5, 50.5]]
+    assert plain_points(plain.slice(1)).tolist() == [[28.5, 50.5]]
+    odd = {
+        "missing": None, "empty": shapely.to_wkb(shapely.from_wkt("POINT EMPTY")),
+        "nan": shapely.to_wkb(shapely.Point(np.nan, 50.0)), "inf": shapely.to_wkb(shapely.Point(np.inf, 50.0)),
+        "z": shapely.to_wkb(shapely.Point(28, 50, 1)), "big-endian": shapely.to_wkb(shapely.Point(28, 50), byte_order=0),
+        "multipoint": shapely.to_wkb(shapely.multipoints([shapely.Point(28, 50)])),
+        "line": shapely.to_wkb(shapely.LineString([(28, 50), (29, 51)])),
+    }
+    for kind, value in odd.items():
+        assert plain_points(pa.array([shapely.to_wkb(pts[0]), value], pa.binary())) is None, kind
+
+
+def test_point_layer_without_geos_stores_what_geos_would(tmp_path) -> None:
+    """A batch of plain points takes the numpy path, one with an empty point the GEOS path: both store the
+    same bytes, count and bound the same, and the empty one is rejected."""
+    from ingest.readers.base import BATCH_SIZE
+
+    rng = np.random.default_rng(7)
+    n = BATCH_SIZE + 10
+    x, y = rng.uniform(28, 29, n), rng.uniform(50, 51, n)
+    geoms = shapely.points(x, y)
+    geoms[-1] = shapely.from_wkt("POINT EMPTY")  # the second batch goes through GEOS
+    src = tmp_path / "p.geojson"
+    names = np.array(["Овpуцькa" if i % 3 else "Житомир" for i in range(n)], dtype=object)
+    pyogrio.raw.write(src, shapely.to_wkb(geoms), field_data=[np.arange(n), names], fields=["n", "nazva"],
+                      geometry_type="Point", crs="EPSG:4326", driver="GeoJSON")
+    layer = ingest_file(src, tmp_path / "out.gpkg", "p")
+    assert layer.feature_count == n - 1 and layer.report.features_rejected == 1
+    assert layer.report.text_values_repaired == sum(1 for i in range(n) if i % 3)
+    assert layer.bbox[0] <= x[:-1].min() and layer.bbox[2] >= x[:-1].max() and layer.bbox[2] - x[:-1].max() < 1e-6
+    _, _, wkb, fields = pyogrio.raw.read(tmp_path / "out.gpkg", layer="p")
+    order = np.argsort(fields[0])
+    assert list(wkb[order]) == list(shapely.to_wkb(geoms[:-1]))
+    assert set(fields[1]) == {"Овруцька", "Житомир"}
