@@ -12,8 +12,10 @@ to a parent presenting its harvest token (:func:`harvest_token`).
 A child that is down, slow or answers garbage is reported, its error kept in its state, and it is tried
 again next run; nothing harvested from it before is lost, and the other children go on.
 
-On disk, per child: ``<workspace>/harvested/<child id>/state.json`` and one XML file per record, so a
-rebuild of the node (``catalog.pycsw.load``) puts the harvested records back without asking anyone.
+On disk, per child: ``<workspace>/harvested/<child id>/state.json`` and the records' XML — one file per
+record fetched by identifier, or the GetRecords page (``answer-….xml``, 500 records) a big harvest got
+them in, kept as it came until none of its records is the child's any more — so a rebuild of the node
+(``catalog.pycsw.load``) puts the harvested records the state names back without asking anyone.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +34,7 @@ from typing import Callable, Iterator
 from catalog import pycsw
 from catalog.harvest import Harvester, harvester_for
 from geoportal.config import Link, NodeConfig, RemoteService
-from geoportal.errors import CatalogError, GeoportalError
+from geoportal.errors import CatalogError, GeoportalError, HarvestError
 from geoportal.model import Workspace, write_atomic
 
 log = logging.getLogger(__name__)
@@ -111,14 +114,11 @@ PAGES_FROM = 0.5  # share of the listed records from which fetching whole ISO pa
 
 
 def _fetch(h: Harvester, todo: list[str], folder: Path, wanted: dict) -> dict[str, Path]:
-    """Fetch ``todo`` into ``folder`` (one file per record): identifier → file.
+    """Fetch ``todo`` by identifier into ``folder`` (one file per record): identifier → file.
 
     Serving 40 kB ISO records is most of a child's time, and the client side waits on it, so a big fetch
-    from a CSW goes out as a few concurrent streams (each its own harvester and connection). When most of
-    the catalog is wanted (a first harvest, a re-publication), it is read as whole GetRecords pages in
-    ISO — a third fewer server seconds per record than GetRecordById, ~50 times fewer requests — and
-    whatever the pages did not deliver (a catalog that changed while being paged) is asked for by id.
-    Anything else, or a small fetch, goes out as one stream.
+    from a CSW goes out as a few concurrent streams (each its own harvester and connection); a small one
+    as one. (When most of a catalog is wanted, :func:`_stream` reads it as whole pages instead.)
     """
     todo_set = set(todo)
 
@@ -131,32 +131,94 @@ def _fetch(h: Harvester, todo: list[str], folder: Path, wanted: dict) -> dict[st
                 got[ident] = path
         return got
 
-    from catalog.harvest.csw import ISO_PAGE, CSWHarvester
+    from catalog.harvest.csw import CSWHarvester
 
     if not isinstance(h, CSWHarvester) or len(todo) <= FETCH_CHUNK:
         return keep(h.fetch(todo))
-    import threading
     from concurrent.futures import ThreadPoolExecutor
+
+    own = _per_thread(h)
+    fetched: dict[str, Path] = {}
+    with ThreadPoolExecutor(FETCH_WORKERS) as pool:
+        chunks = [todo[i:i + FETCH_CHUNK] for i in range(0, len(todo), FETCH_CHUNK)]
+        for got in pool.map(lambda c: keep(own().fetch(c)), chunks):
+            fetched.update(got)
+    return fetched
+
+
+def _per_thread(h: "CSWHarvester") -> Callable[[], "CSWHarvester"]:  # type: ignore[name-defined]
+    """A harvester like ``h`` for the calling thread (a requests Session is not to be shared)."""
+    from catalog.harvest.csw import CSWHarvester
 
     local = threading.local()
 
-    def own() -> CSWHarvester:  # a requests Session is not to be shared between threads
+    def own() -> CSWHarvester:
         if not hasattr(local, "h"):
             local.h = CSWHarvester(h.url, timeout=h.timeout, attempts=h.attempts, token=h.token)
         return local.h
 
-    fetched: dict[str, Path] = {}
-    with ThreadPoolExecutor(FETCH_WORKERS) as pool:
-        listed = max(h.matched, len(wanted))
-        if len(todo) >= PAGES_FROM * listed:
-            starts = range(1, listed + 1, ISO_PAGE)
-            for got in pool.map(lambda s: keep(own().fetch_page(s, ISO_PAGE)), starts):
-                fetched.update(got)
-        rest = [i for i in todo if i not in fetched]
-        chunks = [rest[i:i + FETCH_CHUNK] for i in range(0, len(rest), FETCH_CHUNK)]
-        for got in pool.map(lambda c: keep(own().fetch(c)), chunks):
-            fetched.update(got)
-    return fetched
+    return own
+
+
+def _streams(h: Harvester, todo: list[str], listed: int) -> bool:
+    """Whether a fetch goes as whole ISO pages straight into the catalog (:func:`_stream`): a CSW child
+    of which most is wanted (a first harvest, a re-publication), and more than one worker's share."""
+    from catalog.harvest.csw import CSWHarvester
+
+    return isinstance(h, CSWHarvester) and len(todo) > FETCH_CHUNK and len(todo) >= PAGES_FROM * listed
+
+
+_COMMITS = threading.Lock()  # one harvest writing the catalog at a time (SQLite takes one writer)
+
+
+def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str]) -> None:  # type: ignore[name-defined]
+    """Fetch ``todo`` as whole GetRecords pages in ISO 19139 and load it while the next pages come.
+
+    The answers go as they came to one loader process (:class:`catalog.pycsw.StreamLoader`), which parses
+    each once, reads the wanted records' rows in place and keeps the answer as it came, one file for
+    its 500 records (the state names it for each of them) — this process does not parse them, and no
+    record is written to a file of its own to be parsed again — while a few requests keep the child's
+    catalog busy (the loader is fed in order; at most FETCH_WORKERS answers wait in memory).
+    Paging is not a snapshot: whatever the pages did not deliver (a catalog that changed meanwhile) is
+    asked for by identifier; what still has not come fails the child, and then nothing reaches the
+    catalog. Its deleted records go in the same transaction as the new ones.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    from catalog.harvest.csw import BATCH, ISO_PAGE
+
+    wanted = {i: p.origin(i) for i in todo}
+    own = _per_thread(h)
+
+    def pipe(loader: pycsw.StreamLoader, pool: ThreadPoolExecutor, calls: list[Callable[[], bytes]]) -> None:
+        waiting = deque(pool.submit(c) for c in calls[:FETCH_WORKERS])
+        rest = iter(calls[FETCH_WORKERS:])
+        while waiting:
+            answer = waiting.popleft().result()
+            nxt = next(rest, None)
+            if nxt is not None:
+                waiting.append(pool.submit(nxt))
+            loader.send(answer)
+
+    with pycsw.StreamLoader(pycsw.served_config_path(ws), p.folder, wanted, delete_ids=p.gone) as loader, \
+            ThreadPoolExecutor(FETCH_WORKERS) as pool:
+        listed = max(h.matched, len(p.listed))
+        pipe(loader, pool, [lambda s=s: own().page_answer(s, ISO_PAGE) for s in range(1, listed + 1, ISO_PAGE)])
+        missing, unusable = loader.missing()
+        if missing and not unusable:
+            pipe(loader, pool, [lambda b=missing[i:i + BATCH]: own().by_id_answer(b)
+                                for i in range(0, len(missing), BATCH)])
+            missing, unusable = loader.missing()
+        if unusable:
+            raise HarvestError(f"{h.url}: {unusable[0]}")
+        if missing:
+            raise CatalogError(f"{p.child.url}: listed but not delivered as ISO 19139: {sorted(missing)[:5]}")
+        with _COMMITS:
+            report = loader.commit()
+    p.fetched = {i: p.folder / name for i, name in report["delivered"].items()}
+    p.loaded = True
+    p.load_errors = [e["error"] for e in report.get("errors", [])]
 
 
 @dataclass
@@ -171,6 +233,8 @@ class _Pending:
     listed: dict = field(default_factory=dict)  # identifier → RemoteRecord
     fetched: dict[str, Path] = field(default_factory=dict)
     gone: list[str] = field(default_factory=list)
+    loaded: bool = False  # already in the catalog (:func:`_stream`), with these records' errors:
+    load_errors: list[str] = field(default_factory=list)
 
     def origin(self, ident: str) -> str:
         origin = self.listed[ident].origin
@@ -185,14 +249,18 @@ class _Pending:
 
     def succeed(self) -> None:
         state, res = self.state, self.res
+        # files of deleted and replaced records: removed once no record of the child is in them (a kept
+        # answer holds many records, and lives until the last of them is deleted or replaced)
+        old = {str(state.records[i]["file"]) for i in [*self.gone, *self.fetched] if i in state.records}
         for ident in self.gone:
-            (self.folder / str(state.records[ident]["file"])).unlink(missing_ok=True)
             del state.records[ident]
         for ident, path in self.fetched.items():
             res.changed += ident in state.records
             res.added += ident not in state.records
             state.records[ident] = {"modified": self.listed[ident].modified, "file": path.name,
                                     "origin": self.origin(ident)}
+        for name in old - {str(r["file"]) for r in state.records.values()}:
+            (self.folder / name).unlink(missing_ok=True)
         res.deleted = len(self.gone)
         res.unchanged = len(self.listed) - len(self.fetched)
         state.last_success, state.last_error, state.failures = _now(), None, 0
@@ -215,6 +283,12 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
                 or state.records[r.identifier].get("modified") != r.modified
                 or not (folder / str(state.records[r.identifier]["file"])).exists()]
         p.gone = [i for i in state.records if i not in p.listed]
+        if _streams(h, todo, max(getattr(h, "matched", 0), len(p.listed))):
+            _stream(ws, h, p, todo)  # type: ignore[arg-type]
+            if p.load_errors:
+                raise CatalogError(f"{child.url}: the catalog could not read {len(p.load_errors)} record(s): "
+                                   + "; ".join(p.load_errors[:3]))
+            return p
         p.fetched = _fetch(h, todo, folder, p.listed)
         missing = set(todo) - set(p.fetched)
         if missing:
@@ -231,7 +305,7 @@ def _load(ws: Workspace, pending: list[_Pending]) -> None:
     and search read at once (:func:`catalog.pycsw.served_config_path`). A
     record the catalog cannot read fails its own child only; a loader run failing as a whole fails
     every child in it (their earlier records stay, retried next run)."""
-    ok = [p for p in pending if p.res.ok and (p.fetched or p.gone)]
+    ok = [p for p in pending if p.res.ok and not p.loaded and (p.fetched or p.gone)]
     if not ok:
         for p in pending:
             if p.res.ok:

@@ -124,16 +124,22 @@ def build_config(cfg: NodeConfig, ws: Workspace, ep: Endpoints, database: Path |
 LOADER = Path(__file__).resolve().parent / "pycsw_loader.py"
 
 
-def run_loader(config: Path, records: list[tuple[Path, str]], *, setup: bool = False,
+LoadItem = tuple[Path, str] | tuple[Path, str, tuple[str, ...]]  # file, origin[, identifiers in a kept answer]
+
+
+def run_loader(config: Path, records: list[LoadItem], *, setup: bool = False,
                delete_sources: list[str] | None = None, delete_ids: list[str] | None = None) -> dict:
-    """Load (path, origin) records into the repository named by ``config``, in one transaction.
+    """Load (path, origin) records into the repository named by ``config``, in one transaction; an item
+    (path, origin, identifiers) is a CSW answer kept by a harvest, of which those records are loaded.
 
     Runs :mod:`catalog.pycsw_loader` with the pycsw venv's python; returns its report
     ({"loaded", "deleted", "errors"}), errors being per file.
     """
     venv = pycsw_venv()
     job = {"config": str(config), "setup": setup, "delete_sources": delete_sources or [],
-           "delete_ids": delete_ids or [], "records": [{"path": str(p), "source": s} for p, s in records]}
+           "delete_ids": delete_ids or [],
+           "records": [{"path": str(r[0]), "source": r[1], **({"identifiers": list(r[2])} if len(r) > 2 else {})}
+                       for r in records]}
     # -P: the loader sits beside catalog/pycsw.py, which must not shadow the pycsw package
     proc = subprocess.run([str(venv / "bin" / "python"), "-P", str(LOADER)], input=json.dumps(job),
                           capture_output=True, text=True)
@@ -142,13 +148,103 @@ def run_loader(config: Path, records: list[tuple[Path, str]], *, setup: bool = F
     return json.loads(proc.stdout)
 
 
-def harvested_records(ws: Workspace) -> list[tuple[Path, str]]:
-    """Records harvested from other catalogs, with their origin (see catalog.harvest)."""
-    out: list[tuple[Path, str]] = []
-    for state in sorted((ws.root / "harvested").glob("*/state.json")):
-        origin = json.loads(state.read_text(encoding="utf-8")).get("url", state.parent.name)
-        out.extend((p, origin) for p in sorted(state.parent.glob("*.xml")))
+class StreamLoader:
+    """A harvest loaded as it arrives: :mod:`catalog.pycsw_loader` ``--stream`` in the pycsw venv, fed the
+    raw CSW answers (ISO 19139) while the next ones are being fetched.
+
+    It parses each answer once, reads every wanted record's rows in place and keeps each answer that
+    delivered one as it came, a file in ``folder``; nothing reaches the catalog before :meth:`commit` (one
+    transaction, like :func:`run_loader`'s). Leaving the ``with`` block without a commit gives the harvest
+    up and writes nothing to the catalog. ``wanted``: identifier → origin.
+    """
+
+    def __init__(self, config: Path, folder: Path, wanted: dict[str, str],
+                 delete_ids: list[str] | None = None):
+        import tempfile
+
+        venv = pycsw_venv()
+        self._err = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen([str(venv / "bin" / "python"), "-P", str(LOADER), "--stream"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err)
+        header = {"config": str(config), "folder": str(folder), "wanted": wanted, "delete_ids": delete_ids or []}
+        self._send(json.dumps(header).encode("utf-8") + b"\n")
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._proc.stdin.write(data)  # type: ignore[union-attr]
+        except (BrokenPipeError, OSError):
+            self._failed()
+
+    def _answer(self) -> dict:
+        try:
+            self._proc.stdin.flush()  # type: ignore[union-attr]
+        except (BrokenPipeError, OSError):
+            self._failed()
+        line = self._proc.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            self._failed()
+        return json.loads(line)
+
+    def _failed(self) -> None:
+        self._proc.kill()
+        self._proc.wait()
+        self._err.seek(0)
+        raise CatalogError(f"loading the harvest into the catalog failed:\n{self._err.read()[-2000:].decode('utf-8', 'replace')}")
+
+    def send(self, answer: bytes) -> None:
+        """One CSW answer (GetRecords or GetRecordById, ISO 19139), as it came."""
+        self._send(b"P %d\n" % len(answer) + answer)
+
+    def missing(self) -> tuple[list[str], list[str]]:
+        """(wanted records no answer has delivered yet, answers that were not a usable CSW answer)."""
+        self._send(b"Q\n")
+        got = self._answer()
+        return got["missing"], got["unusable"]
+
+    def commit(self) -> dict:
+        """Write the delivered records' rows (and delete ``delete_ids``) in one transaction: the report of
+        :func:`run_loader` plus ``delivered``, identifier → the name of the file in ``folder`` it is in."""
+        self._send(b"C\n")
+        return self._answer()
+
+    def __enter__(self) -> "StreamLoader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._proc.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc.stdout.close()  # type: ignore[union-attr]
+        self._err.close()
+
+
+def harvested_records(ws: Workspace) -> list[LoadItem]:
+    """Records harvested from other catalogs, with their origin (see catalog.federation): the files each
+    child's state names — one per record, or a CSW answer kept as it came, with the identifiers of the
+    records in it that are still the child's."""
+    out: list[LoadItem] = []
+    for state_path in sorted((ws.root / "harvested").glob("*/state.json")):
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        origin = state.get("url", state_path.parent.name)
+        by_file: dict[str, list[str]] = {}
+        for ident, rec in state.get("records", {}).items():
+            by_file.setdefault(str(rec["file"]), []).append(ident)
+        for name in sorted(by_file):
+            path = state_path.parent / name
+            if not path.exists():
+                continue  # asked for again by the next harvest
+            out.append((path, origin, tuple(sorted(by_file[name]))) if name.startswith(ANSWER_PREFIX)
+                       else (path, origin))
     return out
+
+
+ANSWER_PREFIX = "answer-"  # a kept CSW answer's file name (catalog/pycsw_loader.py writes them)
 
 
 def load(cfg: NodeConfig, ws: Workspace, ep: Endpoints) -> Path:

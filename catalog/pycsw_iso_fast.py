@@ -123,8 +123,9 @@ X = {name: _x(path) for name, path in {
     "name": "gmd:name/gco:CharacterString",
     "description": "gmd:description/gco:CharacterString",
 }.items()}
-# AnyText: every text node (plain strings: lxml's "smart" strings cost more than the join)
-TEXT = etree.XPath("//text()", smart_strings=False)
+# AnyText: every text node (plain strings: lxml's "smart" strings cost more than the join); relative, so a
+# record read in place inside a CSW answer gives its own text only (for a document's root it is //text())
+TEXT = etree.XPath(".//text()", smart_strings=False)
 
 
 def _first(name: str, el: etree._Element) -> etree._Element | None:
@@ -165,7 +166,8 @@ def _orgs(parties: list[etree._Element]) -> str:
 
 
 def queryables(root: etree._Element) -> dict[str, object]:
-    """pycsw's queryables (``pycsw:Name`` → value) of a ``gmd:MD_Metadata`` root, as pycsw 2.6 sets them."""
+    """pycsw's queryables (``pycsw:Name`` → value) of a ``gmd:MD_Metadata`` element, as pycsw 2.6 sets
+    them for the document it is the root of (it may be read in place inside a CSW answer)."""
     from pycsw.core import util
     from pycsw.core.metadata import sniff_link
 
@@ -177,8 +179,8 @@ def queryables(root: etree._Element) -> dict[str, object]:
     q["pycsw:Typename"] = "gmd:MD_Metadata"
     q["pycsw:Schema"] = NS["gmd"]
     q["pycsw:MdSource"] = "local"
-    q["pycsw:XML"] = etree.tostring(root)
-    q["pycsw:AnyText"] = " ".join(t.strip() for t in TEXT(root))
+    q["pycsw:XML"] = etree.tostring(root, with_tail=False)  # a record inside an answer: not the text after it
+    q["pycsw:AnyText"] = " ".join(map(str.strip, TEXT(root)))
     q["pycsw:Language"] = _text(_first("language", root))
     q["pycsw:Type"] = _code(_first("hierarchy", root))
     q["pycsw:ParentIdentifier"] = _text(_first("parent", root))

@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from catalog import country, federation
 from catalog.harvest import csw
@@ -75,13 +76,13 @@ def _harvest_big(cats, tmp_path: Path, name: str) -> Path:  # type: ignore[no-un
 
 def test_pages_give_the_rows_of_fetching_by_id(cats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     pages: list[int] = []
-    real_page = csw.CSWHarvester.fetch_page
+    real_page = csw.CSWHarvester.page_answer
 
     def counted(self, start, count=csw.ISO_PAGE):  # type: ignore[no-untyped-def]
         pages.append(start)
         return real_page(self, start, count)
 
-    monkeypatch.setattr(csw.CSWHarvester, "fetch_page", counted)
+    monkeypatch.setattr(csw.CSWHarvester, "page_answer", counted)
     monkeypatch.setattr(federation, "FETCH_CHUNK", 4)
     monkeypatch.setattr(csw, "ISO_PAGE", 5)
     monkeypatch.setattr(federation, "PAGES_FROM", 99.0)  # never pages: by identifier
@@ -94,19 +95,22 @@ def test_pages_give_the_rows_of_fetching_by_id(cats, tmp_path: Path, monkeypatch
 
 
 def test_records_the_pages_missed_are_fetched_by_id(cats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    real_page = csw.CSWHarvester.fetch_page
+    real_page = csw.CSWHarvester.page_answer
     asked: list[list[str]] = []
-    real_fetch = csw.CSWHarvester.fetch
+    real_fetch = csw.CSWHarvester.by_id_answer
 
     def shifted(self, start, count=csw.ISO_PAGE):  # type: ignore[no-untyped-def]
-        return list(real_page(self, start, count))[1:]  # as if a record was inserted before each page
+        root = etree.fromstring(real_page(self, start, count))
+        first = root.find(f"{{{csw.NS['csw']}}}SearchResults/{{{csw.ISO}}}MD_Metadata")
+        first.getparent().remove(first)  # as if a record was inserted before each page
+        return etree.tostring(root)
 
     def by_id(self, identifiers):  # type: ignore[no-untyped-def]
         asked.append(list(identifiers))
         return real_fetch(self, identifiers)
 
-    monkeypatch.setattr(csw.CSWHarvester, "fetch_page", shifted)
-    monkeypatch.setattr(csw.CSWHarvester, "fetch", by_id)
+    monkeypatch.setattr(csw.CSWHarvester, "page_answer", shifted)
+    monkeypatch.setattr(csw.CSWHarvester, "by_id_answer", by_id)
     monkeypatch.setattr(federation, "FETCH_CHUNK", 4)
     monkeypatch.setattr(csw, "ISO_PAGE", 5)
     rows = _rows(_harvest_big(cats, tmp_path, "shifted"))
