@@ -66,9 +66,9 @@ class AuditLog:
         self.path = Path(path)
         self.head = self.path.with_suffix(".head")
         self.lock = self.path.with_suffix(".lock")
-        self._lock: tuple[int, int] | None = None  # (pid, descriptor) of the lock file
-        # the threads of one process (gunicorn's gthread workers) share that descriptor, and a flock held
-        # through it does not keep another of them out: they take turns here first
+        self._fds: tuple[int, int, int, int] | None = None  # (pid, lock, head, log descriptors)
+        # the threads of one process (gunicorn's gthread workers) share those descriptors, and a flock held
+        # through one does not keep another of them out: they take turns here first
         self._threads = threading.Lock()
 
     def append(
@@ -99,43 +99,35 @@ class AuditLog:
     def _append_locked(self, action: str, actor: str, address: str | None, user: str | None,
                        dataset: str | None, outcome: str | None, durable: bool,
                        detail: dict[str, Any]) -> dict[str, Any]:
-        lock_fd = self._lock_fd()
+        lock_fd, head_fd, log_fd = self._files()
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            head_fd = os.open(self.head, os.O_CREAT | os.O_RDWR, 0o600)
-            try:
-                seq, prev = self._last(head_fd)
-                entry: dict[str, Any] = {
-                    "seq": seq + 1,
-                    "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                    "actor": actor,
-                    "action": action,
-                    "user": user,
-                    "dataset": dataset,
-                    "address": address,
-                    "outcome": outcome,
-                    "detail": detail or {},
-                    "prev": prev,
-                }
-                # the line is the canonical JSON the hash is taken of, with the hash added last: one
-                # serialisation per entry instead of two
-                canonical = _canonical(entry)
-                entry["hash"] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-                line = canonical[:-1] + ',"hash":"' + entry["hash"] + '"}\n'
-                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
-                try:
-                    os.write(fd, line.encode("utf-8"))
-                    if durable:
-                        os.fsync(fd)
-                finally:
-                    os.close(fd)
-                # the head is rewritten in place, one record of fixed width within one block: no temporary
-                # file and rename per entry (a rename per read of restricted data cost more than the read)
-                os.pwrite(head_fd, _head_record(entry["seq"], entry["hash"]), 0)
-                if durable:
-                    os.fsync(head_fd)
-            finally:
-                os.close(head_fd)
+            seq, prev = self._last(head_fd)
+            entry: dict[str, Any] = {
+                "seq": seq + 1,
+                "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "actor": actor,
+                "action": action,
+                "user": user,
+                "dataset": dataset,
+                "address": address,
+                "outcome": outcome,
+                "detail": detail or {},
+                "prev": prev,
+            }
+            # the line is the canonical JSON the hash is taken of, with the hash added last: one
+            # serialisation per entry instead of two
+            canonical = _canonical(entry)
+            entry["hash"] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+            line = canonical[:-1] + ',"hash":"' + entry["hash"] + '"}\n'
+            os.write(log_fd, line.encode("utf-8"))
+            if durable:
+                os.fsync(log_fd)
+            # the head is rewritten in place, one record of fixed width within one block: no temporary
+            # file and rename per entry (a rename per read of restricted data cost more than the read)
+            os.pwrite(head_fd, _head_record(entry["seq"], entry["hash"]), 0)
+            if durable:
+                os.fsync(head_fd)
             return entry
         except OSError as e:
             raise AuditError(
@@ -145,33 +137,52 @@ class AuditLog:
         finally:
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
-    def _lock_fd(self) -> int:
-        """The lock file's descriptor, opened once per process: ``flock`` locks belong to an open file, so
-        a descriptor inherited across ``fork`` (gunicorn's workers) would share its parent's lock — a
-        process opens its own."""
-        pid = os.getpid()
-        if self._lock is not None and self._lock[0] == pid and os.fstat(self._lock[1]).st_nlink == 0:
-            os.close(self._lock[1])  # the workspace was removed and made again: lock the new file
-            self._lock = None
-        if self._lock is None or self._lock[0] != pid:
+    def _files(self) -> tuple[int, int, int]:
+        """The descriptors of the lock file, the head and the log, opened once per process: a read of
+        restricted data appends an entry per request, and opening two files by name for each cost more than
+        the rest of the entry. ``flock`` locks belong to an open file, so descriptors inherited across
+        ``fork`` (gunicorn's workers) would share their parent's lock — a process opens its own. A file
+        removed since (the workspace removed and made again, the log or its head replaced) is opened anew:
+        an entry never goes to a file that is no longer there."""
+        pid, fds = os.getpid(), self._fds
+        if fds is not None and fds[0] == pid:
             try:
-                fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o600)
-            except FileNotFoundError:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o600)
-            except OSError as e:
-                raise AuditError(f"{self.path}: cannot append to the audit log ({e.strerror}); check the "
-                                 "workspace's permissions and free space") from e
-            self._lock = (pid, fd)
-        return self._lock[1]
-
-    def __del__(self) -> None:
-        lock = getattr(self, "_lock", None)
-        if lock is not None and lock[0] == os.getpid():
-            try:
-                os.close(lock[1])
+                if all(os.fstat(fd).st_nlink for fd in fds[1:]):
+                    return fds[1], fds[2], fds[3]
             except OSError:
                 pass
+        self._close()
+        opened: list[int] = []
+        try:
+            for path, flags in ((self.lock, os.O_RDWR), (self.head, os.O_RDWR),
+                                (self.path, os.O_WRONLY | os.O_APPEND)):
+                try:
+                    opened.append(os.open(path, flags | os.O_CREAT, 0o600))
+                except FileNotFoundError:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    opened.append(os.open(path, flags | os.O_CREAT, 0o600))
+        except OSError as e:
+            for fd in opened:
+                os.close(fd)
+            raise AuditError(f"{self.path}: cannot append to the audit log ({e.strerror}); check the "
+                             "workspace's permissions and free space") from e
+        self._fds = (pid, opened[0], opened[1], opened[2])
+        return opened[0], opened[1], opened[2]
+
+    def _close(self) -> None:
+        """Close this process's descriptors (those inherited from a parent are its copies: closing them here
+        leaves the parent's lock alone)."""
+        fds, self._fds = self._fds, None
+        for fd in fds[1:] if fds is not None else ():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __del__(self) -> None:
+        fds = getattr(self, "_fds", None)
+        if fds is not None and fds[0] == os.getpid():
+            self._close()
 
     def check_writable(self) -> "AuditLog":
         """Fail before a change, not after it: a change that cannot be recorded is not made."""

@@ -9,10 +9,10 @@ For every request the front reads, in this order,
   through untouched for the CatalogGate, as anonymous;
 * ``Authorization: Basic`` — name and password checked by the same rate-limited, audited
   :func:`access.passwords.login` as the web form (what QGIS's authentication configuration, OWSLib and
-  GDAL send); a good pair is remembered in this process only as an HMAC under a key made at start, while it
-  is used (forgotten after a minute unused, checked again after an hour at most), so a WMS client drawing
-  tiles does not pay argon2 per tile nor write a login per tile to the audit; the threads that bring one
-  pair at once wait for one check of it instead of each paying argon2;
+  GDAL send); a good credential is remembered in this process only as an HMAC under a key made at start,
+  while it is used (forgotten after a minute unused, checked again after an hour at most), so a WMS client
+  drawing tiles does not pay argon2 per tile nor write a login per tile to the audit; the threads that
+  bring one credential at once wait for one check of it instead of each paying argon2;
 * the session cookie set by ``/login`` (:mod:`access.sessions`);
 
 and puts the :class:`~access.principal.Principal` under ``access.web.PRINCIPAL``, the
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import html
 import secrets
@@ -105,61 +104,66 @@ def _quoted(s: str) -> str:
 
 
 class BasicCache:
-    """Name/password pairs that logged in lately, as HMACs under a per-process key.
+    """Basic credentials that logged in lately, kept as HMACs (under a per-process key) of the credential as
+    sent, with the user and principal they stand for — so a hit costs one keyed hash and the re-read of the
+    user, and no decoding.
 
-    A pair is kept while it is used: forgotten ``seconds`` after its last use, and after ``max_age`` seconds
-    in any case (then the password is checked, and the login audited, again). A client that keeps asking
-    (a WMS client drawing tiles, a harvester paging) would otherwise pay argon2 — and every thread of a
-    worker that brought the pair in that moment would — once a minute. The password itself is never kept;
-    the user is re-read on every hit, so a disabled user is refused at once, and a pair is good only while
-    the stored password hash is the one it logged in against (after ``geoportal users passwd`` the old
-    password stops working at once). Bounded, thread-safe (gunicorn's gthread workers)."""
+    A credential is kept while it is used: forgotten ``seconds`` after its last use, and after ``max_age``
+    seconds in any case (then the password is checked, and the login audited, again). A client that keeps
+    asking (a WMS client drawing tiles, a harvester paging) would otherwise pay argon2 — and every thread of
+    a worker that brought the credential in that moment would — once a minute. The password itself is never
+    kept; the user is re-read on every hit, so a disabled user is refused at once, and a credential is good
+    only while the stored password hash is the one it logged in against (after ``geoportal users passwd``
+    the old password stops working at once). Bounded, thread-safe (gunicorn's gthread workers)."""
 
     def __init__(self, seconds: float = BASIC_CACHE_SECONDS, size: int = BASIC_CACHE_SIZE,
                  max_age: float = BASIC_CACHE_MAX_AGE, clock: Callable[[], float] = time.monotonic):
         self.seconds, self.size, self.max_age, self.clock = seconds, size, max_age, clock
         self._key = secrets.token_bytes(32)
-        self._entries: dict[str, tuple[float, str, str, float]] = {}  # mac → (until, name, stamp, logged in)
-        self._checking: dict[str, threading.Event] = {}
+        # mac → (until, logged in at, name, stamp: the stored password hash then, the user, its principal)
+        self._entries: dict[bytes, tuple[float, float, str, str, Any, Principal]] = {}
+        self._checking: dict[bytes, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def _mac(self, name: str, password: str) -> str:
-        msg = name.encode("utf-8", "surrogateescape") + b"\0" + password.encode("utf-8", "surrogateescape")
-        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()
+    def mac(self, credential: str) -> bytes:
+        """The key of a credential (the Basic value as sent): an HMAC, so the cache never holds a password."""
+        return hmac.digest(self._key, credential.encode("utf-8", "surrogateescape"), "sha256")
 
-    def get(self, name: str, password: str) -> str | None:
-        """The stamp (the stored password hash at the time) of a pair seen lately, else None; a hit keeps
-        the pair another ``seconds`` (within ``max_age`` of its login)."""
-        mac, now = self._mac(name, password), self.clock()
+    def get(self, mac: bytes) -> tuple[str, str, Any, Principal] | None:
+        """(name, stamp, user, principal) of a credential seen lately, else None; a hit keeps it another
+        ``seconds`` (within ``max_age`` of its login)."""
+        now = self.clock()
         with self._lock:
             hit = self._entries.get(mac)
             if hit is None:
                 return None
-            until, who, stamp, since = hit
+            until, since, name, stamp, user, principal = hit
             if until < now:
                 del self._entries[mac]
                 return None
-            self._entries[mac] = (min(now + self.seconds, since + self.max_age), who, stamp, since)
-            return stamp
+            self._entries[mac] = (min(now + self.seconds, since + self.max_age), since, name, stamp, user,
+                                  principal)
+            return name, stamp, user, principal
 
-    def put(self, name: str, password: str, stamp: str) -> None:
-        mac, now = self._mac(name, password), self.clock()
+    def put(self, mac: bytes, name: str, stamp: str, user: Any, principal: Principal) -> None:
+        now = self.clock()
         with self._lock:
-            if len(self._entries) >= self.size:
+            since = self._entries[mac][1] if mac in self._entries else now
+            if len(self._entries) >= self.size and mac not in self._entries:
                 for k in [k for k, e in self._entries.items() if e[0] < now] or list(self._entries)[:1]:
                     del self._entries[k]
-            self._entries[mac] = (now + min(self.seconds, self.max_age), name, stamp, now)
+            self._entries[mac] = (min(now + self.seconds, since + self.max_age), since, name, stamp, user,
+                                  principal)
 
     def forget(self, name: str) -> None:
         with self._lock:
-            for k in [k for k, e in self._entries.items() if e[1] == name]:
+            for k in [k for k, e in self._entries.items() if e[2] == name]:
                 del self._entries[k]
 
     @contextmanager
-    def checking(self, name: str, password: str) -> Iterator[bool]:
-        """One check of a pair at a time: True for the thread that is to check it (the others wait until it
-        is done, then get False and look in the cache again)."""
-        mac = self._mac(name, password)
+    def checking(self, mac: bytes) -> Iterator[bool]:
+        """One check of a credential at a time: True for the thread that is to check it (the others wait
+        until it is done, then get False and look in the cache again)."""
         with self._lock:
             running = self._checking.get(mac)
             if running is None:
@@ -249,28 +253,34 @@ class AccessFront:
         return any(hmac.compare_digest(t, p) for p in self.passthrough)
 
     def _basic(self, value: str, address: str) -> Principal:
-        name, password = decode_basic(value)
+        mac = self.basic.mac(value)
         while True:
-            principal = self._remembered(name, password)
+            principal = self._remembered(mac)
             if principal is not None:
                 return principal
-            with self.basic.checking(name, password) as mine:
-                if not mine:  # another thread checked this pair meanwhile: look again
+            with self.basic.checking(mac) as mine:
+                if not mine:  # another thread checked this credential meanwhile: look again
                     continue
+                name, password = decode_basic(value)
                 principal = self.login(name, password, address, via="basic")
                 user = self.access.users.get(name)
                 if user is not None:
-                    self.basic.put(name, password, user.password_hash)
+                    self.basic.put(mac, name, user.password_hash, user, principal)
                 return principal
 
-    def _remembered(self, name: str, password: str) -> Principal | None:
-        """The principal of a pair that logged in lately, while its user may still log in with it."""
-        stamp = self.basic.get(name, password)
-        if stamp is None:
+    def _remembered(self, mac: bytes) -> Principal | None:
+        """The principal of a credential that logged in lately, while its user may still log in with it."""
+        hit = self.basic.get(mac)
+        if hit is None:
             return None
+        name, stamp, known, principal = hit
         user = self.access.users.get(name)
+        if user is known:  # the same stored user as at the login (the store keeps it while nothing changed)
+            return principal
         if user is not None and not user.disabled and hmac.compare_digest(user.password_hash, stamp):
-            return user.principal()
+            principal = user.principal()
+            self.basic.put(mac, name, stamp, user, principal)
+            return principal
         self.basic.forget(name)
         return None
 

@@ -161,3 +161,23 @@ def test_appends_from_several_threads_keep_one_chain(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert AuditLog(tmp_path / "audit.log").verify() == 1 + 6 * 150
+
+
+def test_a_log_removed_or_replaced_under_a_running_node_gets_the_next_entries(tmp_path: Path) -> None:
+    """The node keeps its log's files open between entries; one removed (the workspace removed and made
+    again) or replaced while it runs is opened anew, so no entry goes to a file that is gone."""
+    import shutil
+
+    ws = tmp_path / "ws"
+    log = AuditLog(ws / "audit.log")
+    log.append("login", actor="a")
+    shutil.rmtree(ws)
+    log.append("login", actor="b")
+    assert [e["actor"] for e in AuditLog(ws / "audit.log").entries()] == ["b"]
+    assert AuditLog(ws / "audit.log").verify() == 1
+    copy = ws / "copy.log"
+    shutil.copy(ws / "audit.log", copy)
+    copy.replace(ws / "audit.log")  # e.g. restored from a backup
+    log.append("login", actor="c")
+    assert [e["actor"] for e in AuditLog(ws / "audit.log").entries()] == ["b", "c"]
+    assert AuditLog(ws / "audit.log").verify() == 2

@@ -91,21 +91,30 @@ class Clock:
         return self.now
 
 
-def test_a_basic_pair_is_kept_while_it_is_used_and_checked_again_after_max_age() -> None:
+def test_a_basic_credential_is_kept_while_it_is_used_and_checked_again_after_max_age() -> None:
     clock = Clock()
     cache = BasicCache(seconds=60, max_age=3600, clock=clock)
-    cache.put("qgis", "pw", "stamp-1")
-    assert cache.get("qgis", "other password") is None
+    qgis = Principal("qgis", frozenset({Role.citizen}))
+    mac = cache.mac("cWdpczpwdw==")
+    assert mac != cache.mac("cWdpczpvdGhlcg==") and len(mac) == 32
+    assert BasicCache().mac("cWdpczpwdw==") != mac  # a key of its own per process
+    cache.put(mac, "qgis", "stamp-1", "the user", qgis)
+    assert cache.get(cache.mac("cWdpczpvdGhlcg==")) is None
     for _ in range(10):  # a client drawing tiles for ten minutes, a request every 50 s
         clock.now += 50
-        assert cache.get("qgis", "pw") == "stamp-1"
+        assert cache.get(mac) == ("qgis", "stamp-1", "the user", qgis)
     clock.now += 61  # a minute unused: forgotten
-    assert cache.get("qgis", "pw") is None
-    cache.put("qgis", "pw", "stamp-1")
+    assert cache.get(mac) is None
+    cache.put(mac, "qgis", "stamp-1", "the user", qgis)
     logged_in = clock.now
-    while cache.get("qgis", "pw") is not None:  # in use for an hour: checked (and audited) again
+    while cache.get(mac) is not None:  # in use for an hour: checked (and audited) again
         clock.now += 50
+        if clock.now - logged_in == 1000:
+            cache.put(mac, "qgis", "stamp-1", "the user re-read", qgis)  # a refresh keeps the login time
     assert 3600 < clock.now - logged_in <= 3650
+    cache.put(mac, "qgis", "stamp-1", "the user", qgis)
+    cache.forget("qgis")
+    assert cache.get(mac) is None
 
 
 def test_threads_bringing_one_new_basic_pair_share_one_password_check(tmp_path: Path) -> None:
