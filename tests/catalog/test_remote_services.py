@@ -5,7 +5,6 @@ reports a dead remote without stopping the others. The "remote" is a second, rea
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,9 +22,10 @@ GCO = "{http://www.isotc211.org/2005/gco}"
 
 
 def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on, outside the ephemeral range: a client's own port never meets it."""
+    from geoportal.serve import free_port
+
+    return free_port()
 
 
 def geoportal(*args: str) -> subprocess.CompletedProcess[str]:
