@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
+from access.web import principal_of
 from geoportal.catalog_gate import UPSTREAM_HEADERS, CatalogGate
 from geoportal.errors import ServeError
 from geoportal.fastcgi import FastCGIError, FastCGIUpstreams
@@ -46,6 +47,7 @@ from geoportal.mapserver_answer import (RETRY_AFTER_SECONDS, Answer, Unanswered,
 from geoportal.model import Workspace
 from geoportal.portal import ASSETS, Site
 from geoportal.static_files import StaticFiles, plain
+from geoportal.views_web import private
 
 __all__ = ["CatalogGate", "MapServerCGI", "NodeApp", "Proxy", "StaticFiles", "ensure_port_free", "run"]
 
@@ -259,6 +261,7 @@ class NodeApp:
         self.ws = ws
         self._csw_host, self._csw_port, self._csw_secret = csw_host, csw_port, csw_secret
         self._fronts: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._routes_of: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # view apps → routes
         # the repository pycsw serves and CSW-T writes: every catalog read of the node reads it
         self.catalog_config = catalog_config or pycsw_config(ws)
         self.catalog = repository_of(catalog_config) if catalog_config else SqliteRepository(ws.catalog_db)
@@ -300,12 +303,12 @@ class NodeApp:
         writes and the catalog view of OGC API Records — the same for every view, so that a logged-in
         official's writes and record searches take the same path as anyone's. One front per pygeoapi,
         dropped with it."""
-        from decisions.api import DecisionWrites
-        from catalog.catalog_view import HEADER as VIEW_HEADER
-        from publishers.ogcapi.records import CatalogContext
-
-        front = self._fronts.get(api)
+        front = self._fronts.get(api)  # per request of a caller with a view of their own: looked up first
         if front is None:
+            from decisions.api import DecisionWrites
+            from catalog.catalog_view import HEADER as VIEW_HEADER
+            from publishers.ogcapi.records import CatalogContext
+
             secret = self._csw_secret
             front = CatalogContext(DecisionWrites(api, self.ws.root), f"http://{self._csw_host}:{self._csw_port}/",
                                    lambda env: {VIEW_HEADER: self.views.for_environ(env).encode(secret)}
@@ -323,8 +326,6 @@ class NodeApp:
         return self._dispatch(environ, start_response)
 
     def _dispatch(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        from access.web import principal_of
-
         path = environ.get("PATH_INFO", "/")
         head, _, rest = path.lstrip("/").partition("/")
         principal = principal_of(environ)
@@ -332,15 +333,10 @@ class NodeApp:
         if self.viewed is not None:
             self.viewed.audit(principal, head, rest, environ)
             if not principal.is_anonymous:
-                from geoportal.views_web import private
-
                 start_response = private(start_response)
                 apps = self.viewed.apps(principal)
                 if apps is not None:  # the caller's access view differs from the anonymous one
-                    ogcapi = (self.routes["ogcapi"] if head == "ogcapi" and self.viewed.as_anonymous(apps.view, rest)
-                              else self._ogcapi_front(apps.ogcapi))
-                    routes = {**self.routes, "ogcapi": ogcapi, "ows": apps.ows, "tiles": apps.tiles,
-                              "downloads": apps.downloads, "datasets": apps.datasets}
+                    routes = self._view_routes(apps, head == "ogcapi" and self.viewed.as_anonymous(apps.view, rest))
                     index = apps.index
         if head == "dcat.jsonld":
             from catalog.access_view import private_headers
@@ -367,6 +363,16 @@ class NodeApp:
                                            for k, v in headers], *exc)
 
         return app(environ, start_utf8)
+
+    def _view_routes(self, apps: Any, ogcapi_as_anonymous: bool) -> dict[str, Any]:
+        """The routes of a view's caller — the node's, with the view's services — made once per view's
+        applications (and OGC API request read as anonymous or not), not per request."""
+        both = self._routes_of.get(apps)
+        if both is None:
+            view = {**self.routes, "ogcapi": self._ogcapi_front(apps.ogcapi), "ows": apps.ows,
+                    "tiles": apps.tiles, "downloads": apps.downloads, "datasets": apps.datasets}
+            both = self._routes_of[apps] = (view, {**view, "ogcapi": self.routes["ogcapi"]})
+        return both[1] if ogcapi_as_anonymous else both[0]
 
 
 def _viewed(ws: Workspace, routes: dict[str, Any]) -> Any:
