@@ -105,7 +105,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None, server: ServerCPU | N
     mem = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-maxrss-{os.getpid()}"
     s0 = server.seconds() if server else 0.0
     t = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", str(mem), *cmd], env=env,
+    # run in this checkout: `python -c` puts the working folder first on sys.path, so a bench of another
+    # checkout (an earlier commit's, for a before/after) started from here would load this one's ingest
+    p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", str(mem), *cmd], env=env, cwd=HERE.parent,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t
     if server:
@@ -165,6 +167,7 @@ def main() -> None:
     ap.add_argument("--targets", default="gpkg,postgis")
     ap.add_argument("--repeat", type=int, default=1, help="alternate ogr2ogr and ours N times, print medians")
     a = ap.parse_args()
+    a.dir = a.dir.resolve()
     a.dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
     targets = [t for t in ("gpkg", "postgis") if t in a.targets and (t == "gpkg" or a.dsn)]
