@@ -174,11 +174,11 @@ _COMMITS = threading.Lock()  # one harvest writing the catalog at a time (SQLite
 def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str]) -> None:  # type: ignore[name-defined]
     """Fetch ``todo`` as whole GetRecords pages in ISO 19139 and load it while the next pages come.
 
-    The answers go as they came to one loader process (:class:`catalog.pycsw.StreamLoader`), which parses
-    each once, reads the wanted records' rows in place and keeps the answer as it came, one file for
-    its 500 records (the state names it for each of them) — this process does not parse them, and no
-    record is written to a file of its own to be parsed again — while a few requests keep the child's
-    catalog busy (the loader is fed in order; at most FETCH_WORKERS answers wait in memory).
+    The answers go as they came to one loader (:class:`catalog.pycsw.StreamLoader`, reading them on every
+    core), which parses each once, reads the wanted records' rows in place and keeps the answer as it
+    came, one file for its 500 records (the state names it for each of them) — this process does not
+    parse them, and no record is written to a file of its own to be parsed again — while a few requests
+    keep the child's catalog busy (the loader is fed in order; at most FETCH_WORKERS answers wait here).
     Paging is not a snapshot: whatever the pages did not deliver (a catalog that changed meanwhile) is
     asked for by identifier; what still has not come fails the child, and then nothing reaches the
     catalog. Its deleted records go in the same transaction as the new ones.

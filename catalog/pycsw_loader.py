@@ -331,55 +331,94 @@ def main() -> int:
 
 
 
+def _take_answer(body: bytes) -> tuple[str | None, list[tuple[str, str, list[dict] | None, str | None]]]:
+    """One CSW answer of a harvest (in a worker): why it is not usable, or (identifier, file, rows, error)
+    of each wanted record in it — the answer kept as it came, in a file of its own, when it has one."""
+    try:
+        root = etree.fromstring(body, _STATE["parser"])
+    except etree.XMLSyntaxError as e:
+        return f"an answer is not XML ({e.msg})", []
+    local = etree.QName(root).localname
+    if local == "ExceptionReport":
+        return "the catalog refused a request: " + " ".join(root.itertext()).strip()[:300], []
+    if local == "GetRecordsResponse" and root.find(f"{CSW}SearchResults") is None:
+        return "a GetRecords answer has no csw:SearchResults", []
+    records = [(ident, md) for ident, md in _answer_records(root) if ident in _STATE["wanted"]]
+    if not records:
+        return None, []
+    import secrets
+
+    path = os.path.join(_STATE["folder"], f"answer-{secrets.token_hex(10)}.xml")
+    with open(path + ".tmp", "wb") as f:  # aside, then renamed: never half an answer under its name
+        f.write(body)
+    os.replace(path + ".tmp", path)
+    out: list[tuple[str, str, list[dict] | None, str | None]] = []
+    for ident, md in records:
+        try:
+            out.append((ident, path, _record_rows(md), None))
+        except Exception as err:  # noqa: BLE001 - reported per record, the others still load
+            out.append((ident, path, None, f"{ident}: {type(err).__name__}: {err}"))
+    return None, out
+
+
+STREAM_WORKERS = int(os.environ.get("GEOPORTAL_LOADER_WORKERS", str(os.cpu_count() or 1)))
+
+
 class _Harvest:
-    """One harvest taken in as its answers arrive (``--stream``): identifier → (file, rows, error)."""
+    """One harvest taken in as its answers arrive (``--stream``): identifier → (file, rows, error).
+
+    Reading the rows is most of a harvest's CPU, and the child's catalog is busy serving meanwhile: the
+    answers are read by STREAM_WORKERS processes (forked once pycsw is loaded; 2 on this machine), with at
+    most one answer more than there are workers waiting, so a slow reader slows the sender instead of
+    filling memory. Sending the rows back costs ~0.25 ms a record, but the harvest no longer waits on one
+    process (10,000 records, six alternated pairs at load 4–8: median 378 records/s against 282 with one).
+    Results are taken in the order the answers came (a record delivered twice is the later copy)."""
 
     def __init__(self, job: dict):
-        self.folder = job["folder"]
+        from collections import deque
+
         self.wanted: dict[str, str] = job["wanted"]  # identifier → origin
         self.delete_ids: list[str] = job.get("delete_ids", [])
         self.got: dict[str, tuple[str, list[dict] | None, str | None]] = {}
         self.unusable: list[str] = []  # answers that were not a usable CSW answer
+        _STATE.update(wanted=set(self.wanted), folder=job["folder"])
+        self.pool = None
+        if STREAM_WORKERS > 1:
+            import multiprocessing
+
+            self.pool = multiprocessing.get_context("fork").Pool(STREAM_WORKERS)
+        self.waiting: deque = deque()
 
     def take(self, body: bytes) -> None:
-        try:
-            root = etree.fromstring(body, _STATE["parser"])
-        except etree.XMLSyntaxError as e:
-            self.unusable.append(f"an answer is not XML ({e.msg})")
+        if self.pool is None:
+            self._merge(_take_answer(body))
             return
-        local = etree.QName(root).localname
-        if local == "ExceptionReport":
-            self.unusable.append("the catalog refused a request: " + " ".join(root.itertext()).strip()[:300])
-            return
-        if local == "GetRecordsResponse" and root.find(f"{CSW}SearchResults") is None:
-            self.unusable.append("a GetRecords answer has no csw:SearchResults")
-            return
-        records = [(ident, md) for ident, md in _answer_records(root) if ident in self.wanted]
-        if not records:
-            return
-        path = self._keep(body)
-        for ident, md in records:
-            try:
-                self.got[ident] = (path, _record_rows(md), None)
-            except Exception as err:  # noqa: BLE001 - reported per record, the others still load
-                self.got[ident] = (path, None, f"{ident}: {type(err).__name__}: {err}")
+        while len(self.waiting) > STREAM_WORKERS:
+            self._merge(self.waiting.popleft().get())
+        self.waiting.append(self.pool.apply_async(_take_answer, (body,)))
 
-    def _keep(self, body: bytes) -> str:
-        """The answer in a file of its own in the folder (written aside, then renamed): its path."""
-        import secrets
+    def _merge(self, result: tuple[str | None, list]) -> None:  # type: ignore[type-arg]
+        unusable, records = result
+        if unusable:
+            self.unusable.append(unusable)
+        for ident, path, rows, err in records:
+            self.got[ident] = (path, rows, err)
 
-        path = os.path.join(self.folder, f"answer-{secrets.token_hex(10)}.xml")
-        with open(path + ".tmp", "wb") as f:
-            f.write(body)
-        os.replace(path + ".tmp", path)
-        return path
+    def _drain(self) -> None:
+        while self.waiting:
+            self._merge(self.waiting.popleft().get())
 
     def missing(self) -> dict:
+        self._drain()
         return {"missing": [i for i in self.wanted if i not in self.got], "unusable": self.unusable}
 
     def commit(self) -> dict:
         from pycsw.core import util
 
+        self._drain()
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
         now = util.get_today_and_now()
         rows = [row for ident, (_, recs, _) in self.got.items()
                 for row in _stamped(recs or [], self.wanted[ident], now)]
