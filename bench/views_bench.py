@@ -25,10 +25,14 @@ run's CPU ratio b/a, and their median — the overhead figure (a ratio of two ru
 less with a shared machine's load than either run does) — with the load average seen during the pair. Each
 side is warmed first with several rounds of fresh connections, so that every worker has answered the
 request (and checked the Basic credentials, whose argon2 check is once per worker and hour) before the
-timed runs. Target (issue #11): overhead ≤ 5 % against the node without access control (the ``bare-*``
-rows).
+timed runs. With ``--interleave`` each client thread sends its requests to both nodes in turn instead (half
+of them starting with each), so that both answer under the same load at the same moments and their CPU per
+request is compared over one interval: on a machine shared with other work the run ratios then scatter
+far less than those of separate runs (no requests/s in this mode). Target (issue #11): overhead ≤ 5 %
+against the node without access control (the ``bare-*`` rows).
 
-    .venv/bin/python bench/views_bench.py [--requests 150] [--clients 4] [--repeat 7]
+    .venv/bin/python bench/views_bench.py [--requests 150] [--clients 4] [--repeat 7] [--interleave]
+        [--only bare-items,bare-limited] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -147,12 +151,56 @@ def run(base: str, path: str, user: str | None, clients: int, requests: int,
     return n / (time.perf_counter() - t), 1000 * used / n
 
 
+def run_interleaved(a: tuple[str, str, str | None], b: tuple[str, str, str | None], clients: int,
+                    requests: int, pids: dict[str, int]) -> tuple[float, float]:
+    """(CPU ms per request of side a, of side b) when every client thread sends its requests to both sides in
+    turn (half the threads a first, half b first): both nodes then answer under the same load of the
+    machine at the same moments, and their CPU per request is compared over one interval."""
+    errors: list[str] = []
+
+    def headers(user: str | None) -> dict[str, str]:
+        if not user:
+            return {}
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()}
+
+    def client(first: int) -> None:
+        sides = (a, b) if first == 0 else (b, a)
+        conns = [http.client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=120)
+                 for base, _, _ in sides]
+        for _ in range(requests):
+            for conn, (_, path, user) in zip(conns, sides):
+                conn.request("GET", path, headers=headers(user))
+                r = conn.getresponse()
+                r.read()
+                if r.status != 200:
+                    errors.append(f"{r.status} {path}")
+        for conn in conns:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(i % 2,)) for i in range(clients)]
+    cpu = {base: tree_cpu(pids[base]) for base in {a[0], b[0]}}
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise SystemExit(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    used = {base: tree_cpu(pids[base]) - cpu[base] for base in cpu}
+    n = clients * requests
+    if a[0] == b[0]:  # one node answers both sides: no separate figures
+        return 1000 * used[a[0]] / (2 * n), 1000 * used[a[0]] / (2 * n)
+    return 1000 * used[a[0]] / n, 1000 * used[b[0]] / n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=150, help="requests per client and run")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=7, help="alternated runs per side of a pair")
     ap.add_argument("--only", default="", help="comma-separated pairs to run (default: all)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="each client sends to both sides in turn (the bare-* pairs): CPU per request of both "
+                         "nodes measured over the same moments; no requests/s")
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
 
@@ -194,6 +242,12 @@ def main() -> None:
                 run(bb, pb, ub, 2 * args.clients, 5)
             a, b, loads = [], [], []
             for i in range(args.repeat):
+                if args.interleave and ba != bb:
+                    ca_, cb_ = run_interleaved((ba, pa, ua), (bb, pb, ub), args.clients, args.requests, pids)
+                    a.append((float("nan"), ca_))
+                    b.append((float("nan"), cb_))
+                    loads.append(os.getloadavg()[0])
+                    continue
                 for side in ("ab" if i % 2 == 0 else "ba"):
                     base, path, user, out = (ba, pa, ua, a) if side == "a" else (bb, pb, ub, b)
                     out.append(run(base, path, user, args.clients, args.requests, pids[base]))
