@@ -19,6 +19,13 @@ requests). Pairs:
 Target (issue #11): overhead ≤ 5 %. Needs valgrind (Debian's ``valgrind``); takes a few minutes per
 request kind (python under callgrind is ~50× slower).
 
+What the count cannot see, and the served figures of ``bench/views_bench.py`` include: work in the kernel
+(system calls), what comes once in a while rather than per request (a Basic credential checked again, a full
+garbage collection: twenty requests reach neither), and how long an instruction takes — the access path
+runs once per request between the large JSON and SQLite work, with cold caches, so its instructions cost
+several times those of the hot loops around it (the access front: ~15 µs per request in a loop, ~130 µs
+inside served requests, by in-process A/B of the whole request with and without it).
+
     .venv/bin/python bench/views_instructions.py [--requests 20] [--workdir DIR]
 """
 
