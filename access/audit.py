@@ -142,12 +142,15 @@ class AuditLog:
         restricted data appends an entry per request, and opening two files by name for each cost more than
         the rest of the entry. ``flock`` locks belong to an open file, so descriptors inherited across
         ``fork`` (gunicorn's workers) would share their parent's lock — a process opens its own. A file
-        removed since (the workspace removed and made again, the log or its head replaced) is opened anew:
-        an entry never goes to a file that is no longer there."""
+        removed since (the workspace removed and made again, the log or its head replaced) is opened anew, and
+        so is a log moved away (rotated): an entry never goes to a file that is no longer at the log's path —
+        one ``stat`` by name per entry, far cheaper than the opens it replaced."""
         pid, fds = os.getpid(), self._fds
         if fds is not None and fds[0] == pid:
             try:
-                if all(os.fstat(fd).st_nlink for fd in fds[1:]):
+                log, named = os.fstat(fds[3]), os.stat(self.path)
+                if ((log.st_ino, log.st_dev) == (named.st_ino, named.st_dev)
+                        and os.fstat(fds[1]).st_nlink and os.fstat(fds[2]).st_nlink):
                     return fds[1], fds[2], fds[3]
             except OSError:
                 pass

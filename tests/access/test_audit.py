@@ -181,3 +181,14 @@ def test_a_log_removed_or_replaced_under_a_running_node_gets_the_next_entries(tm
     log.append("login", actor="c")
     assert [e["actor"] for e in AuditLog(ws / "audit.log").entries()] == ["b", "c"]
     assert AuditLog(ws / "audit.log").verify() == 2
+
+
+def test_a_log_moved_away_under_a_running_node_is_not_written_to_again(tmp_path: Path) -> None:
+    """A log rotated by moving it (``mv audit.log audit.log.1``) while the node runs: the next entry goes to a
+    new file at the log's path, never to the moved one."""
+    log = AuditLog(tmp_path / "audit.log")
+    log.append("login", actor="a")
+    (tmp_path / "audit.log").rename(tmp_path / "audit.log.1")
+    log.append("login", actor="b")
+    assert [e["actor"] for e in AuditLog(tmp_path / "audit.log.1").entries()] == ["a"]
+    assert [e["actor"] for e in AuditLog(tmp_path / "audit.log").entries()] == ["b"]
