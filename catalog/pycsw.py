@@ -231,15 +231,17 @@ def harvested_records(ws: Workspace) -> list[LoadItem]:
     out: list[LoadItem] = []
     for state_path in sorted((ws.root / "harvested").glob("*/state.json")):
         state = json.loads(state_path.read_text(encoding="utf-8"))
-        origin = state.get("url", state_path.parent.name)
-        by_file: dict[str, list[str]] = {}
+        child = state.get("url", state_path.parent.name)
+        # each record's origin as the harvest stored it (a record the child harvested from further below
+        # keeps the node that first published it); a state written before origins were kept: the child
+        by_file: dict[tuple[str, str], list[str]] = {}
         for ident, rec in state.get("records", {}).items():
-            by_file.setdefault(str(rec["file"]), []).append(ident)
-        for name in sorted(by_file):
+            by_file.setdefault((str(rec["file"]), str(rec.get("origin") or child)), []).append(ident)
+        for name, origin in sorted(by_file):
             path = state_path.parent / name
             if not path.exists():
                 continue  # asked for again by the next harvest
-            out.append((path, origin, tuple(sorted(by_file[name]))) if name.startswith(ANSWER_PREFIX)
+            out.append((path, origin, tuple(sorted(by_file[name, origin]))) if name.startswith(ANSWER_PREFIX)
                        else (path, origin))
     return out
 

@@ -189,3 +189,23 @@ def test_a_child_harvested_in_pages_then_changed(cfg, records: list[Path], tmp_p
         assert after == before
     finally:
         serve.stop(proc)
+
+
+def test_a_rebuild_keeps_each_records_origin(tmp_path: Path) -> None:
+    """A raion's answer holds its own records and those it harvested from its hromadas: a rebuild of the
+    oblast loads each with the origin the harvest stored (the node that first published it), as the live
+    harvest did — not the raion's address for all; a state written before origins were kept: the child."""
+    folder = tmp_path / "harvested" / "raion"
+    folder.mkdir(parents=True)
+    for name in ("answer-000001.xml", "r3.xml"):
+        (folder / name).write_text("<x/>", encoding="utf-8")
+    raion, hromada = "http://raion.example.org", "http://hromada.example.org"
+    (folder / "state.json").write_text(json.dumps({"url": raion, "records": {
+        "r1": {"modified": "2026-01-01", "file": "answer-000001.xml", "origin": raion},
+        "h1": {"modified": "2026-01-01", "file": "answer-000001.xml", "origin": hromada},
+        "h2": {"modified": "2026-01-01", "file": "answer-000001.xml", "origin": hromada},
+        "r3": {"modified": "2026-01-01", "file": "r3.xml"}}}), encoding="utf-8")
+    items = pycsw.harvested_records(Workspace(tmp_path))
+    assert sorted(items) == sorted([(folder / "answer-000001.xml", hromada, ("h1", "h2")),
+                                    (folder / "answer-000001.xml", raion, ("r1",)),
+                                    (folder / "r3.xml", raion)])
