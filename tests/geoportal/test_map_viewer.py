@@ -305,6 +305,12 @@ def test_phone_screen_and_keyboard(demo_node, browser, tmp_path: Path) -> None: 
     assert toggle.get_attribute("aria-expanded") == "false" and not panel.is_displayed()  # a phone opens on the map
     assert d.find_element(By.ID, "map").rect["width"] == 360
     assert toggle.rect["height"] >= 44 and toggle.rect["width"] >= 44  # a finger-sized target
+    scale = d.find_element(By.CSS_SELECTOR, ".ol-scale-line").rect
+    credit = d.find_element(By.CSS_SELECTOR, ".ol-attribution").rect
+    # the scale bar never covers the sources' credit (which spanned a phone's width)
+    apart = (scale["x"] + scale["width"] <= credit["x"] or credit["x"] + credit["width"] <= scale["x"]
+             or scale["y"] + scale["height"] <= credit["y"] or credit["y"] + credit["height"] <= scale["y"])
+    assert apart, (scale, credit)
     map_pixels(d).save(tmp_path / "phone-map.png")
     assert colours(map_pixels(d)) > 20
 

@@ -32,7 +32,7 @@ const map = new Map({
   target: 'map',
   layers: [basemap],
   view,
-  controls: defaultControls({ attributionOptions: { collapsible: false } }).extend([new ScaleLine()]),
+  controls: defaultControls({ attributionOptions: { collapsible: false } }).extend([new ScaleLine({ maxWidth: 100 })]),
 });
 const home = transformExtent(cfg.extent, 'EPSG:4326', 'EPSG:3857');
 
