@@ -117,35 +117,50 @@ def tree_cpu(root: int) -> float:
     return total / tick
 
 
-def run(base: str, path: str, user: str | None, clients: int, requests: int,
-        server: int | None = None) -> tuple[float, float]:
-    """(requests per second, the server's CPU milliseconds per request) of ``clients`` threads each sending
-    ``requests`` GETs of ``path``; ``server``: the pid of the node's process tree."""
-    u = urlsplit(base)
-    headers = {}
-    if user:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
-    errors: list[str] = []
+def _auth(user: str | None) -> dict[str, str]:
+    """The request headers of ``user`` (Basic credentials); none for anonymous."""
+    if not user:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()}
 
-    def client() -> None:
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
-        for _ in range(requests):
-            conn.request("GET", path, headers=headers)
-            r = conn.getresponse()
-            r.read()
-            if r.status != 200:
-                errors.append(f"{r.status} {path}")
-        conn.close()
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    cpu = tree_cpu(server) if server else 0.0
-    t = time.perf_counter()
+def _get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str], errors: list[str]) -> None:
+    """One GET on a kept-alive connection, its answer read whole; anything but 200 noted in ``errors``."""
+    conn.request("GET", path, headers=headers)
+    r = conn.getresponse()
+    r.read()
+    if r.status != 200:
+        errors.append(f"{r.status} {path}")
+
+
+def _drive(threads: list[threading.Thread], errors: list[str]) -> None:
+    """Start the client threads, wait for them all, and stop the benchmark if any request failed."""
     for th in threads:
         th.start()
     for th in threads:
         th.join()
     if errors:
         raise SystemExit(f"{len(errors)} failed requests, e.g. {errors[0]}")
+
+
+def run(base: str, path: str, user: str | None, clients: int, requests: int,
+        server: int | None = None) -> tuple[float, float]:
+    """(requests per second, the server's CPU milliseconds per request) of ``clients`` threads each sending
+    ``requests`` GETs of ``path``; ``server``: the pid of the node's process tree."""
+    u = urlsplit(base)
+    headers = _auth(user)
+    errors: list[str] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+        for _ in range(requests):
+            _get(conn, path, headers, errors)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    cpu = tree_cpu(server) if server else 0.0
+    t = time.perf_counter()
+    _drive(threads, errors)
     n = clients * requests
     used = (tree_cpu(server) - cpu) if server else 0.0
     return n / (time.perf_counter() - t), 1000 * used / n
@@ -158,33 +173,19 @@ def run_interleaved(a: tuple[str, str, str | None], b: tuple[str, str, str | Non
     machine at the same moments, and their CPU per request is compared over one interval."""
     errors: list[str] = []
 
-    def headers(user: str | None) -> dict[str, str]:
-        if not user:
-            return {}
-        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()}
-
     def client(first: int) -> None:
         sides = (a, b) if first == 0 else (b, a)
         conns = [http.client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=120)
                  for base, _, _ in sides]
         for _ in range(requests):
             for conn, (_, path, user) in zip(conns, sides):
-                conn.request("GET", path, headers=headers(user))
-                r = conn.getresponse()
-                r.read()
-                if r.status != 200:
-                    errors.append(f"{r.status} {path}")
+                _get(conn, path, _auth(user), errors)
         for conn in conns:
             conn.close()
 
     threads = [threading.Thread(target=client, args=(i % 2,)) for i in range(clients)]
     cpu = {base: tree_cpu(pids[base]) for base in {a[0], b[0]}}
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    if errors:
-        raise SystemExit(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    _drive(threads, errors)
     used = {base: tree_cpu(pids[base]) - cpu[base] for base in cpu}
     n = clients * requests
     if a[0] == b[0]:  # one node answers both sides: no separate figures
