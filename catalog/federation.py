@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from catalog import pycsw
 from catalog.harvest import Harvester, harvester_for
@@ -168,6 +168,16 @@ def _streams(h: Harvester, todo: list[str], listed: int) -> bool:
     return isinstance(h, CSWHarvester) and len(todo) > FETCH_CHUNK and len(todo) >= PAGES_FROM * listed
 
 
+def _undelivered(url: str, missing: Iterable[str]) -> CatalogError:
+    """A child that listed records and did not deliver them (by page nor by identifier) fails."""
+    return CatalogError(f"{url}: listed but not delivered as ISO 19139: {sorted(missing)[:5]}")
+
+
+def _unreadable(url: str, errors: list[str]) -> CatalogError:
+    """A child with records the catalog could not read fails (alone: the other children go on)."""
+    return CatalogError(f"{url}: the catalog could not read {len(errors)} record(s): " + "; ".join(errors[:3]))
+
+
 _COMMITS = threading.Lock()  # one harvest writing the catalog at a time (SQLite takes one writer)
 
 
@@ -213,7 +223,7 @@ def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str]) ->
         if unusable:
             raise HarvestError(f"{h.url}: {unusable[0]}")
         if missing:
-            raise CatalogError(f"{p.child.url}: listed but not delivered as ISO 19139: {sorted(missing)[:5]}")
+            raise _undelivered(p.child.url, missing)
         with _COMMITS:
             report = loader.commit()
     p.fetched = {i: p.folder / name for i, name in report["delivered"].items()}
@@ -286,13 +296,12 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
         if _streams(h, todo, max(getattr(h, "matched", 0), len(p.listed))):
             _stream(ws, h, p, todo)  # type: ignore[arg-type]
             if p.load_errors:
-                raise CatalogError(f"{child.url}: the catalog could not read {len(p.load_errors)} record(s): "
-                                   + "; ".join(p.load_errors[:3]))
+                raise _unreadable(child.url, p.load_errors)
             return p
         p.fetched = _fetch(h, todo, folder, p.listed)
         missing = set(todo) - set(p.fetched)
         if missing:
-            raise CatalogError(f"{child.url}: listed but not delivered as ISO 19139: {sorted(missing)[:5]}")
+            raise _undelivered(child.url, missing)
     except (GeoportalError, OSError, KeyError) as e:
         p.fail(e)
     return p
@@ -345,8 +354,7 @@ def _load(ws: Workspace, pending: list[_Pending]) -> None:
             continue
         bad = errors.get(str(p.folder), [])
         if bad:
-            p.fail(CatalogError(f"{p.child.url}: the catalog could not read {len(bad)} record(s): "
-                                + "; ".join(bad[:3])))
+            p.fail(_unreadable(p.child.url, bad))
         else:
             p.succeed()
         if any(p is q for q in ok):
