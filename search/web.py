@@ -174,6 +174,25 @@ def kept_fields(params: dict[str, list[str]]) -> str:
                    for name, values in params.items() if name not in OWN_FIELDS for v in values)
 
 
+def nothing_found(query: Query, result: Result, params: dict[str, list[str]]) -> str:
+    """What to do when a search finds nothing: a person left with "found: 0" and an empty page does not know
+    whether the words, a filter or the hromada picked are to blame. With filters, a link to the same words
+    without them; otherwise a hint on spelling and a link to everything the node holds."""
+    if result.total:
+        return ""
+    e = html.escape
+    filtered = query.hromada or any(v for name, v in params.items() if name not in (*OWN_FIELDS, "sort"))
+    if filtered:
+        wider = _with({"q": [query.q]} if query.q else {})
+        return (f'<p id=nothing class=hint>Нічого не знайдено з обраними фільтрами. <span lang=en>Nothing found '
+                f'with these filters.</span> <a href="?{e(wider)}">Шукати без фільтрів / search without '
+                'filters</a></p>')
+    words = f" «{e(query.q)}»" if query.q else ""
+    return (f'<p id=nothing class=hint>За запитом{words} нічого не знайдено: перевірте написання або спробуйте '
+            'інше чи коротше слово. <span lang=en>Nothing found: check the spelling or try another, shorter '
+            'word.</span> <a href="?">Переглянути все / browse everything</a></p>')
+
+
 def render_html(query: Query, result: Result, params: dict[str, list[str]], *, site: Site | None = None,
                 root: str = "/", login: Login | None = None, places: Sequence[tuple[str, str]] = ()) -> str:
     """The results page in the node's look (``root``: the node's root path): the box with the hromada picker
@@ -212,6 +231,7 @@ def render_html(query: Query, result: Result, params: dict[str, list[str]], *, s
                      'наступні / next →</a>')
     sort_other = "date" if query.sort == "relevance" else "relevance"
     site = site or Site("Геопортал", "Geoportal")
+    empty = nothing_found(query, result, params)
     return f"""<!doctype html>
 <html lang=uk><head><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1">
 <title>Пошук / Search{': ' + e(query.q) if query.q else ''}</title>
@@ -232,7 +252,7 @@ form.big button,form.big select{{font:inherit;padding:.35rem .9rem}}
 <p id=total>Знайдено / found: <strong>{result.total}</strong>
 · <a href="?{e(_with(params, sort=sort_other, offset=None))}">сортувати за / sort by {sort_other}</a>
 · <a href="?{e(_with(params, f='json'))}">JSON</a></p>
-<div class=results><div><ol class=hits start="{query.offset + 1}">{''.join(hits)}</ol><p class=pager>{' '.join(pager)}</p></div>
+{empty}<div class=results><div><ol class=hits start="{query.offset + 1}">{''.join(hits)}</ol><p class=pager>{' '.join(pager)}</p></div>
 <nav aria-label="Фасети / facets">{''.join(facet_html)}</nav></div>
 </main></body></html>
 """

@@ -4,8 +4,10 @@ against the catalog (OWSLib) and the passports on disk, filters, paging, and hos
 
 from __future__ import annotations
 
+import html
 import json
 from collections import Counter
+from urllib.parse import parse_qs
 
 import pytest
 import requests
@@ -77,6 +79,24 @@ def test_html_page_renders_the_results(demo_node) -> None:
     total = search(demo_node, q="межа")["total"]
     assert f"<strong>{total}</strong>" in r.text
     assert 'data-facet="type"' in r.text
+
+
+def test_a_search_that_finds_nothing_says_what_to_try(demo_node) -> None:
+    """"found: 0" alone leaves a person guessing: the page says nothing was found and links to a wider
+    search, and that link finds something."""
+    page = requests.get(demo_node.base_url + "/search", params={"q": "жодногоТакогоСлова"}, timeout=30)
+    assert page.status_code == 200 and 'id=nothing' in page.text and "«жодногоТакогоСлова»" in page.text
+    assert '<a href="?">' in page.text
+    assert search(demo_node)["total"] > 0  # where "browse everything" leads
+    filtered = requests.get(demo_node.base_url + "/search", params={"q": "межа", "type": "decision"},
+                            timeout=30)
+    assert "з обраними фільтрами" in filtered.text
+    assert search(demo_node, q="межа", type="decision")["total"] == 0
+    wider = filtered.text.split("id=nothing", 1)[1].split('href="?', 1)[1].split('"', 1)[0]
+    assert parse_qs(html.unescape(wider)) == {"q": ["межа"]}
+    assert search(demo_node, q="межа")["total"] > 0
+    found = requests.get(demo_node.base_url + "/search", params={"q": "межа"}, timeout=30)
+    assert "id=nothing" not in found.text
 
 
 def test_facets_count_what_the_catalog_and_the_passports_hold(demo_node) -> None:
