@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
-import pyarrow as pa
 import shapely
+
+from ingest import streaming  # noqa: F401,I001  (before pyarrow: it picks the allocator Arrow loads with)
+import pyarrow as pa
 
 from geoportal.errors import CRSError, IngestError
 from geoportal.model import FieldInfo, QualityReport, StoredLayer, Workspace, write_atomic
