@@ -10,7 +10,8 @@ split between the client and its server backend: ogr2ogr leaves more of it to th
 machine, use ``--repeat N``: ogr2ogr and ours then alternate N times, medians are printed with the spread
 and the load average, so a burst of load from other processes does not decide the ratio; CPU seconds move
 far less with the load than wall time. First it prints the floor: the peak memory of a child that only
-imports the ingest (per store) and of ``ogr2ogr --formats``.
+imports the ingest (per store) and of ``ogr2ogr --formats`` (``--floor-detail``: what each import adds,
+anonymous and file-backed, and the libraries holding the most).
 
     .venv/bin/python bench/ingest_bench.py --n 1000000 --dsn postgresql://postgres@127.0.0.1/bench
 """
@@ -146,13 +147,49 @@ def paired(ogr_cmd: list[str], ours_cmd: list[str], repeat: int, env: dict[str, 
     return med(ogr), med(ours), (min(loads), max(loads))
 
 
-def floor(env: dict[str, str], targets: list[str]) -> None:
-    """The peak memory of the imports alone, per store, and of ogr2ogr doing nothing."""
+# A child that imports the ingest path step by step, the order a load does, and prints after each step the
+# resident memory it has reached (anonymous: the process's own; file: pages of the libraries it mapped), then
+# the libraries that hold the most file-backed memory.
+_FLOOR_STEPS = '''
+import sys
+def status():
+    keys = ("VmRSS", "RssAnon", "RssFile")
+    return {l.split(":")[0]: int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith(keys)}
+before = status()
+for step in sys.argv[1:]:
+    for module in step.split("+"):
+        __import__(module)
+    now = status()
+    print(f"#   {step:34s} {now['VmRSS']:6.1f} MB (+{now['VmRSS'] - before['VmRSS']:5.1f}; "
+          f"anonymous {now['RssAnon']:5.1f}, file {now['RssFile']:5.1f})")
+    before = now
+libs = {}
+name = None
+for line in open("/proc/self/smaps"):
+    head = line.split()
+    if "-" in head[0] and len(head) >= 5:
+        name = head[5].rsplit("/", 1)[-1] if len(head) > 5 else None
+    elif head[0] == "Rss:" and name and ".so" in name:
+        libs[name] = libs.get(name, 0) + int(head[1]) / 1024
+top = sorted(libs.items(), key=lambda kv: -kv[1])[:8]
+print("#   libraries: " + ", ".join(f"{n.split('.so')[0]} {mb:.1f}" for n, mb in top))
+'''
+
+
+def floor(env: dict[str, str], targets: list[str], detail: bool = False) -> None:
+    """The peak memory of the imports alone, per store, and of ogr2ogr doing nothing; with ``detail``, what
+    each import adds."""
     for store in targets:
         module = {"gpkg": "gpkg", "postgis": "postgis"}[store]
         code = f"from ingest import ingest_file; import ingest.store.{module}"
         wall, mb, cpu, _ = run([PY, "-c", code], env=env)
         print(f"# floor: imports for {store}: {mb:.0f} MB, {cpu:.2f} s CPU", flush=True)
+        if detail:
+            steps = ["numpy", "shapely", "ingest.streaming+pyarrow.compute", "ingest.ogrio", "ingest.pipeline",
+                     f"ingest.store.{module}"]
+            p = subprocess.run([PY, "-c", _FLOOR_STEPS, *steps], env=env, cwd=HERE.parent, capture_output=True,
+                               text=True)
+            print(p.stdout.rstrip() or f"#   (failed: {p.stderr.strip()[-200:]})", flush=True)
     wall, mb, cpu, _ = run(["ogr2ogr", "--formats"])
     print(f"# floor: ogr2ogr --formats: {mb:.0f} MB, {cpu:.2f} s CPU", flush=True)
 
@@ -166,12 +203,14 @@ def main() -> None:
     ap.add_argument("--formats", default="shp,geojson")
     ap.add_argument("--targets", default="gpkg,postgis")
     ap.add_argument("--repeat", type=int, default=1, help="alternate ogr2ogr and ours N times, print medians")
+    ap.add_argument("--floor-detail", action="store_true",
+                    help="print what each import of the ingest path adds to the floor, and the largest libraries")
     a = ap.parse_args()
     a.dir = a.dir.resolve()
     a.dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
     targets = [t for t in ("gpkg", "postgis") if t in a.targets and (t == "gpkg" or a.dsn)]
-    floor(env, targets)
+    floor(env, targets, a.floor_detail)
     server = ServerCPU(a.dsn) if a.dsn else None
     rows = []
     for kind in a.kinds.split(","):
