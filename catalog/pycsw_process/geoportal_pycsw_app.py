@@ -23,6 +23,10 @@ It wraps pycsw 2.6's server for three reasons, each a hole of the stock ``pycsw.
   rows pycsw wrote get their access columns from their markers (until then they are hidden).
 * **A record updated in full stays a record.** pycsw 2.6's full update writes the XML as bytes, which
   PostgreSQL stored as hex text; it is decoded first, as pycsw's insert does.
+* **Whole ISO pages from the stored XML.** A GetRecords page of full ISO 19139 records (what a harvesting
+  parent asks for) is written straight from the repository's ``xml`` column with the same view as WHERE
+  (:mod:`iso_pages`; ``GEOPORTAL_CATALOG_ISO_PAGES=0`` leaves it to pycsw): pycsw would parse and
+  re-serialise every record of it. Any other request is pycsw's.
 * **No internals to clients.** pycsw puts exception texts of SQLAlchemy, lxml and Python into its
   ExceptionReports (e.g. a failed insert shows the SQL statement). Every ExceptionText is replaced by a
   short message for its exception code and locator; the original goes to the log.
@@ -53,6 +57,8 @@ from lxml import etree  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
+import iso_pages  # noqa: E402 - beside this file (gunicorn's --pythonpath)
+
 def _by_path(name):  # type: ignore[no-untyped-def]
     """A module of catalog/ by its path (catalog/ itself is not on sys.path: its pycsw.py would shadow pycsw)."""
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), f"{name}.py")
@@ -64,6 +70,8 @@ def _by_path(name):  # type: ignore[no-untyped-def]
 
 
 VIEW = _by_path("catalog_view")
+# GEOPORTAL_CATALOG_ISO_PAGES=0: every request to pycsw (for comparisons; bench/harvest_bench.py)
+ISO_PAGES_ON = os.environ.get("GEOPORTAL_CATALOG_ISO_PAGES", "1") != "0"
 MARKER = _by_path("access_marker")
 VIEW_HEADER = "HTTP_X_GEOPORTAL_VIEW"
 
@@ -219,6 +227,11 @@ def serve(config, env, start_response):  # type: ignore[no-untyped-def]
     if ":" in env.get("HTTP_HOST", ""):  # as pycsw.wsgi does: pycsw builds URLs from the bare host
         env["HTTP_HOST"] = env["HTTP_HOST"].split(":")[0]
     view = VIEW.CatalogView.decode(env.pop(VIEW_HEADER, ""), _SECRET) or VIEW.PUBLIC_ONLY
+    fast = _iso_page(config, env, view.sql())
+    if fast is not None:
+        status, contents, ctype = fast
+        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(contents)))])
+        return [contents]
     try:
         csw = server.Csw(config, env)
         csw.config.set("repository", "filter", view.sql())
@@ -234,6 +247,19 @@ def serve(config, env, start_response):  # type: ignore[no-untyped-def]
         contents = contents.encode("utf-8")
     start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(contents)))])
     return [contents]
+
+
+def _iso_page(config, env, where):  # type: ignore[no-untyped-def]
+    """The answer of :mod:`iso_pages` (a GetRecords page of whole ISO records from the stored XML, with
+    ``where`` — the caller's view — applied as pycsw applies it), or None: pycsw answers. A failure there
+    is logged and the request goes to pycsw."""
+    if not ISO_PAGES_ON:
+        return None
+    try:
+        return iso_pages.respond(config, env.get("REQUEST_METHOD", "GET"), env.get("QUERY_STRING", ""), where)
+    except Exception:  # noqa: BLE001 - pycsw answers instead; the log says why
+        LOG.exception("catalog: the ISO page of %s was left to pycsw", env.get("QUERY_STRING", "")[:500])
+        return None
 
 
 _ENGINES: dict = {}
