@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -155,6 +156,8 @@ class SQLiteUsers(UserRepository):
     def __init__(self, path: Path):
         self.path = Path(path)
         self._cache: dict[str, tuple[tuple[int, bytes], User | None]] = {}
+        self._header: tuple[int, int, int] | None = None  # (descriptor, inode, device) the counter is read from
+        self._header_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
@@ -219,17 +222,47 @@ class SQLiteUsers(UserRepository):
         return user
 
     def _change_counter(self) -> tuple[int, bytes] | None:
+        """(inode, change counter) of the database file now: a ``stat`` of its path and a 4-byte read from a
+        descriptor kept open (opening and closing the file by name on every request cost twice the system
+        calls). A file replaced since (another inode at the path) is opened anew; a file gone is None."""
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            st = os.stat(self.path)
         except OSError:
             return None
-        try:  # plain descriptors: a buffered file object costs more than the read itself
-            header = os.pread(fd, 28, 0)
-            return (os.fstat(fd).st_ino, header[24:28]) if len(header) == 28 else None
+        kept = self._header
+        if kept is None or (kept[1], kept[2]) != (st.st_ino, st.st_dev):
+            kept = self._reopen(st)
+            if kept is None:
+                return None
+        try:
+            header = os.pread(kept[0], 28, 0)
         except OSError:
             return None
-        finally:
-            os.close(fd)
+        return (kept[1], header[24:28]) if len(header) == 28 else None
+
+    def _reopen(self, st: os.stat_result) -> tuple[int, int, int] | None:
+        with self._header_lock:
+            try:
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+            opened = os.fstat(fd)
+            if (opened.st_ino, opened.st_dev) != (st.st_ino, st.st_dev):  # replaced again meanwhile
+                os.close(fd)
+                return None
+            # the descriptor of a replaced file is left open: another thread may be reading from it this
+            # moment, and a number closed under it could be reused for another file (replacing the user
+            # database under a running node is rare: a restore)
+            self._header = (fd, opened.st_ino, opened.st_dev)
+            return self._header
+
+    def __del__(self) -> None:
+        kept = getattr(self, "_header", None)
+        if kept is not None:
+            try:
+                os.close(kept[0])
+            except OSError:
+                pass
 
     def list(self) -> list[User]:
         return [_row_to_user(r) for r in self._run(f"SELECT {_COLUMNS} FROM users ORDER BY name")]

@@ -47,7 +47,6 @@ from geoportal.mapserver_answer import (RETRY_AFTER_SECONDS, Answer, Unanswered,
 from geoportal.model import Workspace
 from geoportal.portal import ASSETS, Site
 from geoportal.static_files import StaticFiles, plain
-from geoportal.views_web import private
 
 __all__ = ["CatalogGate", "MapServerCGI", "NodeApp", "Proxy", "StaticFiles", "ensure_port_free", "run"]
 
@@ -256,7 +255,13 @@ class NodeApp:
         os.environ["PYGEOAPI_CONFIG"] = str(pygeoapi.config_path(ws))
         os.environ["PYGEOAPI_OPENAPI"] = str(pygeoapi.openapi_path(ws))
         quiet_known_noise()
-        from pygeoapi.flask_app import APP  # reads the two variables above at import
+        from pygeoapi.flask_app import APP, CONFIG  # reads the two variables above at import
+
+        # pygeoapi logs at the level its config names: its own logging set-up does nothing where logging was
+        # set up before (``geoportal serve``: WARNING), and a warning pygeoapi makes on every items request
+        # (NOISE) was then built, formatted and dropped each time
+        level = str((CONFIG.get("logging") or {}).get("level", "ERROR")).upper()
+        logging.getLogger("pygeoapi").setLevel(level)
 
         self.ws = ws
         self._csw_host, self._csw_port, self._csw_secret = csw_host, csw_port, csw_secret
@@ -328,16 +333,15 @@ class NodeApp:
     def _dispatch(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         head, _, rest = path.lstrip("/").partition("/")
-        principal = principal_of(environ)
         routes, index = self.routes, self.index
         if self.viewed is not None:
-            self.viewed.audit(principal, head, rest, environ)
-            if not principal.is_anonymous:
-                start_response = private(start_response)
-                apps = self.viewed.apps(principal)
-                if apps is not None:  # the caller's access view differs from the anonymous one
-                    routes = self._view_routes(apps, head == "ogcapi" and self.viewed.as_anonymous(apps.view, rest))
-                    index = apps.index
+            # the caller's view, looked up once; the access front makes a logged-in caller's answer private
+            seen = self.viewed.seen(principal_of(environ))
+            self.viewed.audit(seen, head, rest, environ)
+            apps = seen.apps
+            if apps is not None:  # the caller's access view differs from the anonymous one
+                routes = self._view_routes(apps, head == "ogcapi" and self.viewed.as_anonymous(apps.view, rest))
+                index = apps.index
         if head == "dcat.jsonld":
             from catalog.access_view import private_headers
             from metadata.dcat_serve import dcat_body

@@ -10,8 +10,11 @@ anonymous caller gets for a dataset the node does not have, so that a restricted
 not given away (no 401 challenge on data: the login is the access front's, and QGIS, GDAL and OWSLib send
 their credentials with the first request).
 
-Every answer to a logged-in caller is ``Cache-Control: private`` with ``Vary: Authorization, Cookie``, and
-every request that names a non-public dataset is appended to the audit log (who, what, from where).
+Each request looks its caller's view up once (:meth:`ViewedServices.seen`): the :class:`Seen` it gets
+serves the routes, the audit entry and the OGC API shortcut. Every request that names a non-public dataset is
+appended to the audit log (who, what, from where). Answers to a logged-in caller are made private (``Cache-
+Control: private``, ``Vary: Authorization, Cookie``) by the access front (geoportal.access_front), the one
+place that owns those headers.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
 
@@ -38,6 +43,19 @@ _COLLECTION = re.compile(r"collections/([^/?]+)(?:/|$)")
 
 #: request parameters of WMS/WFS that name layers or feature types
 OWS_NAMES = ("layers", "query_layers", "layer", "typename", "typenames")
+#: how often a view's applications check that their generated files are still on disk (another worker may
+#: prune a view folder it has not used lately; the applications are then made again)
+USABLE_CHECK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one request of a caller is served with, looked up once: the caller's view (None for anonymous)
+    and the applications of that view (None: the node's static ones, the anonymous view's)."""
+
+    principal: Principal
+    view: Any = None
+    apps: "ViewApps | None" = None
 
 
 class ViewApps:
@@ -55,11 +73,20 @@ class ViewApps:
         self.downloads = ViewDownloads(owner, view)
         self.datasets = ViewDatasetPages(owner, view)
         self.index = owner.landing(view)
-
-    def usable(self) -> bool:
         from publishers.views import DONE
 
-        return (self.folder / DONE).exists()
+        self._done = self.folder / DONE
+        self._checked = time.monotonic()
+
+    def usable(self) -> bool:
+        """The view's files are still on disk: looked at once a second at most, not on every request."""
+        now = time.monotonic()
+        if now - self._checked < USABLE_CHECK_SECONDS:
+            return True
+        if not self._done.exists():
+            return False
+        self._checked = now
+        return True
 
 
 class ViewedServices:
@@ -121,11 +148,19 @@ class ViewedServices:
                 self._areas_ = Areas(self.cfg, self.layers)
             return self._areas_
 
+    def seen(self, principal: Principal) -> Seen:
+        """The view and applications of ``principal`` for one request (one lookup of each)."""
+        if principal.is_anonymous:
+            return Seen(principal)
+        view = self.view_of(principal)
+        return Seen(principal, view, self.apps_of(view, principal))
+
     def apps(self, principal: Principal) -> ViewApps | None:
         """The applications for ``principal``; None: the node's static ones (the anonymous view)."""
-        if principal.is_anonymous:
-            return None
-        view = self.view_of(principal)
+        return self.seen(principal).apps
+
+    def apps_of(self, view: Any, principal: Principal) -> ViewApps | None:
+        """The applications of ``view``; None when it is the anonymous view (the node's static ones)."""
         if view.key == self.anonymous.key:
             return None
         with self._lock:
@@ -192,13 +227,13 @@ class ViewedServices:
             return {d for d in self.levels if name == d or name.startswith(d + ".")}
         return set()
 
-    def audit(self, principal: Principal, head: str, rest: str, environ: Environ) -> None:
+    def audit(self, seen: Seen, head: str, rest: str, environ: Environ) -> None:
         """Append a read of non-public data (or an attempt at one) to the audit log."""
         names = {n for n in self.datasets_named(head, rest, environ)
                  if self.levels.get(n, "public") != "public"}
         if not names:
             return
-        view = None if principal.is_anonymous else self.view_of(principal)
+        principal, view = seen.principal, seen.view
         service = {"ogcapi": "ogcapi", "tiles": "wms", "downloads": "downloads",
                    "datasets": "landing"}.get(head)
         if head == "ows":
@@ -263,13 +298,3 @@ class ViewDatasetPages:
                                   ("Content-Length", str(len(body)))])
         return [body]
 
-
-def private(start_response: StartResponse) -> StartResponse:
-    """Answers to a logged-in caller are theirs alone: no shared cache may keep or reuse them."""
-
-    def wrapped(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
-        out = [(k, v) for k, v in headers if k.lower() not in ("cache-control", "vary")]
-        out += [("Cache-Control", "private, no-store"), ("Vary", "Authorization, Cookie")]
-        return start_response(status, out, *exc)
-
-    return wrapped

@@ -18,6 +18,7 @@ from geoportal.access_front import (
     add_vary,
     decode_basic,
     deny,
+    logged_in_cache_control,
     parse_cookies,
     private_cache_control,
 )
@@ -33,6 +34,19 @@ from geoportal.access_front import (
 ])
 def test_private_cache_control(given: str | None, expected: str) -> None:
     assert private_cache_control(given) == expected
+
+
+@pytest.mark.parametrize("given, expected", [
+    (None, "private, no-store"),
+    ("public, max-age=3600", "private, no-store"),
+    ("private, max-age=5", "private, no-store"),
+    ("no-cache", "private, no-store"),
+    ("no-store", "no-store"),
+    ("PUBLIC, no-store", "private, no-store"),
+])
+def test_an_answer_to_someone_logged_in_is_never_stored(given: str | None, expected: str) -> None:
+    """Not only private: QGIS's own cache ignores Vary, and would give a user's answer to anonymous."""
+    assert logged_in_cache_control(given) == expected
 
 
 def test_vary_is_merged_not_replaced() -> None:

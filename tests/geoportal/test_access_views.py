@@ -332,6 +332,8 @@ def test_reads_of_restricted_data_are_audited(gpkg_node: ServedNode) -> None:
 def test_answers_to_a_logged_in_caller_are_private(gpkg_node: ServedNode) -> None:
     r = Caller(gpkg_node, "ovruch").get("/ogcapi/collections/nature-protection-register/items", f="json")
     assert "private" in r.headers["Cache-Control"] and "Authorization" in r.headers["Vary"]
+    # and never stored: a client's own cache (QGIS's) ignores Vary
+    assert "no-store" in r.headers["Cache-Control"]
 
 
 
