@@ -33,7 +33,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
-from publishers.ogcapi.rows import hidden_attributes, row_filter
+from publishers.ogcapi.rows import compiled, hidden_attributes, row_filter
 from publishers.ogcapi.cql import bad_query, bbox_2d, SpatialTest, order_by, to_sql
 
 _TYPES = {"INTEGER": "integer", "INT": "integer", "MEDIUMINT": "integer", "SMALLINT": "integer",
@@ -159,12 +159,13 @@ class GeoPackageProvider(BaseProvider):
         if bbox:
             boxes.append(tuple(bbox_2d(bbox)))  # type: ignore[arg-type]
             tests.append(SpatialTest("intersects", shapely.box(*boxes[-1])))
-        for node, columns in ((self.rows, self.all_columns), (filterq, self.columns)):
-            if node is None:
-                continue
-            sql, p, spatial = to_sql(node, set(columns), quote_ident)
-            if node is self.rows and spatial:  # an access rule's area: tested once per file version
-                (sql, p), spatial = self._rows_inside(sql, p, spatial), []
+        if self.rows is not None:  # an access rule's row filter, as SQL made once per file version
+            sql, p = self._rows_sql()
+            if sql:
+                clauses.append(f"({sql})")
+                params.extend(p)
+        if filterq is not None:
+            sql, p, spatial = to_sql(filterq, set(self.columns), quote_ident)
             if sql:
                 clauses.append(f"({sql})")
                 params.extend(p)
@@ -176,6 +177,24 @@ class GeoPackageProvider(BaseProvider):
                                "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)")
                 params.extend([b[0], b[2], b[1], b[3]])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params, tests
+
+    def _rows_sql(self) -> tuple[str, list[Any]]:
+        """The row filter as a WHERE fragment: its area as the keys of the rows inside (``_rows_inside``).
+        Kept per (file version, columns, connection: the keys may be a temporary table of this thread's)."""
+        db = self._db
+
+        def make() -> tuple[Any, str, list[Any]]:
+            sql, p, spatial = to_sql(self.rows, set(self.all_columns), quote_ident)
+            if spatial:  # an access rule's area: tested once per file version
+                sql, p = self._rows_inside(sql, p, spatial)
+            return db, sql, p
+
+        key = (self.data, self.table, self._stamp, tuple(self.all_columns), id(db))
+        kept = compiled(self.rows, key, make)
+        if kept[0] is not db:  # another connection had that id once: make it for this one
+            _, sql, p = make()
+            return sql, p
+        return kept[1], kept[2]
 
     def _rows_inside(self, sql: str, params: list[Any], tests: list[SpatialTest]) -> tuple[str, list[Any]]:
         """The row filter of an access rule with an area as plain SQL: the keys of the rows inside, found

@@ -3,10 +3,10 @@
 pygeoapi 0.21's Flask app (``pygeoapi.flask_app``) builds one ``API`` object from ``PYGEOAPI_CONFIG`` at
 import and every route hands that module-level ``api_`` to the API function (``execute_from_flask``). The
 API object holds everything a view changes — the config's collections and their providers — while the
-routes, templates and static files are the same for every view. So ``api_`` is replaced, once, by a proxy
-that resolves to the API of the request's view (a context variable set around the call) and to the
-node's own API otherwise: the anonymous path runs exactly as before, and a view costs one ``API`` object
-(its config and providers), not a second Flask app or process.
+routes, templates and static files are the same for every view. So ``execute_from_flask`` is replaced,
+once, by one that hands pygeoapi the API of the request's view (a context variable set around the call),
+and the node's own API otherwise: the anonymous path runs exactly as before, and a view costs one ``API``
+object (its config and providers), not a second Flask app or process.
 """
 
 from __future__ import annotations
@@ -23,21 +23,29 @@ _installed = False
 
 
 def install() -> None:
-    """Put the proxy in place of ``pygeoapi.flask_app.api_`` (once per process)."""
+    """Make pygeoapi's routes run on the API of the request's view (once per process).
+
+    Every route of ``pygeoapi.flask_app`` hands its work to the module's ``execute_from_flask``, which is
+    the only reader of ``api_``: it is replaced by one that names the current view's API (or the node's
+    own) as ``alternative_api``, so pygeoapi works on the API object itself. (A proxy standing for ``api_``
+    cost a context-variable lookup on each of the dozens of attribute reads a request makes of it.)"""
     global _installed
     if _installed:
         return
-    from werkzeug.local import LocalProxy
-
     import pygeoapi.flask_app as flask_app
 
     node_api = flask_app.api_
+    execute = flask_app.execute_from_flask
 
-    def current() -> Any:
-        api = _CURRENT.get()
-        return node_api if api is None else api
+    def execute_from_flask(api_function: Any, request: Any, *args: Any, skip_valid_check: bool = False,
+                           alternative_api: Any = None) -> Any:
+        if alternative_api is None:
+            api = _CURRENT.get()
+            alternative_api = node_api if api is None else api
+        return execute(api_function, request, *args, skip_valid_check=skip_valid_check,
+                       alternative_api=alternative_api)
 
-    flask_app.api_ = LocalProxy(current)
+    flask_app.execute_from_flask = execute_from_flask
     _installed = True
 
 

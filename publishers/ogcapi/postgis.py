@@ -32,7 +32,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import crs_transform
 
-from publishers.ogcapi.rows import hidden_attributes, row_filter
+from publishers.ogcapi.rows import compiled, hidden_attributes, row_filter
 from publishers.ogcapi.cql import bad_query, bbox_2d, order_by, to_sql
 
 _TYPES = {"integer": "integer", "bigint": "integer", "smallint": "integer", "numeric": "number",
@@ -156,14 +156,21 @@ class PostGISProvider(BaseProvider):
         for node, columns in ((self.rows, self.all_columns), (filterq, self.columns)):
             if node is None:
                 continue
-            # the CQL fragment holds only identifiers quoted by pg_ident (psycopg.sql) and %s placeholders
-            frag, p, _ = to_sql(node, set(columns), pg_ident, placeholder="%s", spatial_sql=self._spatial_sql)
+            # the CQL fragment holds only identifiers quoted by pg_ident (psycopg.sql) and %s placeholders;
+            # an access rule's row filter (an area's polygon as EWKB) is made once per table and columns
+            frag, p = (self._sql_of(node, columns) if node is not self.rows else
+                       compiled(node, (self.dsn, self.schema, self.table, self.geom, tuple(columns)),
+                                lambda: self._sql_of(node, columns)))
             if frag:
                 clauses.append(_q("(", sql.SQL(frag), ")"))
                 params.extend(p)
         if not clauses:
             return sql.SQL(""), params
         return _q(" WHERE ", sql.SQL(" AND ").join(clauses)), params
+
+    def _sql_of(self, node: Any, columns: list[str]) -> tuple[str, list[Any]]:
+        frag, p, _ = to_sql(node, set(columns), pg_ident, placeholder="%s", spatial_sql=self._spatial_sql)
+        return frag, p
 
     def _order(self, sortby: list[dict[str, str]]) -> sql.SQL:
         return sql.SQL(order_by(sortby, self.column_types, self.id_field, pg_ident))

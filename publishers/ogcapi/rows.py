@@ -5,9 +5,8 @@ The rule's hidden attributes (``hidden_attributes``) are dropped from the provid
 
 from __future__ import annotations
 
-from typing import Any
-
 from functools import lru_cache
+from typing import Any, Callable, TypeVar
 
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_text import parse as parse_cql2
@@ -40,6 +39,28 @@ def _parsed(text: str) -> Any:
         elif isinstance(n, ast.Node):
             stack.extend(n.get_sub_nodes())
     return node
+
+
+T = TypeVar("T")
+#: the SQL of row filters, per (filter, provider's table and columns): (filter, SQL)
+_COMPILED: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def compiled(rows: Any, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+    """The SQL ``make()`` turns the row filter ``rows`` into for one table (``key``: what else the SQL
+    depends on — the file version, the columns), made once and kept. pygeoapi makes a provider per request,
+    and the filter of an area (a polygon of thousands of vertices) was walked, and in PostGIS encoded as
+    EWKB, on every one of them. ``rows`` is the parsed filter :func:`row_filter` keeps per text, so a
+    changed rule (another text) gets SQL of its own."""
+    k = (id(rows), *key)
+    hit = _COMPILED.get(k)
+    if hit is not None and hit[0] is rows:
+        return hit[1]  # type: ignore[no-any-return]
+    value = make()
+    if len(_COMPILED) > 256:
+        _COMPILED.clear()
+    _COMPILED[k] = (rows, value)
+    return value
 
 
 def hidden_attributes(provider_def: dict[str, Any]) -> frozenset[str]:
