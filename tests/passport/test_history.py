@@ -16,6 +16,7 @@ from ingest import load_dataset
 from passport.build import build_passport
 from passport.store import history
 from tests.conftest import derived_config
+from tests.passport.raion import raion_node
 
 ROOT = Path(__file__).resolve().parents[2]
 OLEVSKA = "UA18060190000071101"
@@ -30,7 +31,7 @@ def test_a_changed_source_gives_a_new_passport_version_and_keeps_the_old_value(t
     datasets = [d for d in raw["datasets"] if d["id"] not in ("geographic-names", "investment-sites")]
     for d in datasets:
         d["source"] = str(copy) if d["id"] == "nature-protection" else str((ROOT / "config/nodes" / d["source"]).resolve())
-    cfg_path = derived_config(tmp_path / "node.yaml", datasets=datasets, children=[],
+    cfg_path = derived_config(tmp_path / "node.yaml", datasets=datasets, children=[], node=raion_node(),
                               passport=str(ROOT / "config/passport.yaml"))
     cfg = load_config(cfg_path)
     ws = Workspace(tmp_path / "ws").ensure()

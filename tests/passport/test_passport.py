@@ -137,7 +137,11 @@ def test_versions_are_kept_after_a_new_ingest(gpkg_node, tmp_path: Path) -> None
     from ingest import load_dataset
     from passport.store import history
 
-    cfg, ws, layers = gpkg_node
+    from tests.conftest import derived_config
+    from tests.passport.raion import raion_node
+
+    _, ws, _ = gpkg_node
+    cfg = load_config(derived_config(tmp_path / "raion.yaml", node=raion_node()))  # 13 hromadas' pages, not 66
     ws2 = Workspace(tmp_path / "ws").ensure()
     shutil.copytree(ws.root, ws2.root, dirs_exist_ok=True)
     ds1, l1 = build_passport(cfg, ws2, ws2.read_layers())  # type: ignore[misc]

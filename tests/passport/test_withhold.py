@@ -16,6 +16,7 @@ from geoportal.config import load_config
 from geoportal.model import Workspace
 from passport.build import build_passport
 from tests.conftest import derived_config
+from tests.passport.raion import raion_node
 
 ROOT = Path(__file__).resolve().parents[2]
 OLEVSKA = "UA18060190000071101"
@@ -30,7 +31,7 @@ def _node(tmp_path: Path, nature_access: str) -> Path:
         if d["id"] == "nature-protection":
             d["access"] = nature_access
     return derived_config(tmp_path / f"node-{nature_access}.yaml", datasets=datasets, children=[],
-                          passport=str(ROOT / "config/passport.yaml"))
+                          node=raion_node(), passport=str(ROOT / "config/passport.yaml"))
 
 
 def test_indicators_from_a_restricted_dataset_are_withheld_everywhere(tmp_path: Path) -> None:
