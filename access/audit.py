@@ -66,7 +66,8 @@ class AuditLog:
         self.path = Path(path)
         self.head = self.path.with_suffix(".head")
         self.lock = self.path.with_suffix(".lock")
-        self._fds: tuple[int, int, int, int] | None = None  # (pid, lock, head, log descriptors)
+        # (pid, lock, head, log descriptors, the log's inode and device when it was opened)
+        self._fds: tuple[int, int, int, int, int, int] | None = None
         # the threads of one process (gunicorn's gthread workers) share those descriptors, and a flock held
         # through one does not keep another of them out: they take turns here first
         self._threads = threading.Lock()
@@ -147,9 +148,9 @@ class AuditLog:
         one ``stat`` by name per entry, far cheaper than the opens it replaced."""
         pid, fds = os.getpid(), self._fds
         if fds is not None and fds[0] == pid:
-            try:
-                log, named = os.fstat(fds[3]), os.stat(self.path)
-                if ((log.st_ino, log.st_dev) == (named.st_ino, named.st_dev)
+            try:  # the log's identity was taken when it was opened: one stat by name, no fstat of it
+                named = os.stat(self.path)
+                if ((fds[4], fds[5]) == (named.st_ino, named.st_dev)
                         and os.fstat(fds[1]).st_nlink and os.fstat(fds[2]).st_nlink):
                     return fds[1], fds[2], fds[3]
             except OSError:
@@ -169,14 +170,15 @@ class AuditLog:
                 os.close(fd)
             raise AuditError(f"{self.path}: cannot append to the audit log ({e.strerror}); check the "
                              "workspace's permissions and free space") from e
-        self._fds = (pid, opened[0], opened[1], opened[2])
+        log = os.fstat(opened[2])
+        self._fds = (pid, opened[0], opened[1], opened[2], log.st_ino, log.st_dev)
         return opened[0], opened[1], opened[2]
 
     def _close(self) -> None:
         """Close this process's descriptors (those inherited from a parent are its copies: closing them here
         leaves the parent's lock alone)."""
         fds, self._fds = self._fds, None
-        for fd in fds[1:] if fds is not None else ():
+        for fd in fds[1:4] if fds is not None else ():
             try:
                 os.close(fd)
             except OSError:

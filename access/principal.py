@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from access.config import Role
 
@@ -20,8 +21,10 @@ class Principal:
     datasets: frozenset[str] = field(default_factory=frozenset)
     issuer: str | None = None
 
-    @property
+    @cached_property
     def is_anonymous(self) -> bool:
+        """Asked several times per request (the access front, the node's routes): computed once (the roles
+        are frozen)."""
         return Role.anonymous in self.roles or not self.roles
 
     def has(self, role: Role) -> bool:

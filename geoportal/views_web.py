@@ -25,8 +25,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 from urllib.parse import parse_qsl
 
 from access.principal import Principal
@@ -48,8 +47,7 @@ OWS_NAMES = ("layers", "query_layers", "layer", "typename", "typenames")
 USABLE_CHECK_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class Seen:
+class Seen(NamedTuple):
     """What one request of a caller is served with, looked up once: the caller's view (None for anonymous)
     and the applications of that view (None: the node's static ones, the anonymous view's)."""
 
