@@ -139,7 +139,7 @@ def start_access_node(base: Path) -> Node:
               "--workdir", str(other_wd), stdin=PASSWORD + "\n")
     jwks_file = base / "oblast-jwks.json"
     jwks_file.write_text(geoportal("token", "jwks", "--config", str(other_cfg), "--workdir", str(other_wd)).stdout)
-    cfg = derived_config(base / "node.yaml", access={
+    cfg = derived_config(base / "node.yaml", passport=None, access={  # no passport: no test of it reads one
         "audience": AUDIENCE,
         "token_ttl": 600,
         "login": {"max_failures": 3, "window": 600, "lockout": 120},

@@ -72,7 +72,9 @@ def make_node(base: Path, **top: object) -> ServedNode:
     for ds in raw["datasets"]:
         if ds["id"] == "geographic-names":
             ds["access"] = "restricted"
-    cfg = derived_config(base / "node.yaml", datasets=raw["datasets"], access=ACCESS, **top)
+    # no passport: not this matrix's subject, and its pages printed to PDF (twice: the public and the full
+    # variant, a restricted source being withheld) were most of each node's build
+    cfg = derived_config(base / "node.yaml", datasets=raw["datasets"], access=ACCESS, passport=None, **top)
     workdir = base / "node"
     for name, (role, extra) in USERS.items():
         geoportal("users", "add", name, "--role", role, *extra, "--config", str(cfg),
