@@ -153,10 +153,6 @@ class ViewedServices:
         view = self.view_of(principal)
         return Seen(principal, view, self.apps_of(view, principal))
 
-    def apps(self, principal: Principal) -> ViewApps | None:
-        """The applications for ``principal``; None: the node's static ones (the anonymous view)."""
-        return self.seen(principal).apps
-
     def apps_of(self, view: Any, principal: Principal) -> ViewApps | None:
         """The applications of ``view``; None when it is the anonymous view (the node's static ones)."""
         if view.key == self.anonymous.key:
