@@ -45,6 +45,7 @@ from geoportal.fastcgi import FastCGIError, FastCGIUpstreams
 from geoportal.mapserver_answer import (RETRY_AFTER_SECONDS, Answer, Unanswered, database_failure,
                                         is_error_document, read_answer, without_image_exceptions)
 from geoportal.model import Workspace
+from geoportal.not_found import not_found
 from geoportal.portal import ASSETS, Site
 from geoportal.static_files import StaticFiles, plain
 
@@ -264,6 +265,7 @@ class NodeApp:
         logging.getLogger("pygeoapi").setLevel(level)
 
         self.ws = ws
+        self._site = Site.of_workspace(ws.root)  # the header of the search and the 404 page
         self._csw_host, self._csw_port, self._csw_secret = csw_host, csw_port, csw_secret
         self._fronts: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._routes_of: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # view apps → routes
@@ -290,7 +292,7 @@ class NodeApp:
             # the pages and feeds (with the comment form of a logged-in caller), the agreement inbox and the
             # signed messages between nodes
             "decisions": DecisionsWeb(ws.root, DecisionPages(ws.root, "Decisions")),
-            "search": SearchApp(index_path(ws), self.views, Site.of_workspace(ws.root)),
+            "search": SearchApp(index_path(ws), self.views, self._site),
             "map": MapViewer(ws),
             "invest": StaticFiles(ws.root / "invest", "Investment sites"),
             "assets": StaticFiles(ASSETS, "Assets"),
@@ -356,8 +358,7 @@ class NodeApp:
             return [index]
         app = routes.get(head)
         if app is None:
-            return _plain(start_response, "404 Not Found",
-                          f"no such path: {path} (try /, /ogcapi/, /ows, /csw, /downloads/, /search, /map)")
+            return not_found(environ, start_response, self._site, path)
         environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + "/" + head,
                        PATH_INFO=("/" + rest) if (rest or path.endswith("/")) else "")
 
