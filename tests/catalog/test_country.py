@@ -3,8 +3,9 @@ harvest paths it leans on, against real pycsw catalogs served by one process:
 
 * the chain hromada → oblast → national keeps every record and each record's hromada as its origin,
   and a second harvest with nothing changed loads nothing;
-* fetching whole ISO pages gives the same catalog rows as fetching by identifier, and a record the pages
-  did not deliver (a catalog changing while paged) is fetched by identifier;
+* fetching whole ISO pages gives the same catalog rows as fetching by identifier (the same XML document,
+  whatever namespace declarations the answer gave it), and a record the pages did not deliver (a catalog
+  changing while paged) is fetched by identifier;
 * children are fetched concurrently and loaded in one loader run, yet a child with a record the catalog
   cannot read fails alone: the others are loaded and its earlier state is kept.
 """
@@ -91,7 +92,19 @@ def test_pages_give_the_rows_of_fetching_by_id(cats, tmp_path: Path, monkeypatch
     monkeypatch.setattr(federation, "PAGES_FROM", 0.5)
     paged = _rows(_harvest_big(cats, tmp_path, "paged"))
     assert sorted(pages) == [1, 6, 11, 16, 21]
-    assert len(paged) == 23 and paged == by_id
+    assert len(paged) == 23 and _same_documents(paged) == _same_documents(by_id)
+
+
+def _same_documents(rows: dict[str, tuple]) -> dict[str, tuple]:
+    """The rows with the XML column as the document it holds (exclusive C14N): a record read in place in an
+    answer keeps the namespace declarations it came with, which differ between a page written from the stored
+    XML and pycsw's GetRecordById, not the document."""
+    out = {}
+    for ident, row in rows.items():
+        xml = next(i for i, v in enumerate(row) if isinstance(v, str) and v.startswith("<gmd:MD_Metadata"))
+        doc = etree.tostring(etree.fromstring(row[xml].encode("utf-8")), method="c14n", exclusive=True)
+        out[ident] = (*row[:xml], doc, *row[xml + 1:])
+    return out
 
 
 def test_records_the_pages_missed_are_fetched_by_id(cats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
