@@ -11,11 +11,13 @@ happened (who, when, what, from where), and :meth:`AuditLog.append` refuses secr
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,8 +31,33 @@ _SECRET_KEYS = frozenset(
 )
 
 
+#: one encoder for every entry (``json.dumps`` with these options makes a new one per call)
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_encode_str = json.encoder.encode_basestring  # what _ENCODER writes a string as
+
+
 def _canonical(body: dict[str, Any]) -> str:
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(body)
+
+
+def _value(v: Any) -> str:
+    """One value of an entry as :func:`_canonical` writes it."""
+    if v is None:
+        return "null"
+    return _encode_str(v) if type(v) is str else _ENCODER.encode(v)
+
+
+_second: list[tuple[int, str]] = [(-1, "")]  # (a second, its text): replaced whole, read whole by any thread
+
+
+def _now() -> str:
+    """The time of an entry, as ``datetime.now(timezone.utc).isoformat(timespec="milliseconds")`` writes it;
+    the date and time of day are formatted once a second."""
+    sec, ns = divmod(time.time_ns(), 1_000_000_000)
+    cached = _second[0]
+    if cached[0] != sec:
+        cached = _second[0] = (sec, datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{ns // 1_000_000:03d}+00:00"
 
 
 def _digest(entry: dict[str, Any]) -> str:
@@ -71,6 +98,9 @@ class AuditLog:
         # the threads of one process (gunicorn's gthread workers) share those descriptors, and a flock held
         # through one does not keep another of them out: they take turns here first
         self._threads = threading.Lock()
+        # (the log's size after this process's last entry, that entry's seq and hash): the chain's end as long
+        # as the log still has that size (see _append_locked); None: read it from the head
+        self._tail: tuple[int, int, str] | None = None
 
     def append(
         self,
@@ -87,75 +117,100 @@ class AuditLog:
         """Append one entry and return it: ``actor`` did ``action`` (to ``user``/``dataset``) from
         ``address``. ``durable=False`` (the reads of restricted data, one per request) leaves the entry to
         the kernel instead of waiting for the disk: a crash may lose the last reads, never a change or a
-        login, and the chain stays checkable (``verify`` then names where the log ends)."""
+        login, and the chain stays checkable (``verify`` then names where the log ends). Either way the entry
+        is in the log (written to the file, which every reader of it sees) when this returns."""
         secret = _SECRET_KEYS & {k.lower() for k in detail}
         if secret:
             raise AuditError(
                 f"audit entry '{action}': refusing to log {', '.join(sorted(secret))}; "
                 "log what happened, never the secret"
             )
+        detail = detail or {}
+        # the canonical JSON of the entry in sorted key order, built before the lock from the parts that do
+        # not depend on the log: only the time, ``prev`` and ``seq`` are filled in under it (the lock is
+        # shared by all the node's workers, so what is done while holding it is what they wait for)
+        before = f'{{"action":{_value(action)},"actor":{_value(actor)},"address":{_value(address)},"at":"'
+        after = (f'","dataset":{_value(dataset)},"detail":{_ENCODER.encode(detail)},'
+                 f'"outcome":{_value(outcome)},"prev":"')
+        last = f',"user":{_value(user)}}}'
         with self._threads:
-            return self._append_locked(action, actor, address, user, dataset, outcome, durable, detail)
+            at, seq, prev, digest = self._append_locked(before, after, last, durable)
+        return {"seq": seq, "at": at, "actor": actor, "action": action, "user": user, "dataset": dataset,
+                "address": address, "outcome": outcome, "detail": detail, "prev": prev, "hash": digest}
 
-    def _append_locked(self, action: str, actor: str, address: str | None, user: str | None,
-                       dataset: str | None, outcome: str | None, durable: bool,
-                       detail: dict[str, Any]) -> dict[str, Any]:
+    def _append_locked(self, before: str, after: str, last: str, durable: bool) -> tuple[str, int, str, str]:
+        """Under the lock: continue the chain from its last entry, write the line and the head. The last
+        entry is known without reading the head when the log at the log's path is still the file this process
+        wrote to last and has the size it left it with (one ``stat`` by name, which also tells whether the log
+        was removed, replaced or moved away: while this process holds the file open its inode cannot be
+        reused, so the same inode at the path is the same file). Anything else — another worker appended,
+        the log was cut or replaced — reads the head as before."""
         lock_fd, head_fd, log_fd = self._files()
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            seq, prev = self._last(head_fd)
-            entry: dict[str, Any] = {
-                "seq": seq + 1,
-                "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                "actor": actor,
-                "action": action,
-                "user": user,
-                "dataset": dataset,
-                "address": address,
-                "outcome": outcome,
-                "detail": detail or {},
-                "prev": prev,
-            }
-            # the line is the canonical JSON the hash is taken of, with the hash added last: one
-            # serialisation per entry instead of two
-            canonical = _canonical(entry)
-            entry["hash"] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-            line = canonical[:-1] + ',"hash":"' + entry["hash"] + '"}\n'
-            os.write(log_fd, line.encode("utf-8"))
-            if durable:
-                os.fsync(log_fd)
-            # the head is rewritten in place, one record of fixed width within one block: no temporary
-            # file and rename per entry (a rename per read of restricted data cost more than the read)
-            os.pwrite(head_fd, _head_record(entry["seq"], entry["hash"]), 0)
-            if durable:
-                os.fsync(head_fd)
-            return entry
+            try:
+                for _ in range(3):
+                    try:
+                        named = os.stat(self.path)
+                    except FileNotFoundError:
+                        named = None
+                    fds = self._fds
+                    if named is not None and fds is not None and (fds[4], fds[5]) == (named.st_ino, named.st_dev):
+                        break
+                    # removed, replaced or moved away: open the files at their paths and lock anew
+                    fcntl.flock(lock_fd, fcntl.LOCK_UN)
+                    self._close()
+                    lock_fd = -1
+                    lock_fd, head_fd, log_fd = self._files()
+                    fcntl.flock(lock_fd, fcntl.LOCK_EX)
+                else:
+                    raise OSError(errno.ESTALE, "the log keeps being replaced while it is written")
+                tail = self._tail
+                if tail is not None and tail[0] == named.st_size:
+                    seq, prev = tail[1], tail[2]
+                else:
+                    seq, prev = self._last(head_fd)
+                seq += 1
+                at = _now()
+                body = f"{before}{at}{after}{prev}\",\"seq\":{seq}{last}".encode("utf-8")
+                digest = hashlib.sha256(body).hexdigest()
+                line = b"".join((body[:-1], b',"hash":"', digest.encode("ascii"), b'"}\n'))
+                self._tail = None
+                written = os.write(log_fd, line)
+                if written != len(line):
+                    raise OSError(errno.ENOSPC, f"only {written} of {len(line)} bytes of the entry were written")
+                # the chain goes on from this entry even if the head cannot be written below
+                self._tail = (named.st_size + written, seq, digest)
+                if durable:
+                    os.fsync(log_fd)
+                # the head is rewritten in place, one record of fixed width within one block: no temporary
+                # file and rename per entry (a rename per read of restricted data cost more than the read)
+                os.pwrite(head_fd, _head_record(seq, digest), 0)
+                if durable:
+                    os.fsync(head_fd)
+                return at, seq, prev, digest
+            finally:
+                if lock_fd >= 0:
+                    fcntl.flock(lock_fd, fcntl.LOCK_UN)
         except OSError as e:
             raise AuditError(
                 f"{self.path}: cannot append to the audit log ({e.strerror}); check the "
                 "workspace's permissions and free space"
             ) from e
-        finally:
-            fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
     def _files(self) -> tuple[int, int, int]:
         """The descriptors of the lock file, the head and the log, opened once per process: a read of
         restricted data appends an entry per request, and opening two files by name for each cost more than
         the rest of the entry. ``flock`` locks belong to an open file, so descriptors inherited across
-        ``fork`` (gunicorn's workers) would share their parent's lock — a process opens its own. A file
-        removed since (the workspace removed and made again, the log or its head replaced) is opened anew, and
-        so is a log moved away (rotated): an entry never goes to a file that is no longer at the log's path —
-        one ``stat`` by name per entry, far cheaper than the opens it replaced."""
+        ``fork`` (gunicorn's workers) would share their parent's lock — a process opens its own. Whether the
+        log at the log's path is still the opened one is checked under the lock (:meth:`_append_locked`): a
+        file removed since (the workspace removed and made again, the log replaced) is opened anew, and so is
+        a log moved away (rotated): an entry never goes to a file that is no longer at the log's path."""
         pid, fds = os.getpid(), self._fds
         if fds is not None and fds[0] == pid:
-            try:  # the log's identity was taken when it was opened: one stat by name, no fstat of it
-                named = os.stat(self.path)
-                if ((fds[4], fds[5]) == (named.st_ino, named.st_dev)
-                        and os.fstat(fds[1]).st_nlink and os.fstat(fds[2]).st_nlink):
-                    return fds[1], fds[2], fds[3]
-            except OSError:
-                pass
-        self._close()
+            return fds[1], fds[2], fds[3]
+        self._fds = None  # a parent's descriptors are its own: this process opens its files anew
+        self._tail = None
         opened: list[int] = []
         try:
             for path, flags in ((self.lock, os.O_RDWR), (self.head, os.O_RDWR),
@@ -177,7 +232,7 @@ class AuditLog:
     def _close(self) -> None:
         """Close this process's descriptors (those inherited from a parent are its copies: closing them here
         leaves the parent's lock alone)."""
-        fds, self._fds = self._fds, None
+        fds, self._fds, self._tail = self._fds, None, None
         for fd in fds[1:4] if fds is not None else ():
             try:
                 os.close(fd)

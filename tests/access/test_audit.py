@@ -4,6 +4,7 @@ entry."""
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -192,3 +193,28 @@ def test_a_log_moved_away_under_a_running_node_is_not_written_to_again(tmp_path:
     log.append("login", actor="b")
     assert [e["actor"] for e in AuditLog(tmp_path / "audit.log.1").entries()] == ["a"]
     assert [e["actor"] for e in AuditLog(tmp_path / "audit.log").entries()] == ["b"]
+
+
+def test_two_writers_of_one_log_take_the_chain_from_each_other(tmp_path: Path) -> None:
+    """A process keeps the end of the chain it wrote in memory and trusts it only while the log still has the
+    size it left: entries of two writers (two workers, each with its own descriptors and lock) alternating
+    one by one keep one chain, and each entry names the one before it, whoever wrote it."""
+    a, b = AuditLog(tmp_path / "audit.log"), AuditLog(tmp_path / "audit.log")
+    written = [(a if i % 3 else b).append("access.read", actor=f"w{i}", dataset="d", durable=False)
+               for i in range(12)]
+    assert [e["seq"] for e in written] == list(range(1, 13))
+    assert all(y["prev"] == x["hash"] for x, y in zip(written, written[1:], strict=False))
+    assert [e["hash"] for e in AuditLog(tmp_path / "audit.log").entries()] == [e["hash"] for e in written]
+    assert AuditLog(tmp_path / "audit.log").verify() == 12
+    at = written[0]["at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", at) and parse_since(at)
+
+
+def test_a_log_cut_under_a_running_node_is_still_caught(tmp_path: Path) -> None:
+    """The last entry removed while the node runs (the log shorter than the node left it): the node takes the
+    chain's end from the head again, and verify names the gap instead of a chain that looks whole."""
+    log = _filled(tmp_path, 3)
+    _edit(log.path, 3, lambda line: [])
+    log.append("access.read", actor="after", dataset="d", durable=False)
+    with pytest.raises(AuditError, match=r"line 3 \(entry 4.*does not follow entry 2"):
+        AuditLog(log.path).verify()
