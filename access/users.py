@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -155,7 +156,7 @@ class SQLiteUsers(UserRepository):
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._cache: dict[str, tuple[tuple[int, bytes], User | None]] = {}
+        self._cache: dict[str, tuple[tuple[Any, ...], User | None]] = {}
         self._header: tuple[int, int, int] | None = None  # (descriptor, inode, device) the counter is read from
         self._header_lock = threading.Lock()
         try:
@@ -206,9 +207,7 @@ class SQLiteUsers(UserRepository):
 
     def get(self, name: str) -> User | None:
         """The user as stored now. Every request of a logged-in caller asks (a disabled user is refused at
-        once), so the answer is kept while the database file is unchanged: SQLite counts every committed
-        change in its header (the file change counter, bytes 24–27, in the rollback-journal mode used here),
-        a 4-byte read instead of a connection and a query."""
+        once), so the answer is kept while the database file is unchanged (see :meth:`_change_counter`)."""
         stamp = self._change_counter()
         hit = self._cache.get(name) if stamp is not None else None
         if hit is not None and hit[0] == stamp:
@@ -221,14 +220,25 @@ class SQLiteUsers(UserRepository):
             self._cache[name] = (stamp, user)
         return user
 
-    def _change_counter(self) -> tuple[int, bytes] | None:
-        """(inode, change counter) of the database file now: a ``stat`` of its path and a 4-byte read from a
-        descriptor kept open (opening and closing the file by name on every request cost twice the system
-        calls). A file replaced since (another inode at the path) is opened anew; a file gone is None."""
+    #: a file whose last change is older than this (ns) has timestamps any later write changes
+    settled_ns = 3_000_000_000
+
+    def _change_counter(self) -> tuple[Any, ...] | None:
+        """What tells whether the database changed since: one ``stat`` of its path — inode, size, and the
+        times of its last write and change — once those times lie ``settled_ns`` in the past. A write sets
+        them to the clock of its moment, which the file system may round (to its clock tick, or to the
+        second), so a write within that rounding of the one before it could leave them as they were; one
+        made after they lie 3 s back cannot. A file changed more recently than that is told by the change
+        counter SQLite keeps in its header (bytes 24–27, counting every committed change in the
+        rollback-journal mode used here): a 4-byte read from a descriptor kept open. A file replaced since
+        (another inode at the path) is opened anew; a file gone is None. The two kinds of stamp never
+        compare equal to each other."""
         try:
             st = os.stat(self.path)
         except OSError:
             return None
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= self.settled_ns:
+            return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         kept = self._header
         if kept is None or (kept[1], kept[2]) != (st.st_ino, st.st_dev):
             kept = self._reopen(st)

@@ -86,6 +86,34 @@ def test_a_change_made_by_another_process_is_seen_at_once(tmp_path: Path) -> Non
     assert front.get("nobody") is None
 
 
+def test_a_user_disabled_long_after_the_last_change_is_refused_at_the_next_read(tmp_path: Path) -> None:
+    """Once the database has not changed for a while the front tells a change by one stat of the file (its
+    size and times) instead of reading SQLite's change counter: a user disabled then, by another process,
+    is still seen disabled by the very next read, and enabled again the same way."""
+    import os
+    import time
+
+    front, cli = SQLiteUsers(tmp_path / "access.db"), SQLiteUsers(tmp_path / "access.db")
+    front.settled_ns = 300_000_000  # the file's times settle after 0.3 s here instead of 3 s
+    cli.add(_official())
+    time.sleep(0.4)
+    assert len(front._change_counter()) == 5  # settled: the stamp is the stat's
+    assert not front.get("ivan").disabled and not front.get("ivan").disabled  # read, then kept
+    for _ in range(3):
+        cli.update("ivan", disabled=True)
+        assert front.get("ivan").disabled
+        time.sleep(0.4)
+        assert front.get("ivan").disabled and front.get("ivan").disabled
+        cli.update("ivan", disabled=False)
+        assert not front.get("ivan").disabled
+        time.sleep(0.4)
+    # a write that changes neither the size nor, if the clock had not moved, the times: still seen
+    before = os.stat(tmp_path / "access.db").st_size
+    cli.update("ivan", disabled=True)
+    assert os.stat(tmp_path / "access.db").st_size == before
+    assert front.get("ivan").disabled
+
+
 def test_sqlite_database_is_private_and_holds_no_password(tmp_path: Path) -> None:
     path = tmp_path / "access.db"
     SQLiteUsers(path).add(_official())
