@@ -206,10 +206,21 @@ class Person:
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
+        from selenium.common.exceptions import WebDriverException
+
         old = self.find("html")
         self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
         button.click()
-        WebDriverWait(self.d, 120).until(ec.staleness_of(old))
+
+        def left(driver: Any) -> bool:
+            try:
+                return ec.staleness_of(old)(driver)
+            except WebDriverException as e:  # asked in the middle of the navigation, chromedriver says so thus
+                if "does not belong to the document" in str(e):
+                    return True
+                raise
+
+        WebDriverWait(self.d, 120).until(left)
 
     def log_in(self, name: str) -> None:
         """On the login form (where the node sent the browser): name, password, the button."""
