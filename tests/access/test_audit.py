@@ -218,3 +218,46 @@ def test_a_log_cut_under_a_running_node_is_still_caught(tmp_path: Path) -> None:
     log.append("access.read", actor="after", dataset="d", durable=False)
     with pytest.raises(AuditError, match=r"line 3 \(entry 4.*does not follow entry 2"):
         AuditLog(log.path).verify()
+
+
+def test_a_log_rotated_while_threads_and_processes_append_loses_and_forks_nothing(tmp_path: Path) -> None:
+    """The check that the log at the path is still the one written to is made under the lock, and a log
+    moved away is opened anew and locked again: with threads of one process and another process appending
+    while the log is rotated twice, every entry is in exactly one of the files, and the files read one after
+    the other are one chain, which the head ends."""
+    import multiprocessing
+    import threading
+    import time
+
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    log.append("login", actor="first")
+    other = multiprocessing.get_context("fork").Process(target=_append_many, args=(str(path), "process", 600))
+    other.start()
+
+    def many(who: str) -> None:
+        for i in range(600):
+            log.append("access.read", actor=who, dataset="d", durable=False, n=i)
+
+    threads = [threading.Thread(target=many, args=(f"thread{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for n in (1, 2):  # rotated twice while the writers are at it
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if path.stat().st_size > 40_000:
+                    break
+            except FileNotFoundError:
+                pass
+        path.rename(tmp_path / f"audit.log.{n}")
+    for t in threads:
+        t.join()
+    other.join()
+    assert other.exitcode == 0
+    whole = tmp_path / "whole" / "audit.log"
+    whole.parent.mkdir()
+    whole.write_bytes(b"".join((tmp_path / name).read_bytes() for name in ("audit.log.1", "audit.log.2", "audit.log")))
+    (whole.parent / "audit.head").write_bytes((tmp_path / "audit.head").read_bytes())
+    assert AuditLog(whole).verify() == 1 + 600 + 3 * 600
+    assert all((tmp_path / name).stat().st_size for name in ("audit.log.1", "audit.log.2"))
