@@ -339,7 +339,11 @@ class NodeApp:
         if self.viewed is not None:
             # the caller's view, looked up once; the access front makes a logged-in caller's answer private
             seen = self.viewed.seen(principal_of(environ))
-            self.viewed.audit(seen, head, rest, environ)
+            if not self.viewed.audit(seen, head, rest, environ):
+                return _plain(start_response, "503 Service Unavailable",
+                              "the audit log cannot be written, so restricted data is not served now; "
+                              "an administrator should check the node's log and the audit folder",
+                              [("Retry-After", "60")])
             apps = seen.apps
             if apps is not None:  # the caller's access view differs from the anonymous one
                 routes = self._view_routes(apps, head == "ogcapi" and self.viewed.as_anonymous(apps.view, rest))

@@ -221,12 +221,16 @@ class ViewedServices:
             return {d for d in self.levels if name == d or name.startswith(d + ".")}
         return set()
 
-    def audit(self, seen: Seen, head: str, rest: str, environ: Environ) -> None:
-        """Append a read of non-public data (or an attempt at one) to the audit log."""
+    def audit(self, seen: Seen, head: str, rest: str, environ: Environ) -> bool:
+        """Append a read of non-public data (or an attempt at one) to the audit log. False when a read that
+        would be answered (allowed or limited) could not be appended: the caller must not answer it, since
+        every read of restricted data is to be in the log (fail closed). A refused attempt that cannot be
+        logged is still refused, so it needs no such answer."""
         names = {n for n in self.datasets_named(head, rest, environ)
                  if self.levels.get(n, "public") != "public"}
         if not names:
-            return
+            return True
+        answered = True
         principal, view = seen.principal, seen.view
         service = {"ogcapi": "ogcapi", "tiles": "wms", "downloads": "downloads",
                    "datasets": "landing"}.get(head)
@@ -243,8 +247,11 @@ class ViewedServices:
                     outcome=outcome, durable=False, service=service, path=f"/{head}/{rest}"[:300],
                     query=environ.get("QUERY_STRING", "")[:300], rule=dv.rule if dv is not None else None,
                     issuer=principal.issuer)
-            except Exception:  # noqa: BLE001 - a broken audit log is logged, the read is not answered twice
-                log.exception("audit log: cannot append a read of %s", name)
+            except Exception:  # noqa: BLE001 - whatever broke the log, the read is not answered unlogged
+                log.exception("audit log: cannot append a read of %s; the read is refused", name)
+                if outcome != "deny":
+                    answered = False
+        return answered
 
 
 class ViewDownloads:
