@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,20 @@ def _append_many(path: str, who: str, n: int) -> None:
         log.append("access.read", actor=who, dataset="d", durable=i % 7 == 0, n=i)
 
 
+def _appending_threads(log: AuditLog, threads: int, n: int) -> list[threading.Thread]:
+    """``threads`` started threads, each appending ``n`` reads to the one ``log`` object (gunicorn's
+    gthread workers share it so)."""
+
+    def many(who: str) -> None:
+        for i in range(n):
+            log.append("access.read", actor=who, dataset="d", durable=False, n=i)
+
+    started = [threading.Thread(target=many, args=(f"thread{i}",)) for i in range(threads)]
+    for t in started:
+        t.start()
+    return started
+
+
 def test_appends_from_several_processes_keep_one_chain(tmp_path: Path) -> None:
     """gunicorn's workers append to one log: each process locks its own descriptor (a lock inherited across
     fork would be shared with the parent), so the chain stays whole and the head names its last entry."""
@@ -147,19 +162,9 @@ def test_appends_from_several_threads_keep_one_chain(tmp_path: Path) -> None:
     """gunicorn's gthread workers append from several threads of one process, which share the process's lock
     descriptor — and ``flock`` does not exclude the holders of one descriptor from each other — so the
     threads of a process take turns on a lock of their own as well."""
-    import threading
-
     log = AuditLog(tmp_path / "audit.log")
     log.append("login", actor="first")  # the lock descriptor is open before the threads start
-
-    def many(who: str) -> None:
-        for i in range(150):
-            log.append("access.read", actor=who, dataset="d", durable=False, n=i)
-
-    threads = [threading.Thread(target=many, args=(f"thread{i}",)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
+    for t in _appending_threads(log, 6, 150):
         t.join()
     assert AuditLog(tmp_path / "audit.log").verify() == 1 + 6 * 150
 
@@ -226,7 +231,6 @@ def test_a_log_rotated_while_threads_and_processes_append_loses_and_forks_nothin
     while the log is rotated twice, every entry is in exactly one of the files, and the files read one after
     the other are one chain, which the head ends."""
     import multiprocessing
-    import threading
     import time
 
     path = tmp_path / "audit.log"
@@ -234,14 +238,7 @@ def test_a_log_rotated_while_threads_and_processes_append_loses_and_forks_nothin
     log.append("login", actor="first")
     other = multiprocessing.get_context("fork").Process(target=_append_many, args=(str(path), "process", 600))
     other.start()
-
-    def many(who: str) -> None:
-        for i in range(600):
-            log.append("access.read", actor=who, dataset="d", durable=False, n=i)
-
-    threads = [threading.Thread(target=many, args=(f"thread{i}",)) for i in range(3)]
-    for t in threads:
-        t.start()
+    threads = _appending_threads(log, 3, 600)
     for n in (1, 2):  # rotated twice while the writers are at it
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
