@@ -64,6 +64,7 @@ from geoportal.access_request import (  # noqa: F401  (re-exported for services)
     cookie_header,
     is_https,
     parse_cookies,
+    wants_html,
 )
 from geoportal.errors import GeoportalError
 
@@ -408,8 +409,7 @@ def deny(environ: Environ, start_response: StartResponse, reason: str) -> list[b
     principal = environ.get(PRINCIPAL, ANONYMOUS)
     anonymous = not isinstance(principal, Principal) or principal.is_anonymous
     status = "401 Unauthorized" if anonymous else "403 Forbidden"
-    accept = environ.get("HTTP_ACCEPT", "").lower()
-    if anonymous and "text/html" in accept and not environ.get("HTTP_AUTHORIZATION"):
+    if anonymous and wants_html(environ) and not environ.get("HTTP_AUTHORIZATION"):
         environ[NO_CHALLENGE] = True
         here = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
         if environ.get("QUERY_STRING"):

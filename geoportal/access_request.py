@@ -46,6 +46,12 @@ def parse_cookies(header: str) -> dict[str, str]:
     return out
 
 
+def wants_html(environ: Environ) -> bool:
+    """Whether the caller is a browser: it names text/html in Accept (QGIS, GDAL, OWSLib and harvesters send
+    */* or other types), so it is answered with a page rather than a challenge or a line of text."""
+    return "text/html" in environ.get("HTTP_ACCEPT", "").lower()
+
+
 def is_https(environ: Environ) -> bool:
     return (environ.get("wsgi.url_scheme") == "https"
             or environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip().lower() == "https")

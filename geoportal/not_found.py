@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable
 
+from geoportal.access_request import wants_html
 from geoportal.portal import Login, Site, head, header, login_state
 from geoportal.static_files import plain
 
@@ -23,11 +24,6 @@ PLACES: tuple[tuple[str, str, str], ...] = (
     ("csw?service=CSW&request=GetCapabilities", "CSW", "CSW"),
     ("downloads/", "Завантаження", "Downloads"),
 )
-
-
-def wants_html(environ: dict[str, Any]) -> bool:
-    """Whether the caller is a browser: it names text/html in Accept (programs send */* or nothing)."""
-    return "text/html" in environ.get("HTTP_ACCEPT", "")
 
 
 def not_found(environ: dict[str, Any], start_response: Any, site: Site, path: str) -> Iterable[bytes]:

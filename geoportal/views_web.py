@@ -12,9 +12,9 @@ their credentials with the first request).
 
 Each request looks its caller's view up once (:meth:`ViewedServices.seen`): the :class:`Seen` it gets
 serves the routes, the audit entry and the OGC API shortcut. Every request that names a non-public dataset is
-appended to the audit log (who, what, from where). Answers to a logged-in caller are made private (``Cache-
-Control: private``, ``Vary: Authorization, Cookie``) by the access front (geoportal.access_front), the one
-place that owns those headers.
+appended to the audit log (who, what, from where). Answers to a logged-in caller are never stored (``Cache-
+Control: private, no-store``, ``Vary: Authorization, Cookie``), set by the access front
+(geoportal.access_front), the one place that owns those headers.
 """
 
 from __future__ import annotations
