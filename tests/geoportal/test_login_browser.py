@@ -74,6 +74,8 @@ def test_form_login_in_chromium(access_node: Node, browser: "object", tmp_path: 
     form = keep(d, tmp_path, "login-form.png")
     assert form.stat().st_size > 5000
     d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()  # type: ignore[attr-defined]
+    # the answer is a new page: wait for it (read at once, the URL may still be the form's)
+    WebDriverWait(d, 30).until(lambda drv: drv.current_url != f"{base}/login?next=/whoami")  # type: ignore[arg-type]
     assert d.current_url == f"{base}/whoami"  # type: ignore[attr-defined]
     assert d.find_element(By.ID, "user").text == "alice"  # type: ignore[attr-defined]
     keep(d, tmp_path, "whoami.png")
