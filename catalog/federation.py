@@ -184,11 +184,12 @@ _COMMITS = threading.Lock()  # one harvest writing the catalog at a time (SQLite
 def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str]) -> None:  # type: ignore[name-defined]
     """Fetch ``todo`` as whole GetRecords pages in ISO 19139 and load it while the next pages come.
 
-    The answers go as they came to one loader (:class:`catalog.pycsw.StreamLoader`, reading them on every
-    core), which parses each once, reads the wanted records' rows in place and keeps the answer as it
-    came, one file for its 500 records (the state names it for each of them) — this process does not
-    parse them, and no record is written to a file of its own to be parsed again — while a few requests
-    keep the child's catalog busy (the loader is fed in order; at most FETCH_WORKERS answers wait here).
+    Each answer is written as it arrives to a file in the child's folder and handed, in order, to one
+    loader (:class:`catalog.pycsw.StreamLoader`, reading them on every core), which parses each once,
+    reads the wanted records' rows in place and keeps a file that delivered any, one file for its 500
+    records (the state names it for each of them) — no answer passes whole through this process or a
+    pipe, and no record is written to a file of its own to be parsed again — while a few requests keep
+    the child's catalog busy (at most FETCH_WORKERS answers wait here).
     Paging is not a snapshot: whatever the pages did not deliver (a catalog that changed meanwhile) is
     asked for by identifier; what still has not come fails the child, and then nothing reaches the
     catalog. Its deleted records go in the same transaction as the new ones.
@@ -201,7 +202,7 @@ def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str]) ->
     wanted = {i: p.origin(i) for i in todo}
     own = _per_thread(h)
 
-    def pipe(loader: pycsw.StreamLoader, pool: ThreadPoolExecutor, calls: list[Callable[[], bytes]]) -> None:
+    def pipe(loader: pycsw.StreamLoader, pool: ThreadPoolExecutor, calls: list[Callable[[], Path]]) -> None:
         waiting = deque(pool.submit(c) for c in calls[:FETCH_WORKERS])
         rest = iter(calls[FETCH_WORKERS:])
         while waiting:
@@ -209,23 +210,32 @@ def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str]) ->
             nxt = next(rest, None)
             if nxt is not None:
                 waiting.append(pool.submit(nxt))
-            loader.send(answer)
+            loader.send_file(answer)
 
-    with pycsw.StreamLoader(pycsw.served_config_path(ws), p.folder, wanted, delete_ids=p.gone) as loader, \
-            ThreadPoolExecutor(FETCH_WORKERS) as pool:
-        listed = max(h.matched, len(p.listed))
-        pipe(loader, pool, [lambda s=s: own().page_answer(s, ISO_PAGE) for s in range(1, listed + 1, ISO_PAGE)])
-        missing, unusable = loader.missing()
-        if missing and not unusable:
-            pipe(loader, pool, [lambda b=missing[i:i + BATCH]: own().by_id_answer(b)
-                                for i in range(0, len(missing), BATCH)])
+    def new() -> Path:
+        return pycsw.incoming(p.folder)
+
+    done = False
+    try:
+        with pycsw.StreamLoader(pycsw.served_config_path(ws), p.folder, wanted, delete_ids=p.gone) as loader, \
+                ThreadPoolExecutor(FETCH_WORKERS) as pool:
+            listed = max(h.matched, len(p.listed))
+            pipe(loader, pool, [lambda s=s: own().page_to(s, new(), ISO_PAGE) for s in range(1, listed + 1, ISO_PAGE)])
             missing, unusable = loader.missing()
-        if unusable:
-            raise HarvestError(f"{h.url}: {unusable[0]}")
-        if missing:
-            raise _undelivered(p.child.url, missing)
-        with _COMMITS:
-            report = loader.commit()
+            if missing and not unusable:
+                pipe(loader, pool, [lambda b=missing[i:i + BATCH]: own().by_id_to(b, new())
+                                    for i in range(0, len(missing), BATCH)])
+                missing, unusable = loader.missing()
+            if unusable:
+                raise HarvestError(f"{h.url}: {unusable[0]}")
+            if missing:
+                raise _undelivered(p.child.url, missing)
+            with _COMMITS:
+                report = loader.commit()
+        done = True
+    finally:
+        if not done:  # the answers of this harvest, received or being received, are nobody's
+            pycsw.drop_unused(p.folder, {str(r["file"]) for r in p.state.records.values()})
     p.fetched = {i: p.folder / name for i, name in report["delivered"].items()}
     p.loaded = True
     p.load_errors = [e["error"] for e in report.get("errors", [])]

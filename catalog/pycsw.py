@@ -152,10 +152,12 @@ class StreamLoader:
     """A harvest loaded as it arrives: :mod:`catalog.pycsw_loader` ``--stream`` in the pycsw venv, fed the
     raw CSW answers (ISO 19139) while the next ones are being fetched.
 
-    It parses each answer once, reads every wanted record's rows in place and keeps each answer that
-    delivered one as it came, a file in ``folder``; nothing reaches the catalog before :meth:`commit` (one
-    transaction, like :func:`run_loader`'s). Leaving the ``with`` block without a commit gives the harvest
-    up and writes nothing to the catalog. ``wanted``: identifier → origin.
+    Each answer comes as a file in ``folder``, named by :func:`incoming` (the harvester writes it there as
+    it arrives, :meth:`send_file`); the loader parses it once, reads every wanted record's rows in place,
+    and keeps a file that delivered one under a name of its own (removing any other). Nothing reaches the
+    catalog before :meth:`commit` (one transaction, like :func:`run_loader`'s). Leaving the ``with`` block
+    without a commit gives the harvest up and writes nothing to the catalog. ``wanted``: identifier →
+    origin.
     """
 
     def __init__(self, config: Path, folder: Path, wanted: dict[str, str],
@@ -163,6 +165,7 @@ class StreamLoader:
         import tempfile
 
         venv = pycsw_venv()
+        self.folder = folder
         self._err = tempfile.TemporaryFile()
         self._proc = subprocess.Popen([str(venv / "bin" / "python"), "-P", str(LOADER), "--stream"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err)
@@ -191,9 +194,17 @@ class StreamLoader:
         self._err.seek(0)
         raise CatalogError(f"loading the harvest into the catalog failed:\n{self._err.read()[-2000:].decode('utf-8', 'replace')}")
 
+    def send_file(self, path: Path) -> None:
+        """One CSW answer (GetRecords or GetRecordById, ISO 19139) as it came, in the file ``path`` (in
+        ``folder``, named by :func:`incoming`), which the loader takes over: it keeps or removes it."""
+        name = os.fsencode(path)
+        self._send(b"F %d\n" % len(name) + name)
+
     def send(self, answer: bytes) -> None:
-        """One CSW answer (GetRecords or GetRecordById, ISO 19139), as it came."""
-        self._send(b"P %d\n" % len(answer) + answer)
+        """One CSW answer given whole (written to an incoming file of ``folder`` first)."""
+        path = incoming(self.folder)
+        path.write_bytes(answer)
+        self.send_file(path)
 
     def missing(self) -> tuple[list[str], list[str]]:
         """(wanted records no answer has delivered yet, answers that were not a usable CSW answer)."""
@@ -222,6 +233,27 @@ class StreamLoader:
             self._proc.wait()
         self._proc.stdout.close()  # type: ignore[union-attr]
         self._err.close()
+
+
+INCOMING = ".incoming-"  # the name an answer has in a harvest's folder until the loader keeps or removes it
+
+
+def incoming(folder: Path) -> Path:
+    """A new name in ``folder`` for an answer being received (see :class:`StreamLoader`)."""
+    import secrets
+
+    return folder / f"{INCOMING}{secrets.token_hex(10)}.xml"
+
+
+KEPT = "answer-"  # the name of an answer the loader kept (catalog/pycsw_loader.py, which cannot import this)
+
+
+def drop_unused(folder: Path, used: set[str]) -> None:
+    """After a harvest given up: remove the answers it left in ``folder`` — those still being received and
+    those the loader kept — except the files in ``used`` (the names the child's state gives its records)."""
+    for path in [*folder.glob(f"{INCOMING}*"), *folder.glob(f"{KEPT}*")]:
+        if path.name not in used:
+            path.unlink(missing_ok=True)
 
 
 def harvested_records(ws: Workspace) -> list[LoadItem]:

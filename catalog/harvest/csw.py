@@ -3,7 +3,7 @@
 Listing pages through GetRecords in Dublin Core, asking for the three elements it needs by name
 (``ElementName``: identifier, modified, source — a third of the server's time of the ``full`` element set,
 which is asked instead from a catalog that does not honour the names); records come as ISO 19139 either as
-whole GetRecords pages (``page_answer``, the answer as it came: when most of a catalog is wanted, e.g. a
+whole GetRecords pages (``page_to``, the answer as it came, to a file: when most of a catalog is wanted, e.g. a
 first harvest — one request per 500 records, ~0.7 ms of a pycsw server's time per record)
 or through GetRecordById in batches (``fetch``: a few changed records; ~1.6 ms per record, most of it the
 server's per-request set-up). Every request has a timeout and is retried with backoff on a
@@ -17,6 +17,8 @@ its own policy to them. Without one it gets what an anonymous caller sees.
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
 from typing import Iterator
 
 import requests
@@ -112,21 +114,34 @@ class CSWHarvester:
                               "elementSetName": "full"})
             yield from _iso_records(root)
 
-    def page_answer(self, start: int, count: int = ISO_PAGE) -> bytes:
+    def _answer_to(self, params: dict[str, str | int], path: Path) -> Path:
+        """The answer to ``params`` written to ``path`` as it arrives, for a reader that parses it from
+        there (:class:`catalog.pycsw.StreamLoader`): a page is ~20 MB, which then never sits whole in this
+        process nor passes through a pipe to the loader and again to its worker."""
+        base = {"service": "CSW", "version": "2.0.2"}
+        r = get_with_retry(partial(self.session.get, stream=True), self.url, {**base, **params},
+                           timeout=self.timeout, attempts=self.attempts, what=str(params.get("request")))
+        with r, open(path, "wb") as f:
+            for chunk in r.iter_content(1 << 20):
+                f.write(chunk)
+        return path
+
+    def page_to(self, start: int, path: Path, count: int = ISO_PAGE) -> Path:
         """The ISO 19139 records of one GetRecords page (``start`` 1-based), in the catalog's order: the
-        answer as the catalog sent it, for a reader that parses it itself (:class:`catalog.pycsw.StreamLoader`).
+        answer as the catalog sent it, written to ``path``.
 
         Paging is not a snapshot: a record added or removed meanwhile can shift a page, so a caller that
         needs particular records fetches whatever the pages did not deliver by identifier.
         """
-        return self._answer({"request": "GetRecords", "typeNames": "csw:Record", "resultType": "results",
-                             "elementSetName": "full", "outputSchema": ISO, "startPosition": start,
-                             "maxRecords": count})
+        return self._answer_to({"request": "GetRecords", "typeNames": "csw:Record", "resultType": "results",
+                                "elementSetName": "full", "outputSchema": ISO, "startPosition": start,
+                                "maxRecords": count}, path)
 
-    def by_id_answer(self, identifiers: list[str]) -> bytes:
-        """The GetRecordById answer (ISO 19139) for ``identifiers``, as the catalog sent it."""
-        return self._answer({"request": "GetRecordById", "id": ",".join(identifiers), "outputSchema": ISO,
-                             "elementSetName": "full"})
+    def by_id_to(self, identifiers: list[str], path: Path) -> Path:
+        """The GetRecordById answer (ISO 19139) for ``identifiers``, as the catalog sent it, written to
+        ``path``."""
+        return self._answer_to({"request": "GetRecordById", "id": ",".join(identifiers), "outputSchema": ISO,
+                                "elementSetName": "full"}, path)
 
 
 class _Refused(HarvestError):

@@ -1,7 +1,7 @@
 """GetRecords pages of whole ISO 19139 records answered from the repository's stored XML — run in the
 catalog process (PYCSW VENV) before pycsw, by :mod:`geoportal_pycsw_app`.
 
-Why: a harvesting parent (:mod:`catalog.harvest.csw`, ``page_answer``) asks for the catalog in pages of
+Why: a harvesting parent (:mod:`catalog.harvest.csw`, ``page_to``) asks for the catalog in pages of
 500 whole ISO records. pycsw 2.6 answers such a page by building an ORM object of every row (some sixty
 columns, the full text included), parsing each record's stored XML, re-serialising the whole answer and
 walking it for unused namespaces: ~0.75 ms of the source's CPU per record, a third of a harvest's cost.

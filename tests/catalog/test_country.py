@@ -77,13 +77,13 @@ def _harvest_big(cats, tmp_path: Path, name: str) -> Path:  # type: ignore[no-un
 
 def test_pages_give_the_rows_of_fetching_by_id(cats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     pages: list[int] = []
-    real_page = csw.CSWHarvester.page_answer
+    real_page = csw.CSWHarvester.page_to
 
-    def counted(self, start, count=csw.ISO_PAGE):  # type: ignore[no-untyped-def]
+    def counted(self, start, path, count=csw.ISO_PAGE):  # type: ignore[no-untyped-def]
         pages.append(start)
-        return real_page(self, start, count)
+        return real_page(self, start, path, count)
 
-    monkeypatch.setattr(csw.CSWHarvester, "page_answer", counted)
+    monkeypatch.setattr(csw.CSWHarvester, "page_to", counted)
     monkeypatch.setattr(federation, "FETCH_CHUNK", 4)
     monkeypatch.setattr(csw, "ISO_PAGE", 5)
     monkeypatch.setattr(federation, "PAGES_FROM", 99.0)  # never pages: by identifier
@@ -108,27 +108,52 @@ def _same_documents(rows: dict[str, tuple]) -> dict[str, tuple]:
 
 
 def test_records_the_pages_missed_are_fetched_by_id(cats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    real_page = csw.CSWHarvester.page_answer
+    real_page = csw.CSWHarvester.page_to
     asked: list[list[str]] = []
-    real_fetch = csw.CSWHarvester.by_id_answer
+    real_fetch = csw.CSWHarvester.by_id_to
 
-    def shifted(self, start, count=csw.ISO_PAGE):  # type: ignore[no-untyped-def]
-        root = etree.fromstring(real_page(self, start, count))
+    def shifted(self, start, path, count=csw.ISO_PAGE):  # type: ignore[no-untyped-def]
+        root = etree.fromstring(real_page(self, start, path, count).read_bytes())
         first = root.find(f"{{{csw.NS['csw']}}}SearchResults/{{{csw.ISO}}}MD_Metadata")
         first.getparent().remove(first)  # as if a record was inserted before each page
-        return etree.tostring(root)
+        path.write_bytes(etree.tostring(root))
+        return path
 
-    def by_id(self, identifiers):  # type: ignore[no-untyped-def]
+    def by_id(self, identifiers, path):  # type: ignore[no-untyped-def]
         asked.append(list(identifiers))
-        return real_fetch(self, identifiers)
+        return real_fetch(self, identifiers, path)
 
-    monkeypatch.setattr(csw.CSWHarvester, "page_answer", shifted)
-    monkeypatch.setattr(csw.CSWHarvester, "by_id_answer", by_id)
+    monkeypatch.setattr(csw.CSWHarvester, "page_to", shifted)
+    monkeypatch.setattr(csw.CSWHarvester, "by_id_to", by_id)
     monkeypatch.setattr(federation, "FETCH_CHUNK", 4)
     monkeypatch.setattr(csw, "ISO_PAGE", 5)
     rows = _rows(_harvest_big(cats, tmp_path, "shifted"))
     assert len(rows) == 23
     assert sorted(i for a in asked for i in a) == sorted(f"ua.o00.big.r{i:03d}" for i in (0, 5, 10, 15, 20))
+
+
+def test_a_harvest_cut_mid_page_leaves_no_answer_behind(cats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The pages are written to the child's folder as they arrive: a connection lost in the middle of one
+    fails the child with nothing in its catalog, and no answer of the failed harvest — half-received, or
+    read and kept by the loader — is left there."""
+    real_page = csw.CSWHarvester.page_to
+
+    def cut(self, start, path, count=csw.ISO_PAGE):  # type: ignore[no-untyped-def]
+        real_page(self, start, path, count)
+        if start > 6:
+            with open(path, "r+b") as f:
+                f.truncate(f.seek(0, 2) // 2)  # half of it came before the connection was lost
+            raise OSError("connection reset by the child")
+        return path
+
+    monkeypatch.setattr(csw.CSWHarvester, "page_to", cut)
+    monkeypatch.setattr(federation, "FETCH_CHUNK", 4)
+    monkeypatch.setattr(csw, "ISO_PAGE", 5)
+    ncfg, ws = country.node(cats.cfg, tmp_path / "cut", "cut", [Link(id="big", url=cats.url("big"), type="csw")])
+    res = federation.harvest(ncfg, ws, progress=lambda m: None)
+    assert not res[0].ok and "connection reset" in (res[0].error or ""), res
+    assert not _rows(ws.catalog_db)
+    assert [p.name for p in (ws.root / "harvested" / "big").iterdir() if p.name != "state.json"] == []
 
 
 def test_a_child_with_an_unreadable_record_fails_alone(cats, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
