@@ -160,12 +160,17 @@ def _per_thread(h: "CSWHarvester") -> Callable[[], "CSWHarvester"]:  # type: ign
     return own
 
 
+def _streamable(h: Harvester) -> bool:
+    """Whether a fetch from ``h`` can go as whole ISO pages (:func:`_streams`): a CSW child."""
+    from catalog.harvest.csw import CSWHarvester
+
+    return isinstance(h, CSWHarvester)
+
+
 def _streams(h: Harvester, todo: list[str], listed: int) -> bool:
     """Whether a fetch goes as whole ISO pages straight into the catalog (:func:`_stream`): a CSW child
     of which most is wanted (a first harvest, a re-publication), and more than one worker's share."""
-    from catalog.harvest.csw import CSWHarvester
-
-    return isinstance(h, CSWHarvester) and len(todo) > FETCH_CHUNK and len(todo) >= PAGES_FROM * listed
+    return _streamable(h) and len(todo) > FETCH_CHUNK and len(todo) >= PAGES_FROM * listed
 
 
 def _undelivered(url: str, missing: Iterable[str]) -> CatalogError:
@@ -181,7 +186,8 @@ def _unreadable(url: str, errors: list[str]) -> CatalogError:
 _COMMITS = threading.Lock()  # one harvest writing the catalog at a time (SQLite takes one writer)
 
 
-def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str]) -> None:  # type: ignore[name-defined]
+def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str],  # type: ignore[name-defined]
+            loader: pycsw.StreamLoader | None = None) -> None:
     """Fetch ``todo`` as whole GetRecords pages in ISO 19139 and load it while the next pages come.
 
     Each answer is written as it arrives to a file in the child's folder and handed, in order, to one
@@ -217,8 +223,9 @@ def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str]) ->
 
     done = False
     try:
-        with pycsw.StreamLoader(pycsw.served_config_path(ws), p.folder, wanted, delete_ids=p.gone) as loader, \
-                ThreadPoolExecutor(FETCH_WORKERS) as pool:
+        loader = loader or pycsw.StreamLoader(pycsw.served_config_path(ws))  # ``loader``: one started ahead
+        with loader, ThreadPoolExecutor(FETCH_WORKERS) as pool:
+            loader.begin(p.folder, wanted, delete_ids=p.gone)
             listed = max(h.matched, len(p.listed))
             pipe(loader, pool, [lambda s=s: own().page_to(s, new(), ISO_PAGE) for s in range(1, listed + 1, ISO_PAGE)])
             missing, unusable = loader.missing()
@@ -293,9 +300,20 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
     folder.mkdir(parents=True, exist_ok=True)
     state = ChildState.load(folder / "state.json", child.url)
     p = _Pending(child, folder, state, ChildResult(child.id, child.url), time.perf_counter())
+    ahead: pycsw.StreamLoader | None = None
     try:
         h = _harvester(cfg, child, timeout)
-        remote = h.list_records()
+
+        def ahead_of_streaming(matched: int) -> None:
+            """Once the listing's first page says how many records the child has: when so many of them
+            are new that the harvest will stream (:func:`_streams`), the loader starts pycsw (~0.8 s) while
+            the rest is being listed, instead of after."""
+            nonlocal ahead
+            new = matched - len(state.records)
+            if ahead is None and new > FETCH_CHUNK and new >= PAGES_FROM * matched:
+                ahead = pycsw.StreamLoader(pycsw.served_config_path(ws))
+
+        remote = h.list_records(on_matched=ahead_of_streaming) if _streamable(h) else h.list_records()
         p.res.listed = len(remote)
         p.listed = {r.identifier: r for r in remote}
         todo = [r.identifier for r in remote
@@ -304,7 +322,8 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
                 or not (folder / str(state.records[r.identifier]["file"])).exists()]
         p.gone = [i for i in state.records if i not in p.listed]
         if _streams(h, todo, max(getattr(h, "matched", 0), len(p.listed))):
-            _stream(ws, h, p, todo)  # type: ignore[arg-type]
+            loader, ahead = ahead, None
+            _stream(ws, h, p, todo, loader)  # type: ignore[arg-type]
             if p.load_errors:
                 raise _unreadable(child.url, p.load_errors)
             return p
@@ -314,6 +333,9 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
             raise _undelivered(child.url, missing)
     except (GeoportalError, OSError, KeyError) as e:
         p.fail(e)
+    finally:
+        if ahead is not None:  # started for a harvest that did not stream: it ends without loading
+            ahead.__exit__(None, None, None)
     return p
 
 

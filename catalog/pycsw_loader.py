@@ -15,8 +15,9 @@ stdin: {"config": "pycsw.cfg", "setup": bool, "delete_sources": [url, ...], "del
 stdout: {"loaded": N, "deleted": N (rows removed, replaced ones included), "errors": [{"path": …, "error": …}]}
 A record with ``identifiers`` is a CSW answer kept as it came (below): those of its records are loaded.
 
-With ``--stream`` it takes a harvest as it arrives (:class:`catalog.pycsw.StreamLoader`): a JSON header
-line {"config", "folder", "wanted": {identifier: origin}, "delete_ids"}, then the raw CSW answers
+With ``--stream`` it takes a harvest as it arrives (:class:`catalog.pycsw.StreamLoader`): a JSON line
+{"config"} (pycsw is loaded while the caller still lists the child), a JSON header line {"folder",
+"wanted": {identifier: origin}, "delete_ids"}, then the raw CSW answers
 (GetRecords pages or GetRecordById in ISO 19139), each a file the harvester wrote in ``folder`` as it
 arrived, named as ``F <length>\n<path>``. Each answer is parsed once and the rows of every wanted
 gmd:MD_Metadata in it are read in place; a file that delivered one is kept as it came under a name of its
@@ -441,9 +442,11 @@ class _Harvest:
 
 def stream_main() -> int:
     inp = sys.stdin.buffer
-    job = json.loads(inp.readline())
-    _open(job)
-    harvest = _Harvest(job)
+    _open(json.loads(inp.readline()))  # the repository: opened while the caller is still listing the child
+    line = inp.readline()
+    if not line:
+        return 3  # started ahead for a harvest that did not come to stream
+    harvest = _Harvest(json.loads(line))
     while True:
         line = inp.readline()
         if not line:

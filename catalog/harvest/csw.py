@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import requests
 from lxml import etree
@@ -66,13 +66,15 @@ class CSWHarvester:
             raise _Refused(f"{self.url}: the catalog refused {params.get('request')}: {text[:300]}")
         return root
 
-    def list_records(self) -> list[RemoteRecord]:
+    def list_records(self, on_matched: Callable[[int], None] | None = None) -> list[RemoteRecord]:
+        """Every record of the catalog; ``on_matched`` is told how many there are as soon as the first
+        page says so (a caller prepares for a big harvest while the rest is being listed)."""
         try:
-            return self._list(by_name=True)
+            return self._list(by_name=True, on_matched=on_matched)
         except _NamesNotHonoured:
-            return self._list(by_name=False)
+            return self._list(by_name=False, on_matched=on_matched)
 
-    def _list(self, by_name: bool) -> list[RemoteRecord]:
+    def _list(self, by_name: bool, on_matched: Callable[[int], None] | None = None) -> list[RemoteRecord]:
         """The listing, asking for the LISTED elements by name or for the ``full`` element set. A catalog
         that answers the names with other elements (or refuses them) raises _NamesNotHonoured: what it
         left out (dc:source, the record's origin) must not be taken for absent."""
@@ -102,6 +104,8 @@ class CSWHarvester:
                                         (rec.findtext("dc:source", namespaces=NS) or None)))
             matched = int(results.get("numberOfRecordsMatched", "0"))
             self.matched = max(matched, len(out))
+            if start == 1 and on_matched is not None:
+                on_matched(self.matched)
             nxt = int(results.get("nextRecord", "0") or 0)
             if nxt == 0 or nxt > matched or len(results) == 0:
                 return out
