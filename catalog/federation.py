@@ -299,6 +299,8 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
     folder = ws.root / "harvested" / child.id
     folder.mkdir(parents=True, exist_ok=True)
     state = ChildState.load(folder / "state.json", child.url)
+    # the answers of a harvest whose process was killed (a harvest given up in-process removes its own)
+    pycsw.drop_unused(folder, {str(r["file"]) for r in state.records.values()}, older_than=LEFT_BEHIND_SECONDS)
     p = _Pending(child, folder, state, ChildResult(child.id, child.url), time.perf_counter())
     ahead: pycsw.StreamLoader | None = None
     try:
@@ -406,6 +408,7 @@ def harvest_child(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, t
     return _finish(p)
 
 
+LEFT_BEHIND_SECONDS = 3600.0  # an answer file no harvest has written for this long, and no state names, is lost
 LOAD_RECORDS = 5000  # records per loader run at most (a child with more is one run of its own)
 HARVEST_WORKERS = int(os.environ.get("GEOPORTAL_HARVEST_WORKERS", "4"))  # children fetched at once
 

@@ -262,12 +262,22 @@ def incoming(folder: Path) -> Path:
 KEPT = "answer-"  # the name of an answer the loader kept (catalog/pycsw_loader.py, which cannot import this)
 
 
-def drop_unused(folder: Path, used: set[str]) -> None:
+def drop_unused(folder: Path, used: set[str], older_than: float | None = None) -> None:
     """After a harvest given up: remove the answers it left in ``folder`` — those still being received and
-    those the loader kept — except the files in ``used`` (the names the child's state gives its records)."""
+    those the loader kept — except the files in ``used`` (the names the child's state gives its records).
+    ``older_than`` (seconds): only files not written since, e.g. those of a harvest whose process was
+    killed, left behind while another harvest of the child may be writing its own."""
+    import time
+
     for path in [*folder.glob(f"{INCOMING}*"), *folder.glob(f"{KEPT}*")]:
-        if path.name not in used:
-            path.unlink(missing_ok=True)
+        if path.name in used:
+            continue
+        try:
+            if older_than is not None and time.time() - path.stat().st_mtime < older_than:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def harvested_records(ws: Workspace) -> list[LoadItem]:

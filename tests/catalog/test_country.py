@@ -156,6 +156,30 @@ def test_a_harvest_cut_mid_page_leaves_no_answer_behind(cats, tmp_path: Path, mo
     assert [p.name for p in (ws.root / "harvested" / "big").iterdir() if p.name != "state.json"] == []
 
 
+def test_answers_a_killed_harvest_left_are_removed_by_the_next(cats, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A harvest whose process was killed (kill -9) could not remove its answers: the next harvest of the
+    child removes those no state names once they are old, and leaves a fresh one (another harvest's)."""
+    import os
+    import time
+
+    ncfg, ws = country.node(cats.cfg, tmp_path / "after-kill", "after-kill",
+                            [Link(id="h00", url=cats.url("h00"), type="csw")])
+    folder = ws.root / "harvested" / "h00"
+    folder.mkdir(parents=True)
+    dead = [folder / ".incoming-dead.xml", folder / "answer-dead.xml"]
+    live = folder / ".incoming-live.xml"
+    for path in (*dead, live):
+        path.write_bytes(b"<half")
+    two_hours_ago = time.time() - 7200
+    for path in dead:
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    res = federation.harvest(ncfg, ws, progress=lambda m: None)
+    assert res[0].ok and res[0].added == 4, res
+    assert not any(p.exists() for p in dead) and live.exists()
+    kept = json.loads((folder / "state.json").read_text())["records"]
+    assert all((folder / r["file"]).exists() for r in kept.values())
+
+
 def test_a_child_with_an_unreadable_record_fails_alone(cats, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     children = [Link(id=h, url=cats.url(h), type="csw") for h in NAMES[:3]]
     ncfg, ws = country.node(cats.cfg, tmp_path / "oblast", "oblast", children)
