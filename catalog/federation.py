@@ -167,10 +167,11 @@ def _streamable(h: Harvester) -> bool:
     return isinstance(h, CSWHarvester)
 
 
-def _streams(h: Harvester, todo: list[str], listed: int) -> bool:
-    """Whether a fetch goes as whole ISO pages straight into the catalog (:func:`_stream`): a CSW child
-    of which most is wanted (a first harvest, a re-publication), and more than one worker's share."""
-    return _streamable(h) and len(todo) > FETCH_CHUNK and len(todo) >= PAGES_FROM * listed
+def _streams(h: Harvester, wanted: int, listed: int) -> bool:
+    """Whether a fetch of ``wanted`` of the child's ``listed`` records goes as whole ISO pages straight into
+    the catalog (:func:`_stream`): a CSW child of which most is wanted (a first harvest, a
+    re-publication), and more than one worker's share."""
+    return _streamable(h) and wanted > FETCH_CHUNK and wanted >= PAGES_FROM * listed
 
 
 def _undelivered(url: str, missing: Iterable[str]) -> CatalogError:
@@ -218,8 +219,11 @@ def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str],  #
                 waiting.append(pool.submit(nxt))
             loader.send_file(answer)
 
+    received: list[Path] = []  # this harvest's answers, removed if it is given up
+
     def new() -> Path:
-        return pycsw.incoming(p.folder)
+        received.append(pycsw.incoming(p.folder))
+        return received[-1]
 
     done = False
     try:
@@ -241,8 +245,8 @@ def _stream(ws: Workspace, h: "CSWHarvester", p: "_Pending", todo: list[str],  #
                 report = loader.commit()
         done = True
     finally:
-        if not done:  # the answers of this harvest, received or being received, are nobody's
-            pycsw.drop_unused(p.folder, {str(r["file"]) for r in p.state.records.values()})
+        if not done:  # the answers of this harvest, received, being received or kept, are nobody's
+            pycsw.drop_answers(received)
     p.fetched = {i: p.folder / name for i, name in report["delivered"].items()}
     p.loaded = True
     p.load_errors = [e["error"] for e in report.get("errors", [])]
@@ -311,8 +315,7 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
             are new that the harvest will stream (:func:`_streams`), the loader starts pycsw (~0.8 s) while
             the rest is being listed, instead of after."""
             nonlocal ahead
-            new = matched - len(state.records)
-            if ahead is None and new > FETCH_CHUNK and new >= PAGES_FROM * matched:
+            if ahead is None and _streams(h, matched - len(state.records), matched):  # at least that many new
                 ahead = pycsw.StreamLoader(pycsw.served_config_path(ws))
 
         remote = h.list_records(on_matched=ahead_of_streaming) if _streamable(h) else h.list_records()
@@ -323,7 +326,7 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
                 or state.records[r.identifier].get("modified") != r.modified
                 or not (folder / str(state.records[r.identifier]["file"])).exists()]
         p.gone = [i for i in state.records if i not in p.listed]
-        if _streams(h, todo, max(getattr(h, "matched", 0), len(p.listed))):
+        if _streams(h, len(todo), max(getattr(h, "matched", 0), len(p.listed))):
             loader, ahead = ahead, None
             _stream(ws, h, p, todo, loader)  # type: ignore[arg-type]
             if p.load_errors:
@@ -337,7 +340,7 @@ def _collect(cfg: NodeConfig, ws: Workspace, child: Link | RemoteService, timeou
         p.fail(e)
     finally:
         if ahead is not None:  # started for a harvest that did not stream: it ends without loading
-            ahead.__exit__(None, None, None)
+            ahead.close()
     return p
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import subprocess
 from pathlib import Path
+from typing import Iterable
 
 from geoportal.config import NodeConfig
 from geoportal.errors import CatalogError
@@ -214,11 +215,6 @@ class StreamLoader:
         name = os.fsencode(path)
         self._send(b"F %d\n" % len(name) + name)
 
-    def send(self, answer: bytes) -> None:
-        """One CSW answer given whole (written to an incoming file of ``folder`` first)."""
-        path = incoming(self.folder)  # type: ignore[arg-type]
-        path.write_bytes(answer)
-        self.send_file(path)
 
     def missing(self) -> tuple[list[str], list[str]]:
         """(wanted records no answer has delivered yet, answers that were not a usable CSW answer)."""
@@ -236,6 +232,10 @@ class StreamLoader:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the loader; without a :meth:`commit` before, nothing reaches the catalog."""
         try:
             self._proc.stdin.close()  # type: ignore[union-attr]
         except OSError:
@@ -250,32 +250,42 @@ class StreamLoader:
 
 
 INCOMING = ".incoming-"  # the name an answer has in a harvest's folder until the loader keeps or removes it
+KEPT = "answer-"  # the name of an answer the loader kept (catalog/pycsw_loader.py, which cannot import this)
 
 
 def incoming(folder: Path) -> Path:
-    """A new name in ``folder`` for an answer being received (see :class:`StreamLoader`)."""
+    """A new name in ``folder`` for an answer being received (see :class:`StreamLoader`); the loader keeps
+    it as :func:`kept`'s name."""
     import secrets
 
     return folder / f"{INCOMING}{secrets.token_hex(10)}.xml"
 
 
-KEPT = "answer-"  # the name of an answer the loader kept (catalog/pycsw_loader.py, which cannot import this)
+def kept(path: Path) -> Path:
+    """The name the loader keeps the answer received as ``path`` under."""
+    return path.with_name(KEPT + path.name[len(INCOMING):])
 
 
-def drop_unused(folder: Path, used: set[str], older_than: float | None = None) -> None:
-    """After a harvest given up: remove the answers it left in ``folder`` — those still being received and
-    those the loader kept — except the files in ``used`` (the names the child's state gives its records).
-    ``older_than`` (seconds): only files not written since, e.g. those of a harvest whose process was
-    killed, left behind while another harvest of the child may be writing its own."""
+def drop_answers(paths: Iterable[Path]) -> None:
+    """Remove the answers received as ``paths``, whether still there or kept by the loader: those of a
+    harvest given up (another harvest of the same child may be writing its own meanwhile)."""
+    for path in paths:
+        for name in (path, kept(path)):
+            name.unlink(missing_ok=True)
+
+
+def drop_unused(folder: Path, used: set[str], older_than: float) -> None:
+    """Remove the answers in ``folder`` that no file in ``used`` (the names the child's state gives its
+    records) is and that nothing has written for ``older_than`` seconds: those of a harvest whose process
+    was killed, while another harvest of the child may be writing its own."""
     import time
 
     for path in [*folder.glob(f"{INCOMING}*"), *folder.glob(f"{KEPT}*")]:
         if path.name in used:
             continue
         try:
-            if older_than is not None and time.time() - path.stat().st_mtime < older_than:
-                continue
-            path.unlink()
+            if time.time() - path.stat().st_mtime >= older_than:
+                path.unlink()
         except FileNotFoundError:
             pass
 

@@ -340,9 +340,9 @@ def _take_answer(path: str) -> tuple[str | None, list[tuple[str, str, list[dict]
     """One CSW answer of a harvest, in the file ``path`` (in a worker): why it is not usable, or
     (identifier, file, rows, error) of each wanted record in it. The file is kept under a name of its own
     when it delivered a wanted record, and removed otherwise."""
-    folder = _STATE["folder"]
-    if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder):
-        return f"an answer was not in the harvest's folder: {path}", []
+    folder, name = _STATE["folder"], os.path.basename(path)
+    if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder) or not name.startswith(".incoming-"):
+        return f"an answer was not a file the harvest received in its folder: {path}", []
     try:
         try:
             root = etree.parse(path, _STATE["parser"]).getroot()
@@ -356,10 +356,9 @@ def _take_answer(path: str) -> tuple[str | None, list[tuple[str, str, list[dict]
         records = [(ident, md) for ident, md in _answer_records(root) if ident in _STATE["wanted"]]
         if not records:
             return None, []
-        import secrets
-
-        kept = os.path.join(folder, f"answer-{secrets.token_hex(10)}.xml")
-        os.replace(path, kept)  # the file as it came, under a name no later answer is written to
+        # the file as it came, under the name catalog.pycsw.kept gives it (its harvest removes it if given up)
+        kept = os.path.join(folder, "answer-" + name[len(".incoming-"):])
+        os.replace(path, kept)
         path = ""
     finally:
         if path:

@@ -50,10 +50,16 @@ class CSWHarvester:
             self.session.headers["X-Geoportal-Harvest"] = token
         self.matched = 0  # numberOfRecordsMatched of the last listing
 
-    def _answer(self, params: dict[str, str | int]) -> bytes:
+    def _request(self, params: dict[str, str | int], stream: bool = False) -> requests.Response:
+        """The 200 response to a KVP request (retried as :func:`get_with_retry` does); ``stream``: its body
+        not read yet."""
         base = {"service": "CSW", "version": "2.0.2"}
-        return get_with_retry(self.session.get, self.url, {**base, **params}, timeout=self.timeout,
-                              attempts=self.attempts, what=str(params.get("request"))).content
+        get = partial(self.session.get, stream=True) if stream else self.session.get
+        return get_with_retry(get, self.url, {**base, **params}, timeout=self.timeout,
+                              attempts=self.attempts, what=str(params.get("request")))
+
+    def _answer(self, params: dict[str, str | int]) -> bytes:
+        return self._request(params).content
 
     def _get(self, params: dict[str, str | int]) -> etree._Element:
         content = self._answer(params)
@@ -122,9 +128,7 @@ class CSWHarvester:
         """The answer to ``params`` written to ``path`` as it arrives, for a reader that parses it from
         there (:class:`catalog.pycsw.StreamLoader`): a page is ~20 MB, which then never sits whole in this
         process nor passes through a pipe to the loader and again to its worker."""
-        base = {"service": "CSW", "version": "2.0.2"}
-        r = get_with_retry(partial(self.session.get, stream=True), self.url, {**base, **params},
-                           timeout=self.timeout, attempts=self.attempts, what=str(params.get("request")))
+        r = self._request(params, stream=True)
         with r, open(path, "wb") as f:
             for chunk in r.iter_content(1 << 20):
                 f.write(chunk)

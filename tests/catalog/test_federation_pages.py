@@ -79,6 +79,13 @@ def _identifier(path: Path) -> str:
     return etree.parse(str(path)).getroot().findtext("gmd:fileIdentifier/gco:CharacterString", namespaces=NS)
 
 
+def _received(folder: Path, answer: bytes) -> Path:
+    """``answer`` as a harvest receives it: a file in the harvest's folder."""
+    path = pycsw.incoming(folder)
+    path.write_bytes(answer)
+    return path
+
+
 def test_rows_read_in_place_are_the_per_file_loaders(cfg, records: list[Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ids = [_identifier(p) for p in records]
     streamed = _empty_catalog(cfg, tmp_path / "streamed")
@@ -86,9 +93,9 @@ def test_rows_read_in_place_are_the_per_file_loaders(cfg, records: list[Path], t
     folder.mkdir()
     half = len(records) // 2
     with pycsw.StreamLoader(pycsw.config_path(streamed), folder, {i: ORIGIN for i in ids}) as loader:
-        loader.send(_answer(records[:half]))
+        loader.send_file(_received(folder, _answer(records[:half])))
         assert loader.missing() == (ids[half:], [])
-        loader.send(_answer(records[half:]))
+        loader.send_file(_received(folder, _answer(records[half:])))
         assert loader.missing() == ([], [])
         report = loader.commit()
     assert not report["errors"] and sorted(report["delivered"]) == sorted(ids)
@@ -124,9 +131,9 @@ def test_an_unusable_answer_or_no_commit_writes_nothing(cfg, records: list[Path]
                b'</ows:Exception></ows:ExceptionReport>')
     ids = [_identifier(p) for p in records[:3]]
     with pycsw.StreamLoader(pycsw.config_path(ws), tmp_path, {i: ORIGIN for i in ids}) as loader:
-        loader.send(b"<html><body>Service Unavailable")
-        loader.send(refusal)
-        loader.send(_answer(records[:3]))
+        loader.send_file(_received(tmp_path, b"<html><body>Service Unavailable"))
+        loader.send_file(_received(tmp_path, refusal))
+        loader.send_file(_received(tmp_path, _answer(records[:3])))
         missing, unusable = loader.missing()
         assert missing == [] and len(unusable) == 2 and "not XML" in unusable[0] and "refused" in unusable[1]
     assert _rows(ws.catalog_db) == {}
