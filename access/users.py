@@ -151,13 +151,31 @@ def _user_values(u: User) -> tuple[Any, ...]:
 _COLUMNS = "name, role, password_hash, organisation, datasets, disabled, created_at, updated_at"
 
 
+class _Descriptor:
+    """An open file descriptor, closed when the last reference to it goes. The user database's header is read
+    by many threads without a lock: a descriptor closed by one thread (its file replaced under the running node,
+    a restore) while another is about to read from it could meanwhile be reused for another file. Each reader
+    holds this object while it reads, so the number is released only after the last read of it."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __del__(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
 class SQLiteUsers(UserRepository):
     """Users of a GeoPackage node, in ``access.db`` of its workspace, readable by the node's owner only."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._cache: dict[str, tuple[tuple[Any, ...], User | None]] = {}
-        self._header: tuple[int, int, int] | None = None  # (descriptor, inode, device) the counter is read from
+        self._header: tuple[_Descriptor, int, int] | None = None  # (descriptor, inode, device) of the counter
         self._header_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,15 +186,19 @@ class SQLiteUsers(UserRepository):
                 f"{self.path}: cannot create the node's user database ({e.strerror}); give a "
                 "workspace (--workdir) the node may write"
             ) from None
-        with self._connect() as conn:
-            conn.executescript("""
-                CREATE TABLE IF NOT EXISTS users (
-                    name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, organisation TEXT,
-                    datasets TEXT NOT NULL DEFAULT '[]', disabled INTEGER NOT NULL DEFAULT 0,
-                    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at REAL NOT NULL);
-                CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at);
-            """)
+        conn = self._connect()  # closed here: a connection left to the collector holds the file, even replaced
+        try:
+            with conn:
+                conn.executescript("""
+                    CREATE TABLE IF NOT EXISTS users (
+                        name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, organisation TEXT,
+                        datasets TEXT NOT NULL DEFAULT '[]', disabled INTEGER NOT NULL DEFAULT 0,
+                        created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+                    CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at REAL NOT NULL);
+                    CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at);
+                """)
+        finally:
+            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
@@ -245,34 +267,23 @@ class SQLiteUsers(UserRepository):
             if kept is None:
                 return None
         try:
-            header = os.pread(kept[0], 28, 0)
+            header = os.pread(kept[0].fd, 28, 0)
         except OSError:
             return None
         return (kept[1], header[24:28]) if len(header) == 28 else None
 
-    def _reopen(self, st: os.stat_result) -> tuple[int, int, int] | None:
+    def _reopen(self, st: os.stat_result) -> tuple[_Descriptor, int, int] | None:
         with self._header_lock:
             try:
-                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                fd = _Descriptor(os.open(self.path, os.O_RDONLY | os.O_CLOEXEC))
             except OSError:
                 return None
-            opened = os.fstat(fd)
+            opened = os.fstat(fd.fd)
             if (opened.st_ino, opened.st_dev) != (st.st_ino, st.st_dev):  # replaced again meanwhile
-                os.close(fd)
                 return None
-            # the descriptor of a replaced file is left open: another thread may be reading from it this
-            # moment, and a number closed under it could be reused for another file (replacing the user
-            # database under a running node is rare: a restore)
+            # the descriptor of the file replaced is closed once no thread holds it any more (see _Descriptor)
             self._header = (fd, opened.st_ino, opened.st_dev)
             return self._header
-
-    def __del__(self) -> None:
-        kept = getattr(self, "_header", None)
-        if kept is not None:
-            try:
-                os.close(kept[0])
-            except OSError:
-                pass
 
     def list(self) -> list[User]:
         return [_row_to_user(r) for r in self._run(f"SELECT {_COLUMNS} FROM users ORDER BY name")]

@@ -153,20 +153,27 @@ class PostGISProvider(BaseProvider):
         if bbox:
             clauses.append(_q(self._col(self.geom), " && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"))
             params.extend(bbox_2d(bbox))
-        for node, columns in ((self.rows, self.all_columns), (filterq, self.columns)):
-            if node is None:
-                continue
-            # the CQL fragment holds only identifiers quoted by pg_ident (psycopg.sql) and %s placeholders;
-            # an access rule's row filter (an area's polygon as EWKB) is made once per table and columns
-            frag, p = (self._sql_of(node, columns) if node is not self.rows else
-                       compiled(node, (self.dsn, self.schema, self.table, self.geom, tuple(columns)),
-                                lambda: self._sql_of(node, columns)))
+        # each CQL fragment holds only identifiers quoted by pg_ident (psycopg.sql) and %s placeholders
+        if self.rows is not None:  # an access rule's row filter, as SQL made once per table and columns
+            frag, p = self._rows_sql()
+            if frag:
+                clauses.append(_q("(", sql.SQL(frag), ")"))
+                params.extend(p)
+        if filterq is not None:
+            frag, p = self._sql_of(filterq, self.columns)
             if frag:
                 clauses.append(_q("(", sql.SQL(frag), ")"))
                 params.extend(p)
         if not clauses:
             return sql.SQL(""), params
         return _q(" WHERE ", sql.SQL(" AND ").join(clauses)), params
+
+    def _rows_sql(self) -> tuple[str, list[Any]]:
+        """The row filter as a WHERE fragment over every column (a hidden one may be filtered on), its area's
+        polygon as EWKB. Kept per (database, table, geometry column, columns): the text is the same for
+        every request of a view."""
+        key = (self.dsn, self.schema, self.table, self.geom, tuple(self.all_columns))
+        return compiled(self.rows, key, lambda: self._sql_of(self.rows, self.all_columns))
 
     def _sql_of(self, node: Any, columns: list[str]) -> tuple[str, list[Any]]:
         frag, p, _ = to_sql(node, set(columns), pg_ident, placeholder="%s", spatial_sql=self._spatial_sql)

@@ -114,6 +114,34 @@ def test_a_user_disabled_long_after_the_last_change_is_refused_at_the_next_read(
     assert front.get("ivan").disabled
 
 
+def test_a_user_database_replaced_under_the_front_is_read_anew_and_the_old_file_let_go(tmp_path: Path) -> None:
+    """A restore replaces ``access.db`` under a running node: the front reads the users of the new file at
+    once, and keeps no descriptor of the files replaced (each restore would otherwise hold a deleted file's
+    space and a descriptor until the node stops)."""
+    import os
+    import shutil
+
+    path = tmp_path / "access.db"
+    front = SQLiteUsers(path)
+    front.add(_official())
+    assert not front.get("ivan").disabled
+    for i in range(5):
+        copy = tmp_path / f"restore-{i}.db"
+        shutil.copyfile(path, copy)
+        with sqlite3.connect(copy) as conn:  # the restored file: ivan disabled, then enabled, in turn
+            conn.execute("UPDATE users SET disabled = ? WHERE name = 'ivan'", (i % 2 == 0,))
+        conn.close()
+        os.replace(copy, path)
+        assert front.get("ivan").disabled == (i % 2 == 0)
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink(f"/proc/self/fd/{fd}"))  # a deleted file reads as "PATH (deleted)"
+        except OSError:
+            pass
+    assert [f for f in held if "access.db" in f or "restore-" in f] == [str(path.resolve())], held
+
+
 def test_sqlite_database_is_private_and_holds_no_password(tmp_path: Path) -> None:
     path = tmp_path / "access.db"
     SQLiteUsers(path).add(_official())
