@@ -146,8 +146,9 @@ def _add_history(docs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None
 
 def publish(res: Result, pcfg: PassportConfig, out: Path, services: dict[str, str] | None = None,
             site: Site | None = None) -> Path:
-    """Write the GeoPackage, JSON, CSV, HTML (a page per hromada, a map per indicator, the comparison) and the
-    printable PDFs of the passports into ``out``; returns the GeoPackage.
+    """Write the GeoPackage, JSON, CSV and HTML (a page per hromada, a map per indicator, the comparison) of the
+    passports into ``out``; returns the GeoPackage. The printable PDF of a page is made when first asked for
+    (:func:`passport.pdf.printed`): any of the previous version is removed here.
 
     ``services``: label → URL of the services that publish the passports (relative to ``/passport/``, from
     :mod:`geoportal.links`), listed on the index page; ``site``: the node named in the pages' header."""
@@ -180,13 +181,10 @@ def publish(res: Result, pcfg: PassportConfig, out: Path, services: dict[str, st
     context = {"site": site or Site("Геопортал", "Geoportal"), "docs": docs, "indicators": pcfg.indicators,
                "services": services or {}, "pdf": no_pdf is None}
     page = env.get_template("passport.html")
-    printed: list[tuple[str, Path]] = []
     for d, h in zip(docs, res.hromadas):
-        html = page.render(**context, p=d, svg=_svg(h.geometry))
-        write_atomic(out / f"{d['katotth']}.html", html)
-        printed.append((html, out / f"{d['katotth']}.pdf"))
-    if no_pdf is None:
-        pdf.write_pdfs(printed, out)
+        write_atomic(out / f"{d['katotth']}.html", page.render(**context, p=d, svg=_svg(h.geometry)))
+        # printed when first asked for (passport.pdf.printed); the previous version's is never served
+        (out / f"{d['katotth']}.pdf").unlink(missing_ok=True)
     for name, html in write_maps(env, docs, res, pcfg, context).items():
         write_atomic(out / name, html)
     write_atomic(out / "compare.html", env.get_template("compare.html").render(

@@ -48,7 +48,34 @@ class PassportFiles:
         if full:
             self._audit(environ)
         app = self.full if full else self.public
+        refused = self._print(environ, app.root, private(start_response))
+        if refused is not None:
+            return refused
         return app(environ, private(start_response))
+
+    @staticmethod
+    def _print(environ: dict[str, Any], folder: Path, start_response: Callable[..., Any]) -> Iterable[bytes] | None:
+        """Print ``<KATOTTH>.pdf`` from its page when it is asked for and not printed yet (passport.pdf); None
+        when there is nothing to print or it is printed, else the 503 that says why it cannot be."""
+        from geoportal.errors import PublishError
+        from geoportal.static_files import plain
+        from passport.pdf import printed
+
+        name = environ.get("PATH_INFO", "").lstrip("/")
+        if (environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or not name.endswith(".pdf") or "/" in name
+                or "\\" in name or name.startswith(".")):
+            return None
+        page = folder / (name[:-4] + ".html")
+        try:
+            if not page.is_file():
+                return None  # no such passport: the folder answers 404
+        except (OSError, ValueError):  # a name the file system refuses: the folder answers it
+            return None
+        try:
+            printed(page)
+        except PublishError as e:
+            return plain(start_response, "503 Service Unavailable", str(e), [("Retry-After", "60")])
+        return None
 
     def _audit(self, environ: dict[str, Any]) -> None:
         """A full passport is a read of the non-public sources it was computed from: one ``access.read``
