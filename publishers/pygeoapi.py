@@ -321,36 +321,46 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
     templates = vendor_templates(ws, portal_chrome(cfg, ep))
     config = build_config(cfg, layers, ep, templates)
     config["server"]["locale_dir"] = str(compile_catalogues(ws))  # the pages in Ukrainian (and English)
-    write_atomic(path, yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    text = yaml.dump(config, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
+    write_atomic(path, text)
+    # the document made by pygeoapi itself (get_oas), from the config as pygeoapi reads the file (no ${VAR}
+    # in what is generated here), with LibYAML: the pure-Python YAML of generate_openapi_document, which
+    # parses the config and dumps the ~1 MB document only for it to be parsed again, took ~3 s of a build
+    loaded = yaml.load(text, Loader=_Loader)
     try:
-        from pygeoapi.openapi import generate_openapi_document
+        from pygeoapi.openapi import get_oas
 
-        doc = generate_openapi_document(path, "yaml", fail_on_invalid_collection=True)
+        oas = get_oas(loaded, fail_on_invalid_collection=True)
     except Exception as e:  # pygeoapi raises plain exceptions for a bad collection
         raise PublishError(f"{path}: pygeoapi refused the generated config: {e}") from e
     from publishers.ogcapi.openapi_doc import UnresolvedReference, localize
 
-    resources = yaml.safe_load(path.read_text(encoding="utf-8"))["resources"]
+    resources = loaded["resources"]
     feature_paths = {f"/collections/{cid}/items" for cid, r in resources.items() if r.get("itemType") != "record"}
-    try:
-        local = localize(yaml.safe_load(doc), feature_paths)
+    try:  # through YAML and back, as a document pygeoapi writes and reads: plain lists and maps
+        local = localize(yaml.load(yaml.dump(oas, Dumper=_Dumper), Loader=_Loader), feature_paths)
     except UnresolvedReference as e:
         raise PublishError(f"{openapi_path(ws)}: {e}; add it to publishers/ogcapi/openapi_doc.py REMOTE") from e
-    write_atomic(openapi_path(ws), yaml.safe_dump(local, allow_unicode=True, sort_keys=False))
+    write_atomic(openapi_path(ws), yaml.dump(local, Dumper=_Dumper, allow_unicode=True, sort_keys=False))
     return path
+
+
+#: LibYAML's safe loader and dumper where PyYAML was built with it (its wheels are), else the Python ones
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def write_view(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints, view: Any,
                folder: Path) -> Path:
     """The pygeoapi config of a non-anonymous view in ``folder``: the node's own config (server, templates,
     pages in Ukrainian, metadata) with the view's collections. Its OpenAPI document stays the node's."""
-    base = yaml.safe_load(config_path(ws).read_text(encoding="utf-8"))
+    base = yaml.load(config_path(ws).read_text(encoding="utf-8"), Loader=_Loader)
     catalog = base["resources"].get("catalog")
     base["resources"] = view_collections(cfg, layers, ep, view)
     if catalog is not None:
         base["resources"]["catalog"] = catalog
     path = folder / "pygeoapi.yml"
-    write_atomic(path, yaml.safe_dump(base, allow_unicode=True, sort_keys=False))
+    write_atomic(path, yaml.dump(base, Dumper=_Dumper, allow_unicode=True, sort_keys=False))
     return path
 
 
