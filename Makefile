@@ -56,7 +56,7 @@ demo: install
 	$(VENV)/bin/geoportal demo --port $(PORT)
 
 test: install
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --durations=25
 
 # The production topology (nginx, gunicorn, MapServer FastCGI, pycsw on PostgreSQL, PostGIS + streaming
 # replica) started natively, with the client and fault tests (tests/production; a few minutes).
