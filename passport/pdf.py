@@ -70,6 +70,9 @@ def fresh(page: Path, target: Path) -> bool:
 
 _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+#: one page printed at a time by a serving process: a print is a process of ~100 MB, and a caller asking for
+#: every passport at once would otherwise start one per thread of every worker
+_PRINTING = threading.BoundedSemaphore(1)
 PRINT_TIMEOUT = 120.0
 
 
@@ -78,11 +81,10 @@ def printed(page: Path) -> Path:
 
     The page is printed in a process of its own, so that a node's serving workers neither load WeasyPrint
     (~50 MB each) nor wait for its layout under the interpreter lock; the threads of this process that ask
-    for one page at once wait for one print. A page written again while it was printed (a build running) is
+    for one page at once wait for one print, and pages are printed one at a time. A page written again while it was printed (a build running) is
     printed once more from what is there now. Raises PublishError naming the page when it cannot be printed;
     nothing half-written is left."""
     import subprocess
-    import sys
 
     target = page.with_suffix(".pdf")
     with _LOCKS_GUARD:
@@ -93,8 +95,10 @@ def printed(page: Path) -> Path:
                 return target
             before = page.stat()
             try:
-                done = subprocess.run([sys.executable, "-m", "passport.pdf", str(page)], capture_output=True,
-                                      text=True, timeout=PRINT_TIMEOUT, cwd=Path(__file__).resolve().parent.parent)
+                with _PRINTING:
+                    done = subprocess.run([sys.executable, "-m", "passport.pdf", str(page)], capture_output=True,
+                                          text=True, timeout=PRINT_TIMEOUT,
+                                          cwd=Path(__file__).resolve().parent.parent)
             except subprocess.TimeoutExpired:
                 target.with_suffix(".pdf.tmp").unlink(missing_ok=True)
                 raise PublishError(f"{target.name}: printing took over {PRINT_TIMEOUT:.0f} s") from None
