@@ -15,6 +15,7 @@ import logging
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from geoportal.errors import PublishError
 from geoportal.portal import ASSETS
@@ -70,22 +71,70 @@ def fresh(page: Path, target: Path) -> bool:
 
 _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
-#: one page printed at a time by a serving process: a print is a process of ~100 MB, and a caller asking for
-#: every passport at once would otherwise start one per thread of every worker
-_PRINTING = threading.BoundedSemaphore(1)
 PRINT_TIMEOUT = 120.0
+#: a printer left unused this long exits (and gives back its ~100 MB); the next PDF asked for starts another
+PRINTER_IDLE = 300.0
+
+
+class _Printer:
+    """``python -m passport.pdf --serve``, kept running for the PDFs a serving process is asked for: it loads
+    WeasyPrint once (~1.4 s) where a process per page paid that for each ~0.4 s page, and the serving workers
+    never load it themselves (~50 MB each). It prints one page at a time: a caller asking for every passport
+    at once gets them one after the other, never a printing process per thread."""
+
+    def __init__(self) -> None:
+        self._proc: Any = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> Any:
+        import subprocess
+
+        return subprocess.Popen([sys.executable, "-m", "passport.pdf", "--serve", str(PRINTER_IDLE)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                bufsize=1, cwd=Path(__file__).resolve().parent.parent)
+
+    def print(self, page: Path) -> None:
+        """Print ``page`` to the PDF beside it; PublishError naming it when it cannot be."""
+        import select
+
+        target = page.with_suffix(".pdf")
+        with self._lock:
+            for attempt in range(2):  # a printer that exited (idle, killed) is started again, once
+                if self._proc is None or self._proc.poll() is not None:
+                    self._proc = self._start()
+                try:
+                    self._proc.stdin.write(str(page) + "\n")
+                    self._proc.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    self._proc = None
+                    continue
+                ready, _, _ = select.select([self._proc.stdout], [], [], PRINT_TIMEOUT)
+                if not ready:
+                    self._proc.kill()
+                    self._proc.wait()
+                    self._proc = None
+                    target.with_suffix(".pdf.tmp").unlink(missing_ok=True)
+                    raise PublishError(f"{target.name}: printing took over {PRINT_TIMEOUT:.0f} s")
+                answer = self._proc.stdout.readline()
+                if not answer:  # it exited before answering (idle at that moment, or killed)
+                    self._proc.wait()
+                    self._proc = None
+                    continue
+                if answer.startswith("ok"):
+                    return
+                raise PublishError(answer.partition(" ")[2].strip() or f"{target.name}: not printed")
+        raise PublishError(f"{target.name}: the printing process could not be started")
+
+
+_PRINTER = _Printer()
 
 
 def printed(page: Path) -> Path:
     """The PDF of ``page`` (``<folder>/<KATOTTH>.html``), printed now unless a fresh one is there already.
 
-    The page is printed in a process of its own, so that a node's serving workers neither load WeasyPrint
-    (~50 MB each) nor wait for its layout under the interpreter lock; the threads of this process that ask
-    for one page at once wait for one print, and pages are printed one at a time. A page written again while it was printed (a build running) is
-    printed once more from what is there now. Raises PublishError naming the page when it cannot be printed;
-    nothing half-written is left."""
-    import subprocess
-
+    Printed by this process's :class:`_Printer`; the threads that ask for one page at once wait for one print.
+    A page written again while it was printed (a build running) is printed once more from what is there now.
+    Raises PublishError naming the page when it cannot be printed; nothing half-written is left."""
     target = page.with_suffix(".pdf")
     with _LOCKS_GUARD:
         lock = _LOCKS.setdefault(target, threading.Lock())
@@ -94,17 +143,7 @@ def printed(page: Path) -> Path:
             if fresh(page, target):
                 return target
             before = page.stat()
-            try:
-                with _PRINTING:
-                    done = subprocess.run([sys.executable, "-m", "passport.pdf", str(page)], capture_output=True,
-                                          text=True, timeout=PRINT_TIMEOUT,
-                                          cwd=Path(__file__).resolve().parent.parent)
-            except subprocess.TimeoutExpired:
-                target.with_suffix(".pdf.tmp").unlink(missing_ok=True)
-                raise PublishError(f"{target.name}: printing took over {PRINT_TIMEOUT:.0f} s") from None
-            if done.returncode != 0:
-                why = (done.stderr.strip().splitlines() or ["no message"])[-1]
-                raise PublishError(f"{target.name}: the printable passport could not be written: {why}")
+            _PRINTER.print(page)
             after = page.stat()
             if (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns):
                 return target
@@ -113,8 +152,44 @@ def printed(page: Path) -> Path:
                        "build is done")
 
 
+def print_page(page: Path) -> None:
+    """Print ``page`` to the PDF beside it (in this process); PublishError naming the page when it cannot be."""
+    try:
+        html = page.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as e:
+        raise PublishError(f"{page.with_suffix('.pdf').name}: its page {page.name} cannot be read ({e})") from None
+    write_pdf(html, page.parent, page.with_suffix(".pdf"))
+
+
+def serve(idle: float) -> int:
+    """The printer's loop (``--serve IDLE``): a page's path per line in, ``ok`` or ``error <why>`` per line out;
+    ends at the end of its input (its serving process gone) or after ``idle`` seconds without a page."""
+    import select
+
+    why = available()
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], idle)
+        line = sys.stdin.readline() if ready else ""
+        if not line:
+            return 0
+        page = Path(line.rstrip("\n"))
+        try:
+            if why:
+                raise PublishError(f"{page.with_suffix('.pdf').name}: {why}")
+            print_page(page)
+            answer = "ok"
+        except PublishError as e:
+            answer = "error " + " ".join(str(e).split())
+        except Exception as e:  # noqa: BLE001 - whatever failed, the page is answered and the printer goes on
+            answer = "error " + " ".join(f"{page.with_suffix('.pdf').name}: {type(e).__name__}: {e}".split())
+        sys.stdout.write(answer + "\n")
+        sys.stdout.flush()
+
+
 def main(argv: list[str]) -> int:
     """``python -m passport.pdf PAGE.html …``: print each page to the PDF beside it."""
+    if argv[:1] == ["--serve"]:
+        return serve(float(argv[1]) if len(argv) > 1 else PRINTER_IDLE)
     if not argv:
         print("usage: python -m passport.pdf PAGE.html [PAGE.html …]", file=sys.stderr)
         return 2
@@ -123,13 +198,8 @@ def main(argv: list[str]) -> int:
         print(why, file=sys.stderr)
         return 1
     for name in argv:
-        page = Path(name)
         try:
-            html = page.read_text(encoding="utf-8")
-            write_pdf(html, page.parent, page.with_suffix(".pdf"))
-        except (OSError, UnicodeError) as e:
-            print(f"{page}: cannot read the page ({e})", file=sys.stderr)
-            return 1
+            print_page(Path(name))
         except PublishError as e:
             print(str(e), file=sys.stderr)
             return 1

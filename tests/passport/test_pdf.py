@@ -72,3 +72,23 @@ def test_no_page_no_pdf_and_a_page_that_cannot_be_printed_is_a_503_naming_it(fol
     status, body = _get(app, "/UA18040230000099999.pdf")
     assert status.startswith("503") and b"UA18040230000099999" in body, body
     assert sorted(p.name for p in folder.iterdir()) == [f"{KATOTTH}.html", broken.name]  # nothing half-written
+
+
+def test_a_printer_left_idle_exits_and_the_next_pdf_starts_another(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The printing process of a serving process gives its memory back once unused, and is started again."""
+    import time
+
+    from passport import pdf
+
+    monkeypatch.setattr(pdf, "PRINTER_IDLE", 0.5)
+    printer = pdf._Printer()
+    printer.print(folder / f"{KATOTTH}.html")
+    first = printer._proc
+    assert (folder / f"{KATOTTH}.pdf").read_bytes().startswith(b"%PDF-")
+    first.wait(timeout=30)  # idle: it ends by itself
+    (folder / f"{KATOTTH}.pdf").unlink()
+    time.sleep(0.1)
+    printer.print(folder / f"{KATOTTH}.html")
+    assert printer._proc is not first and (folder / f"{KATOTTH}.pdf").read_bytes().startswith(b"%PDF-")
+    printer._proc.stdin.close()  # its serving process gone: it ends
+    printer._proc.wait(timeout=30)
