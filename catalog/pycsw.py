@@ -215,7 +215,6 @@ class StreamLoader:
         name = os.fsencode(path)
         self._send(b"F %d\n" % len(name) + name)
 
-
     def missing(self) -> tuple[list[str], list[str]]:
         """(wanted records no answer has delivered yet, answers that were not a usable CSW answer)."""
         self._send(b"Q\n")

@@ -99,7 +99,7 @@ class _Printer:
 
         target = page.with_suffix(".pdf")
         with self._lock:
-            for attempt in range(2):  # a printer that exited (idle, killed) is started again, once
+            for _ in range(2):  # a printer that exited (idle, killed) is started again, once
                 if self._proc is None or self._proc.poll() is not None:
                     self._proc = self._start()
                 try:

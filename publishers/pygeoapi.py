@@ -315,6 +315,11 @@ def build_config(cfg: NodeConfig, layers: dict[str, StoredLayer], ep: Endpoints,
 # pygeoapi/MapServer query the store per request: they read from storage.read_dsn when set (a replica)
 SERVES_LIVE = True
 
+#: LibYAML's safe loader and dumper where PyYAML was built with it (its wheels are), else the Python ones
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints) -> Path:
     """Write pygeoapi.yml and generate its OpenAPI document with pygeoapi itself."""
     path = config_path(ws)
@@ -325,7 +330,7 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
     write_atomic(path, text)
     # the document made by pygeoapi itself (get_oas), from the config as pygeoapi reads the file (no ${VAR}
     # in what is generated here), with LibYAML: the pure-Python YAML of generate_openapi_document, which
-    # parses the config and dumps the ~1 MB document only for it to be parsed again, took ~3 s of a build
+    # parses the config and dumps the ~140 kB document only for it to be parsed again, took ~3 s of a build
     loaded = yaml.load(text, Loader=_Loader)
     try:
         from pygeoapi.openapi import get_oas
@@ -343,11 +348,6 @@ def write(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: En
         raise PublishError(f"{openapi_path(ws)}: {e}; add it to publishers/ogcapi/openapi_doc.py REMOTE") from e
     write_atomic(openapi_path(ws), yaml.dump(local, Dumper=_Dumper, allow_unicode=True, sort_keys=False))
     return path
-
-
-#: LibYAML's safe loader and dumper where PyYAML was built with it (its wheels are), else the Python ones
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def write_view(cfg: NodeConfig, ws: Workspace, layers: dict[str, StoredLayer], ep: Endpoints, view: Any,
