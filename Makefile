@@ -6,6 +6,12 @@ PYCSW_VENV := .venv-pycsw
 OGC_VENV := .venv-ogctests
 PORT ?= 8000
 
+# Python may keep its compiled modules (__pycache__/, ignored by git) even where the environment says not to
+# (PYTHONDONTWRITEBYTECODE): every `geoportal` command, served node and printer the tests and the demo start
+# would otherwise compile the project's modules from source again (~70 ms a process), and pytest would rewrite
+# the asserts of every test module on every run (~6 s of collection).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: install system venv pycsw-venv ogctests-venv web demo test test-production bench clean
 
 install: system venv pycsw-venv ogctests-venv web
