@@ -21,8 +21,6 @@ from owslib.csw import CatalogueServiceWeb
 from owslib.fes import PropertyIsLike
 
 from catalog.federation import harvest
-from geoportal.serve import free_port_block
-from catalog.network import NETWORK, network_configs, start_node, stop, wait_up
 from geoportal.config import load_config
 from geoportal.model import Workspace
 
@@ -60,20 +58,10 @@ def _fake_server(mode: str, listing: bytes = b"") -> tuple[http.server.Threading
     return srv, f"http://127.0.0.1:{srv.server_address[1]}"
 
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("network")
-    base = free_port_block(len(NETWORK))
-    configs = network_configs(base, root / "configs")
-    procs = {}
-    try:
-        for nid, (cfg, port) in reversed(list(configs.items())):
-            procs[nid] = start_node(cfg, root / nid, port, root / f"{nid}.log")
-        for nid, (cfg, port) in configs.items():
-            wait_up(port, procs[nid])
-        yield root, configs, procs
-    finally:
-        stop(*procs.values(), timeout=20)
+@pytest.fixture
+def network(sample_network):  # type: ignore[no-untyped-def]
+    """The shared sample network (tests/conftest.py) as (root, configs, processes)."""
+    return sample_network.root, sample_network.configs, sample_network.procs
 
 
 def _harvest(root: Path, configs: dict, nid: str, **kw):  # type: ignore[no-untyped-def]
@@ -163,7 +151,7 @@ def test_add_change_delete_in_a_hromada_reach_the_oblast(network) -> None:  # ty
     assert rid not in _find(oblast, "Олевськ")
 
 
-def test_bad_children_never_stop_the_others(network, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_children_never_stop_the_others(network, sample_network, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     root, configs, procs = network
     _chain(root, configs)
     raion_cfg, _ = configs["korostenskyi-raion"]
@@ -193,6 +181,7 @@ def test_bad_children_never_stop_the_others(network, tmp_path: Path) -> None:  #
     finally:
         for srv, _ in servers:
             srv.shutdown()
+        sample_network.start("olevska-hromada")  # the network is shared: whole again for the next test
     assert results["ovrutska-hromada"].ok
     for bad in ("garbage-hromada", "slow-hromada", "dying-hromada", "olevska-hromada"):
         assert not results[bad].ok, bad

@@ -93,16 +93,17 @@ def test_decision_lifecycle_across_the_network(net: Net) -> None:
     did = found[0]["id"]
     url = f"{items}/{did}"
 
-    # 2. consultation: the justification is computed from Ovruch's own layers
-    until = datetime.now(timezone.utc) + timedelta(seconds=25)
+    # 2. consultation: a citizen comments while it is open (~1 s after it opens: ten leave a slow machine
+    #    room), and the justification is computed from Ovruch's own layers
+    until = datetime.now(timezone.utc) + timedelta(seconds=10)
     patch(url, official, {"status": "consultation", "reason": "оприлюднено", "consultation_until": iso(until)})
+    net.cli("ovrutska-hromada", "comment", did, "А де буде під'їзна дорога?", "--as", "Марія:citizen")
     shown = json.loads(net.cli("ovrutska-hromada", "show", did, "--json"))
     touched = {x["dataset"] for x in shown["justification"]["layers"]}
     assert "hromada-boundary" in touched
     labels = [f["label"] for x in shown["justification"]["layers"] if x["dataset"] == "hromada-boundary"
               for f in x["features"]]
     assert labels == [independent_overlay(AREA)], labels
-    net.cli("ovrutska-hromada", "comment", did, "А де буде під'їзна дорога?", "--as", "Марія:citizen")
     assert requests.get(url, params={"f": "json"}, timeout=60).json()["properties"]["comments_visible"] == 1
 
     # 3. agreement, with Olevsk's node down when the requests go out

@@ -11,7 +11,9 @@ bounded. All failures are reported together, one line each, with the page that c
 from __future__ import annotations
 
 import re
+import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
@@ -69,56 +71,74 @@ class Crawl:
 
 
 def crawl(base_url: str, start: list[str] | None = None, session: requests.Session | None = None,
-          skip: frozenset[str] = frozenset()) -> Crawl:
+          skip: frozenset[str] = frozenset(), clients: int = 4) -> Crawl:
     """Breadth-first over the node's own links; returns what was fetched and what failed. ``skip``: paths
-    not followed (see :func:`pending_routes`)."""
-    s = session or requests.Session()
+    not followed (see :func:`pending_routes`). The links of one level are fetched by ``clients`` clients at
+    a time, as several people browsing would (a node has several workers: one client at a time spent most
+    of the crawl waiting for the passports' PDFs, printed one after the other); the pages are read in the
+    order a single client would read them, so the same links are followed."""
     origin = urlsplit(base_url)
     c = Crawl(origin=f"{origin.scheme}://{origin.netloc}")
     queue: deque[tuple[str, str]] = deque((urljoin(base_url + "/", u), "(a path the README lists)")
                                           for u in (start or ["/"]))
     seen: set[str] = set()
-    while queue:
-        url, parent = queue.popleft()
-        url = urldefrag(url)[0]
-        if url in seen:
-            continue
-        seen.add(url)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or f"{parts.scheme}://{parts.netloc}" != c.origin:
-            continue
-        if _bounded(url) is None or parts.path in skip:
-            continue
-        # one item per collection: /collections/<id>/items/<fid>
-        m = re.search(r"/collections/([^/]+)/items/[^/?]+$", parts.path)
-        if m:
-            if m.group(1) in c.items_seen:
-                continue
-            c.items_seen.add(m.group(1))
+    local = threading.local()
+
+    def fetch(url: str) -> tuple[int, str, str] | requests.RequestException:
+        s = session or getattr(local, "session", None)
+        if s is None:
+            s = local.session = requests.Session()
         try:
             r = s.get(url, timeout=60, stream=True)
         except requests.RequestException as e:
-            c.failures.append(f"{url} (linked from {parent}): {type(e).__name__}: {e}")
-            continue
-        c.fetched[url] = r.status_code
+            return e
         ctype = r.headers.get("Content-Type", "")
         textual = any(t in ctype for t in ("html", "xml", "json", "text", "javascript", "css"))
         body = r.text if textual else ""
         if not textual:
             r.close()
-        if not 200 <= r.status_code < 300:
-            c.failures.append(f"{url} (linked from {parent}): HTTP {r.status_code} {body[:160]!r}")
-            continue
-        hit = ERROR_BODY.search(body)
-        if hit:
-            c.failures.append(f"{url} (linked from {parent}): error in the body: "
-                              f"{body[max(0, hit.start() - 60):hit.end() + 100]!r}")
-        if "html" in ctype and c.pages < MAX_PAGES:
-            c.pages += 1
-            for link in links_of(body):
-                if link.startswith(("mailto:", "javascript:", "data:", "tel:")):
+        return r.status_code, ctype, body
+
+    with ThreadPoolExecutor(max_workers=1 if session else clients) as pool:  # a caller's session: one client
+        while queue:
+            level: list[tuple[str, str]] = []
+            while queue:
+                url, parent = queue.popleft()
+                url = urldefrag(url)[0]
+                if url in seen:
                     continue
-                queue.append((urljoin(url, link), url))
+                seen.add(url)
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https") or f"{parts.scheme}://{parts.netloc}" != c.origin:
+                    continue
+                if _bounded(url) is None or parts.path in skip:
+                    continue
+                # one item per collection: /collections/<id>/items/<fid>
+                m = re.search(r"/collections/([^/]+)/items/[^/?]+$", parts.path)
+                if m:
+                    if m.group(1) in c.items_seen:
+                        continue
+                    c.items_seen.add(m.group(1))
+                level.append((url, parent))
+            for (url, parent), got in zip(level, pool.map(fetch, [u for u, _ in level])):
+                if isinstance(got, requests.RequestException):
+                    c.failures.append(f"{url} (linked from {parent}): {type(got).__name__}: {got}")
+                    continue
+                status, ctype, body = got
+                c.fetched[url] = status
+                if not 200 <= status < 300:
+                    c.failures.append(f"{url} (linked from {parent}): HTTP {status} {body[:160]!r}")
+                    continue
+                hit = ERROR_BODY.search(body)
+                if hit:
+                    c.failures.append(f"{url} (linked from {parent}): error in the body: "
+                                      f"{body[max(0, hit.start() - 60):hit.end() + 100]!r}")
+                if "html" in ctype and c.pages < MAX_PAGES:
+                    c.pages += 1
+                    for link in links_of(body):
+                        if link.startswith(("mailto:", "javascript:", "data:", "tel:")):
+                            continue
+                        queue.append((urljoin(url, link), url))
     return c
 
 
@@ -172,31 +192,15 @@ def test_every_link_of_the_node_answers(demo_node) -> None:  # type: ignore[no-u
     assert not c.failures, _report(c)
 
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The sample network (oblast, raion, two hromadas) served and harvested bottom-up, as
-    ``geoportal demo --network`` runs it."""
-    from catalog.network import NETWORK, harvest_chain, network_configs, start_node, stop, wait_up
-    from geoportal.serve import free_port_block
-
-    root = tmp_path_factory.mktemp("crawlnet")
-    configs = network_configs(free_port_block(len(NETWORK)), root / "configs")
-    procs = []
-    try:
-        for nid, (cfg, port) in reversed(list(configs.items())):
-            procs.append((start_node(cfg, root / nid, port, root / f"{nid}.log"), port))
-        for proc, port in procs:
-            wait_up(port, proc)
-        harvest_chain(configs, root, progress=lambda m: None)
-        yield {nid: f"http://127.0.0.1:{port}" for nid, (_, port) in configs.items()}
-    finally:
-        stop(*(p for p, _ in procs), timeout=20)
+@pytest.fixture
+def network(sample_network):  # type: ignore[no-untyped-def]
+    """The shared sample network (tests/conftest.py), served and harvested bottom-up, as
+    ``geoportal demo --network`` runs it: {node id: base URL}."""
+    return sample_network.urls
 
 
 @pytest.mark.slow
 def test_every_link_of_the_sample_network_answers(network) -> None:  # type: ignore[no-untyped-def]
-    from concurrent.futures import ThreadPoolExecutor
-
     def crawl_node(base: str) -> Crawl:
         return crawl(base, start_paths(base), skip=pending_routes(base))
 
