@@ -535,6 +535,28 @@ def _die_with_parent() -> None:
         pass
 
 
+def stop_with_the_front(catalog: subprocess.Popen[bytes]) -> None:
+    """In gunicorn's master, once its signal handlers are set: when it is told to stop (SIGTERM, Ctrl-C's
+    SIGINT, SIGQUIT), tell the catalog at once too, so that both wind down together. The catalog (its own
+    session, so Ctrl-C never reaches it) was told only after the front's workers had gone, and its sync
+    workers take ~1 s to notice: every stop of a node took that second longer (3.4 s instead of 2.1 s with
+    a client's connection kept alive)."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
+            if catalog.poll() is None:
+                try:
+                    os.killpg(catalog.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
 def stop(*procs: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
     """Stop process groups started with ``start_new_session``: SIGTERM to all first (so they wind down
     together), SIGKILL to whoever has not exited after ``timeout`` seconds."""
@@ -602,6 +624,7 @@ def run(ws: Workspace, host: str, port: int, workers: int = 2, threads: int = 8,
             self.cfg.set("loglevel", "warning")
             if os.environ.get("GEOPORTAL_ACCESS_LOG"):
                 self.cfg.set("accesslog", "-")
+            self.cfg.set("when_ready", lambda server: stop_with_the_front(catalog))
 
         def load(self) -> Any:
             app = NodeApp(ws, csw_port, csw_secret, cfg=cfg)
