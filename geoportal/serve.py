@@ -557,16 +557,13 @@ def stop_with_the_front(catalog: subprocess.Popen[bytes]) -> None:
         signal.signal(sig, handler)
 
 
-def stop(*procs: subprocess.Popen[bytes] | None, timeout: float = 10.0, graceful: bool = False) -> None:
-    """Stop process groups started with ``start_new_session``: a signal to all first (so they wind down
-    together), SIGKILL to whoever has not exited after ``timeout`` seconds. The signal is SIGINT, what Ctrl-C
-    sends: gunicorn then stops at once, where on SIGTERM (``graceful``) its workers first wait up to 2 s
-    for the connections clients keep alive — a node stopped in ~1.3 s instead of ~3 s. Callers here stop
-    what they started themselves, with nothing in flight."""
+def stop(*procs: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Stop process groups started with ``start_new_session``: SIGTERM to all first (so they wind down
+    together), SIGKILL to whoever has not exited after ``timeout`` seconds."""
     running = [p for p in procs if p is not None and p.poll() is None]
     for p in running:
         try:
-            os.killpg(p.pid, signal.SIGTERM if graceful else signal.SIGINT)
+            os.killpg(p.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     for p in running:

@@ -144,7 +144,7 @@ def node_ahead(request: pytest.FixtureRequest, name: str) -> Iterator[Any]:
     proc = AHEAD[name][2](node)
     if proc.poll() is None:
         try:
-            os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
 
