@@ -267,47 +267,22 @@ def postgis_node(request: pytest.FixtureRequest, postgis_dsn: str) -> Iterator[S
 
 # -- the sample network --------------------------------------------------------------------------------
 
-@dataclass
-class SampleNetwork:
-    """The sample network (oblast, raion, Ovruch and Olevsk hromadas) served by ``geoportal serve`` and
-    harvested bottom-up, as ``geoportal demo --network`` runs it. Shared by the tests that read it (the
-    federation's and the crawl's: a network's four builds are ~25 s); a test that stops a node or changes a
-    config leaves the network whole again (:meth:`start`) and its datasets as they were."""
-
-    root: Path
-    configs: dict[str, tuple[Path, int]]
-    procs: dict[str, subprocess.Popen]
-
-    @property
-    def urls(self) -> dict[str, str]:
-        return {nid: f"http://127.0.0.1:{port}" for nid, (_, port) in self.configs.items()}
-
-    def start(self, nid: str) -> None:
-        """(Re)start one node's ``geoportal serve`` and wait until it answers."""
-        path, port = self.configs[nid]
-        self.procs[nid] = start_node(path, self.root / nid, port, self.root / f"{nid}.log")
-        try:
-            wait_for("127.0.0.1", port, "/", timeout=300, proc=self.procs[nid])
-        except ServeError:
-            raise RuntimeError((self.root / f"{nid}.log").read_text(errors="replace")[-3000:]) from None
-
-
 @pytest.fixture(scope="session")
-def sample_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleNetwork]:
+def sample_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The sample network (oblast, raion, Ovruch and Olevsk hromadas) served by ``geoportal serve`` and
+    harvested bottom-up, as ``geoportal demo --network`` runs it: a ``Net`` of tests/decisions/network.py
+    with its plain login front. Shared by the tests that read it (the federation's and the crawl's: a
+    network's four builds are ~25 s); a test that stops a node or changes a config leaves the network whole
+    again (``Net.start`` and ``Net.wait``) and its datasets as they were."""
     from catalog.network import NETWORK, harvest_chain, network_configs
     from geoportal.serve import free_port_block
+    from tests.decisions.network import Net, start_all
 
     root = tmp_path_factory.mktemp("network")
-    net = SampleNetwork(root, network_configs(free_port_block(len(NETWORK)), root / "configs"), {})
+    net = Net(root, network_configs(free_port_block(len(NETWORK)), root / "configs"), front="login")
+    start_all(net)  # children first, built side by side; all stopped again if one fails
     try:
-        for nid, (cfg, port) in reversed(list(net.configs.items())):  # children first: built side by side
-            net.procs[nid] = start_node(cfg, root / nid, port, root / f"{nid}.log")
-        for nid, (_, port) in net.configs.items():
-            try:
-                wait_for("127.0.0.1", port, "/", timeout=300, proc=net.procs[nid])
-            except ServeError:
-                raise RuntimeError((root / f"{nid}.log").read_text(errors="replace")[-3000:]) from None
         harvest_chain(net.configs, root, progress=lambda m: None)
         yield net
     finally:
-        stop(*net.procs.values(), timeout=20)
+        stop(*net.procs.values(), timeout=20)  # together: one after the other, each winds down for seconds

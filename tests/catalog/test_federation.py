@@ -182,6 +182,7 @@ def test_bad_children_never_stop_the_others(network, sample_network, tmp_path: P
         for srv, _ in servers:
             srv.shutdown()
         sample_network.start("olevska-hromada")  # the network is shared: whole again for the next test
+        sample_network.wait("olevska-hromada")
     assert results["ovrutska-hromada"].ok
     for bad in ("garbage-hromada", "slow-hromada", "dying-hromada", "olevska-hromada"):
         assert not results[bad].ok, bad

@@ -196,7 +196,7 @@ def test_every_link_of_the_node_answers(demo_node) -> None:  # type: ignore[no-u
 def network(sample_network):  # type: ignore[no-untyped-def]
     """The shared sample network (tests/conftest.py), served and harvested bottom-up, as
     ``geoportal demo --network`` runs it: {node id: base URL}."""
-    return sample_network.urls
+    return {nid: sample_network.url(nid) for nid in sample_network.configs}
 
 
 @pytest.mark.slow
